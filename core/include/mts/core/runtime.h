@@ -1,0 +1,40 @@
+#pragma once
+// Process-wide engine set-up: threads, logging, device. Call initRuntime() once at start-up
+// (both executables do) before any tensor work. Thread-safe after that.
+#include <cstdint>
+#include <string>
+
+namespace mts {
+
+struct RuntimeInfo {
+    std::string torchVersion;    // e.g. "1.13.1"
+    std::string blas;            // "OpenBLAS (pthread)", "reference BLAS", "MKL", ...
+    bool slowBlas = false;       // true for the reference BLAS (~7 GFLOP/s): warn with the fix
+    int intraOpThreads = 1;      // what at::get_num_threads() reports after set-up
+    std::string device;          // "CPU" or "CUDA: <name>, <GiB> GiB"
+    int64_t deviceMemoryBytes = 0;  // CUDA total memory, 0 on CPU
+    bool cuda = false;
+    bool cpuBf16 = false;        // the CPU has avx512_bf16 / amx (fast bf16 matmul)
+};
+
+struct RuntimeOptions {
+    int threads = 0;             // 0 = all cores (std::thread::hardware_concurrency)
+    bool log = true;             // log the RuntimeInfo lines through spdlog
+};
+
+/// Sets intra-op threads, probes BLAS and device, logs one summary (and a warning with the
+/// fix, `sudo apt-get install libopenblas0-pthread`, when the BLAS is the reference one).
+/// Idempotent: later calls return the first result unless the thread count changes.
+const RuntimeInfo& initRuntime(const RuntimeOptions& options = {});
+
+/// The last result of initRuntime() (initialising with defaults if never called).
+const RuntimeInfo& runtimeInfo();
+
+/// Measured dense fp32 / bf16 matmul rate on this device, GFLOP/s (n x n x n, a few reps).
+double measureMatmulGflops(bool bf16, int n = 1024, int reps = 5);
+
+/// Resident-set size of this process now and at its peak, bytes (from /proc/self/status).
+int64_t currentRssBytes();
+int64_t peakRssBytes();
+
+}  // namespace mts

@@ -1,0 +1,33 @@
+#pragma once
+// The one place where LibTorch 1.13 (Debian) and 2.x (official builds) differ for us.
+// Include this instead of testing TORCH_VERSION_* anywhere else.
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#define MTS_TORCH_AT_LEAST(major, minor) \
+    (TORCH_VERSION_MAJOR > (major) ||    \
+     (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+
+namespace mts::compat {
+
+/// RAII autocast region for bf16/fp16 on the given device type (CPU or CUDA).
+/// 1.13 and 2.x share at::autocast's set_*_enabled API for CPU and CUDA; kept here so that a
+/// future rename (2.4 added the device-generic set_autocast_enabled) touches one file.
+class AutocastGuard {
+public:
+    AutocastGuard(c10::DeviceType device, at::ScalarType dtype, bool enabled);
+    ~AutocastGuard();
+    AutocastGuard(const AutocastGuard&) = delete;
+    AutocastGuard& operator=(const AutocastGuard&) = delete;
+
+private:
+    c10::DeviceType m_device;
+    bool m_enabled;
+    bool m_prevEnabled = false;
+    at::ScalarType m_prevDtype = at::kBFloat16;
+};
+
+/// Whether this LibTorch was built with CUDA and a device is present.
+bool cudaAvailable();
+
+}  // namespace mts::compat
