@@ -3,8 +3,11 @@
 // N bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {..}},
 // then the data buffer. Every bound is checked; any problem throws FormatError naming the file.
 #include <filesystem>
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -25,5 +28,23 @@ SafetensorsFile readSafetensors(const std::filesystem::path& file);
 void writeSafetensors(const std::filesystem::path& file,
                       const std::map<std::string, torch::Tensor>& tensors,
                       const std::map<std::string, std::string>& metadata = {});
+
+/// One tensor's header entry (without its data).
+struct SafetensorsTensorInfo {
+    std::string dtype;            // "F32", "BF16", ...
+    std::vector<int64_t> shape;
+    uint64_t begin = 0, end = 0;  // byte range inside the data buffer
+};
+
+/// Reads and validates only the header (every check of readSafetensors except the BOOL
+/// value check). Cheap for large files: used by `info` and sharded loading.
+std::map<std::string, SafetensorsTensorInfo> readSafetensorsHeader(
+    const std::filesystem::path& file, std::map<std::string, std::string>* metadata = nullptr);
+
+/// Same as readSafetensors, from bytes in memory; `name` is used in error messages.
+SafetensorsFile parseSafetensors(const void* data, size_t size, const std::string& name);
+
+/// The safetensors dtype name of a torch dtype; throws FormatError(file) when unsupported.
+std::string safetensorsDtypeName(torch::Dtype dtype, const std::string& file = {});
 
 }  // namespace mts
