@@ -1,0 +1,35 @@
+#include "mts/core/selective_scan.h"
+
+#include <stdexcept>
+
+namespace mts {
+
+std::string toString(ScanBackend b) {
+    switch (b) {
+        case ScanBackend::Auto: return "auto";
+        case ScanBackend::Reference: return "reference";
+        case ScanBackend::FusedCpu: return "fused CPU";
+        case ScanBackend::Cuda: return "CUDA kernel";
+        case ScanBackend::Chunked: return "chunked";
+    }
+    return "unknown";
+}
+
+ScanBackend resolveScanBackend(const torch::Device& device) {
+    (void)device;
+    // Faster backends register here as they land; until then the reference is always right.
+    return ScanBackend::Reference;
+}
+
+ScanOutputs selectiveScan(const ScanInputs& in, bool returnLastState, ScanBackend backend) {
+    if (!in.u.defined()) throw std::invalid_argument("selectiveScan: u is undefined");
+    if (backend == ScanBackend::Auto) backend = resolveScanBackend(in.u.device());
+    switch (backend) {
+        case ScanBackend::Reference: return selectiveScanReference(in, returnLastState);
+        default:
+            throw std::invalid_argument("selectiveScan: backend '" + toString(backend) +
+                                        "' is not available in this build");
+    }
+}
+
+}  // namespace mts
