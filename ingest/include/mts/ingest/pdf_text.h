@@ -1,0 +1,67 @@
+#pragma once
+// PDF text extraction with poppler-cpp, in reading order.
+//
+// Layout: poppler gives words with boxes (page::text_list). We rebuild reading order with a
+// recursive XY cut: a region is split at a vertical white gutter that runs through its whole
+// height (columns, read left to right) or else at horizontal white bands (blocks, read top to
+// bottom); bands whose gutters line up are merged first, so a two-column page under a
+// full-width title is read title, left column, right column instead of line by line. Lines
+// whose words are mostly right-to-left script are ordered right to left.
+// Then: ligatures and Arabic presentation forms expanded (NFKC on those ranges only), words
+// hyphenated at line ends joined, lines repeated at the top or bottom of most pages (running
+// headers, page numbers) dropped.
+//
+// Threading: extractPdf may run on several threads at once (one document each). poppler's
+// diagnostics are captured per thread through a global error callback installed on first use,
+// so nothing is printed to stderr.
+#include <atomic>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mts::ingest {
+
+struct PdfExtraction {
+    enum class Status {
+        Ok,         ///< text extracted (possibly from a damaged file poppler could repair)
+        Encrypted,  ///< needs a password we do not have (or the given one is wrong)
+        Damaged,    ///< poppler could not open it; detail says why
+        NoText,     ///< opened, but no page has text (scanned images?)
+        Cancelled,
+    };
+    Status status = Status::Damaged;
+    std::string detail;                 ///< for people, when status != Ok
+    std::vector<std::string> pages;     ///< text per page (may be empty strings)
+    int pageCount = 0;
+    bool wasEncrypted = false;          ///< opened with the password
+    std::vector<std::string> messages;  ///< poppler diagnostics (first few)
+    std::string text() const;           ///< pages joined by blank lines
+};
+
+/// Extracts text from PDF bytes. Never throws for bad input; see Status.
+PdfExtraction extractPdf(std::string_view bytes, const std::string& password = {},
+                         const std::atomic<bool>* cancel = nullptr);
+
+// ---- layout helpers, public for tests ----
+
+/// A word and its box in page coordinates (points, y grows downwards).
+struct WordBox {
+    std::string text;
+    double x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+    bool spaceAfter = true;
+};
+
+/// Reading-order text of one page from its words (see the file comment). Blocks are
+/// separated by a blank line, lines by '\n'.
+std::string layoutPage(const std::vector<WordBox>& words);
+
+/// Joins words hyphenated at line ends ("adip-\niscing" -> "adipiscing"), when the next
+/// line starts with a lower-case letter.
+std::string joinHyphenation(std::string_view text);
+
+/// Removes lines repeated at the top or bottom (first/last two lines) of at least half of
+/// the pages (and at least 3 pages); digits are ignored when comparing, so "Page 3" and
+/// "Page 4" match. Returns the number of lines removed.
+size_t dropRepeatedHeadersFooters(std::vector<std::string>& pages);
+
+}  // namespace mts::ingest
