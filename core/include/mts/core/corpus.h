@@ -13,8 +13,13 @@
 // Documents are separated by the tokenizer's end-of-document id.
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "mts/core/tokenizer.h"
 
 namespace mts {
 
@@ -34,7 +39,7 @@ public:
     TokenFile(const TokenFile&) = delete;
     TokenFile& operator=(const TokenFile&) = delete;
 
-    bool isOpen() const { return m_data != nullptr || m_count == 0 && !m_path.empty(); }
+    bool isOpen() const { return m_data != nullptr || (m_count == 0 && !m_path.empty()); }
     const std::filesystem::path& path() const { return m_path; }
     uint64_t size() const { return m_count; }
     uint32_t dtypeBytes() const { return m_dtypeBytes; }
@@ -58,10 +63,18 @@ class TokenFileWriter {
 public:
     TokenFileWriter(const std::filesystem::path& path, uint32_t dtypeBytes);
     ~TokenFileWriter();
+    /// Appends ids; throws std::runtime_error when an id does not fit the dtype.
     void append(const std::vector<int32_t>& ids);
+    void append(const int32_t* ids, size_t n);
     uint64_t count() const { return m_count; }
+    /// Reads back tokens [start, start + n) already appended (before finish()).
+    std::vector<int32_t> readBack(uint64_t start, uint64_t n);
+    /// Drops every token from index newCount on (newCount <= count(); before finish()).
+    void truncate(uint64_t newCount);
     /// Flushes, writes the final header, fsyncs and closes.
     void finish();
+    /// Closes without a valid header (the file then fails TokenFile's size check).
+    void close();
 
 private:
     std::filesystem::path m_path;
@@ -69,5 +82,20 @@ private:
     uint32_t m_dtypeBytes;
     uint64_t m_count = 0;
 };
+
+/// A corpus directory opened for reading (see the layout at the top of this file).
+struct Corpus {
+    std::filesystem::path dir;
+    TokenFile train;
+    TokenFile val;
+    std::unique_ptr<Tokenizer> tokenizer;
+    nlohmann::json manifest;
+};
+
+/// Opens <dir>: manifest.json, tokenizer.json, train.bin, val.bin. Checks that the token counts
+/// match the manifest, that the dtype fits the vocabulary and, when verifyIds, that every id
+/// is < tokenizer->vocabSize() (one pass over the mapped files). Throws FormatError naming the
+/// file and the problem for anything missing or corrupt. Thread-safe (no shared state).
+Corpus openCorpus(const std::filesystem::path& dir, bool verifyIds = true);
 
 }  // namespace mts

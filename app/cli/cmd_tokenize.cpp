@@ -1,0 +1,86 @@
+// `mamba-studio-cli tokenize --tokenizer PATH [--decode]`: UTF-8 text on stdin -> token ids
+// comma-separated on one line; with --decode, comma-separated ids on stdin -> text.
+#include <cstdio>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "command.h"
+#include "mts/core/errors.h"
+#include "mts/core/tokenizer.h"
+
+namespace mts::cli {
+namespace {
+
+struct TokenizeOptions {
+    std::string tokenizer;
+    bool decode = false;
+};
+
+std::string readStdin() {
+    std::ios::sync_with_stdio(false);
+    return std::string(std::istreambuf_iterator<char>(std::cin), {});
+}
+
+std::vector<int32_t> parseIds(const std::string& text, int64_t vocab) {
+    std::vector<int32_t> ids;
+    size_t i = 0;
+    auto skipSpace = [&] {
+        while (i < text.size() && (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t')) ++i;
+    };
+    skipSpace();
+    while (i < text.size()) {
+        size_t j = i;
+        while (j < text.size() && text[j] >= '0' && text[j] <= '9') ++j;
+        if (j == i || j - i > 10) throw ConfigError(fmt::format("--decode: expected a token id at byte {}", i));
+        const long long id = std::stoll(text.substr(i, j - i));
+        if (id >= vocab) throw ConfigError(fmt::format("--decode: id {} is outside the vocabulary of {}", id, vocab));
+        ids.push_back(static_cast<int32_t>(id));
+        i = j;
+        skipSpace();
+        if (i < text.size()) {
+            if (text[i] != ',') throw ConfigError(fmt::format("--decode: expected ',' at byte {}", i));
+            ++i;
+            skipSpace();
+        }
+    }
+    return ids;
+}
+
+int runTokenize(const TokenizeOptions& o) {
+    const std::unique_ptr<Tokenizer> tok = o.tokenizer == "byte" ? makeByteTokenizer() : loadTokenizer(o.tokenizer);
+    const std::string input = readStdin();
+    if (o.decode) {
+        const std::string text = tok->decode(parseIds(input, tok->vocabSize()));
+        std::fwrite(text.data(), 1, text.size(), stdout);
+    } else {
+        const auto ids = tok->encode(input);
+        std::string line;
+        line.reserve(ids.size() * 6);
+        for (size_t k = 0; k < ids.size(); ++k) {
+            if (k) line += ',';
+            line += std::to_string(ids[k]);
+        }
+        line += '\n';
+        std::fwrite(line.data(), 1, line.size(), stdout);
+    }
+    return std::fflush(stdout) == 0 ? 0 : 1;
+}
+
+void addTokenize(CLI::App& app, Runner& run) {
+    auto* sub = app.add_subcommand("tokenize", "Encode stdin to comma-separated token ids (or --decode them)");
+    auto o = std::make_shared<TokenizeOptions>();
+    sub->add_option("--tokenizer", o->tokenizer,
+                    "tokenizer.json, a folder with tokenizer.json or vocab.json + merges.txt, or 'byte'")
+        ->required();
+    sub->add_flag("--decode", o->decode, "Read comma-separated ids and print the text");
+    sub->callback([&run, o] { run = [o] { return runTokenize(*o); }; });
+}
+
+}  // namespace
+MTS_CLI_COMMAND(addTokenize);
+}  // namespace mts::cli

@@ -1,0 +1,158 @@
+// Parity of the byte-level BPE tokenizers with the reference ids in ../shared/fixtures
+// (TOKENIZERS.md), plus rule-derived checks for the cases the shared lines do not cover.
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "../../core/src/bpe_internal.h"
+#include "../../core/src/utf8_util.h"
+#include "mts/core/tokenizer.h"
+#include "shared_data.h"
+
+namespace {
+
+struct Case {
+    std::string text;
+    std::vector<int32_t> ids;
+};
+
+std::vector<Case> readCases(const std::filesystem::path& file) {
+    std::vector<Case> cases;
+    std::ifstream in(file);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty()) continue;
+        const auto j = nlohmann::json::parse(line);
+        cases.push_back({j["text"].get<std::string>(), j["ids"].get<std::vector<int32_t>>()});
+    }
+    return cases;
+}
+
+std::vector<std::string> pieces(std::string_view text) {
+    std::vector<std::string> out;
+    mts::bpe::gpt2Splitter().split(text, [&](std::string_view p) { out.emplace_back(p); });
+    return out;
+}
+
+std::vector<int32_t> concat(std::vector<int32_t> a, const std::vector<int32_t>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+}
+
+}  // namespace
+
+TEST(TokenizerParity, Gpt2MatchesEveryCaseAndDecodesBack) {
+    MTS_REQUIRE_SHARED(dir, "fixtures/tokenizer-gpt2");
+    const auto tok = mts::loadTokenizer(dir);
+    EXPECT_EQ(tok->vocabSize(), 50257);
+    EXPECT_EQ(tok->eosId(), 50256);
+    const auto cases = readCases(dir / "cases.jsonl");
+    ASSERT_EQ(cases.size(), 83u);
+    for (size_t i = 0; i < cases.size(); ++i) {
+        EXPECT_EQ(tok->encode(cases[i].text), cases[i].ids) << "line " << i + 1;
+        EXPECT_EQ(tok->decode(cases[i].ids), cases[i].text) << "line " << i + 1;
+    }
+}
+
+TEST(TokenizerParity, NeoxMatchesEveryCaseAndDecodesToNfc) {
+    MTS_REQUIRE_SHARED(file, "fixtures/tokenizer-neox/tokenizer.json");
+    const auto tok = mts::loadTokenizer(file);
+    EXPECT_EQ(tok->vocabSize(), 50277);
+    EXPECT_EQ(tok->eosId(), 0);
+    const auto cases = readCases(file.parent_path() / "cases.jsonl");
+    ASSERT_EQ(cases.size(), 83u);
+    for (size_t i = 0; i < cases.size(); ++i) {
+        EXPECT_EQ(tok->encode(cases[i].text), cases[i].ids) << "line " << i + 1;
+        EXPECT_EQ(tok->decode(cases[i].ids), mts::utf8::nfc(cases[i].text)) << "line " << i + 1;
+    }
+}
+
+TEST(TokenizerParity, VocabJsonFileAndFolderLoadTheSameGpt2) {
+    MTS_REQUIRE_SHARED(dir, "fixtures/tokenizer-gpt2");
+    const auto a = mts::loadTokenizer(dir);
+    const auto b = mts::loadTokenizer(dir / "vocab.json");
+    const std::string text = "Hello world, it's 2024!\n\tcafé <|endoftext|> done";
+    EXPECT_EQ(a->encode(text), b->encode(text));
+}
+
+TEST(TokenizerParity, SplitUsesUnicodeWhiteSpace) {
+    // U+0085 and U+00A0 are White_Space: a space before them stays alone.
+    EXPECT_EQ(pieces("x \xC2\x85y"), (std::vector<std::string>{"x", " ", "\xC2\x85", "y"}));
+    EXPECT_EQ(pieces("x \xC2\xA0y"), (std::vector<std::string>{"x", " ", "\xC2\xA0", "y"}));
+    EXPECT_EQ(pieces("x \xE2\x80\x80y"), (std::vector<std::string>{"x", " ", "\xE2\x80\x80", "y"}));
+    // U+001C..U+001F and U+180E are not: they join the space as punctuation does.
+    EXPECT_EQ(pieces("x \x1Cy"), (std::vector<std::string>{"x", " \x1C", "y"}));
+    EXPECT_EQ(pieces("x \x1F\x1Ey"), (std::vector<std::string>{"x", " \x1F\x1E", "y"}));
+    EXPECT_EQ(pieces("x \xE1\xA0\x8Ey"), (std::vector<std::string>{"x", " \xE1\xA0\x8E", "y"}));
+    // Case-sensitive contractions, trailing whitespace run, combining mark alone.
+    EXPECT_EQ(pieces("it's IT'S"), (std::vector<std::string>{"it", "'s", " IT", "'", "S"}));
+    EXPECT_EQ(pieces("a  \n"), (std::vector<std::string>{"a", "  \n"}));
+    EXPECT_EQ(pieces("cafe\xCC\x81"), (std::vector<std::string>{"cafe", "\xCC\x81"}));
+}
+
+TEST(TokenizerParity, Gpt2SpecialTokenRules) {
+    MTS_REQUIRE_SHARED(dir, "fixtures/tokenizer-gpt2");
+    const auto tok = mts::loadTokenizer(dir);
+    // Spaces before a special token are not merged across it (TOKENIZERS.md rule 4).
+    const auto a = tok->encode("a");
+    EXPECT_EQ(tok->encode("a  <|endoftext|>"), concat(concat(a, {220, 220}), {50256}));
+    // Partial and nested special-token text.
+    const auto partial = tok->encode("<|endoftext|");
+    EXPECT_EQ(std::count(partial.begin(), partial.end(), 50256), 0);
+    EXPECT_EQ(tok->decode(partial), "<|endoftext|");
+    const auto nested = tok->encode("<|endoftext<|endoftext|>|>");
+    EXPECT_EQ(nested, concat(concat(tok->encode("<|endoftext"), {50256}), tok->encode("|>")));
+    const auto pad = tok->encode("<|padding|>");  // plain text in GPT-2
+    EXPECT_GT(pad.size(), 1u);
+    EXPECT_EQ(std::count(pad.begin(), pad.end(), 50256), 0);
+}
+
+TEST(TokenizerParity, NeoxNormalizationRules) {
+    MTS_REQUIRE_SHARED(file, "fixtures/tokenizer-neox/tokenizer.json");
+    const auto tok = mts::loadTokenizer(file);
+    // NFC singletons map to their canonical forms.
+    EXPECT_EQ(tok->encode("\xE2\x84\xA6"), tok->encode("\xCE\xA9"));          // OHM SIGN -> OMEGA
+    EXPECT_EQ(tok->encode("\xE2\x84\xAB"), tok->encode("\xC3\x85"));          // ANGSTROM -> A-ring
+    EXPECT_EQ(tok->encode("a\xE2\x80\x80" "b"), tok->encode("a\xE2\x80\x82" "b"));  // U+2000 -> U+2002
+    // Hangul conjoining jamo compose to the syllable.
+    EXPECT_EQ(tok->encode("\xE1\x84\x92\xE1\x85\xA1\xE1\x86\xAB"), tok->encode("\xED\x95\x9C"));
+    // A combining mark right after a special token is normalized on its own (no '>' + U+0338).
+    const std::string eotSolidus = "<|endoftext|>\xCC\xB8";
+    EXPECT_EQ(tok->encode(eotSolidus), concat({0}, tok->encode("\xCC\xB8")));
+    EXPECT_EQ(tok->decode(tok->encode(eotSolidus)), eotSolidus);
+    // <|padding|> is special in NeoX; <|unk|> is text.
+    EXPECT_EQ(tok->encode("<|padding|>"), (std::vector<int32_t>{1}));
+    EXPECT_GT(tok->encode("<|unk|>").size(), 1u);
+    // Space runs: 30 spaces -> [24, 6]; 26 -> [24, 2]; 25 spaces before b -> [24, "Ġb"].
+    EXPECT_EQ(tok->encode(std::string(30, ' ')), (std::vector<int32_t>{50254, 50272}));
+    EXPECT_EQ(tok->encode(std::string(26, ' ')), (std::vector<int32_t>{50254, 50276}));
+    EXPECT_EQ(tok->encode(std::string(25, ' ') + "b"), concat({50254}, tok->encode(" b")));
+    EXPECT_EQ(tok->encode("Hi  Hello"), (std::vector<int32_t>{12764, 50276, 12092}));
+}
+
+TEST(TokenizerParity, InvalidUtf8IsEncodedAsReplacement) {
+    MTS_REQUIRE_SHARED(file, "fixtures/tokenizer-neox/tokenizer.json");
+    const auto tok = mts::loadTokenizer(file);
+    EXPECT_EQ(tok->encode("a\xFF" "b"), tok->encode("a\xEF\xBF\xBD" "b"));
+    EXPECT_EQ(tok->decode(tok->encode("a\xC3")), "a\xEF\xBF\xBD");
+}
+
+TEST(TokenizerParity, TokenBytesCanBePartialCharacters) {
+    MTS_REQUIRE_SHARED(dir, "fixtures/tokenizer-gpt2");
+    const auto tok = mts::loadTokenizer(dir);
+    const std::string emoji = "\xF0\x9F\x98\x80";  // U+1F600
+    const auto ids = tok->encode(emoji);
+    std::string joined;
+    for (int32_t id : ids) joined += tok->tokenBytes(id);
+    EXPECT_EQ(joined, emoji);
+    mts::Utf8StreamDecoder stream;
+    std::string shown;
+    for (int32_t id : ids) {
+        const std::string part = stream.push(tok->tokenBytes(id));
+        EXPECT_TRUE(mts::utf8::isValid(part));
+        shown += part;
+    }
+    shown += stream.flush();
+    EXPECT_EQ(shown, emoji);
+}
