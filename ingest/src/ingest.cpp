@@ -36,10 +36,12 @@ public:
 private:
     void skip(const std::string& path, const std::string& reason, const std::string& detail) {
         ++m_result.skippedByReason[reason];
-        if (m_result.skipped.size() < m_opt.maxListedSkips) m_result.skipped.push_back({path, reason, detail});
+        if (m_result.skipped.size() < m_opt.maxListedSkips)
+            m_result.skipped.push_back({repairUtf8(path), reason, repairUtf8(detail)});
     }
     void warn(std::string w) {
-        if (m_result.warnings.size() < kMaxWarnings) m_result.warnings.push_back(std::move(w));
+        // poppler and libgit2 messages may quote raw bytes; the manifest must stay valid UTF-8.
+        if (m_result.warnings.size() < kMaxWarnings) m_result.warnings.push_back(repairUtf8(w));
     }
     bool stopRequested() const { return (m_opt.cancel && m_opt.cancel->load()) || m_stop.load(); }
     bool deliver(Document&& doc);  // dedup + sink; false = stop

@@ -322,14 +322,56 @@ std::string joinHyphenation(std::string_view text) {
     return out;
 }
 
+namespace {
+
+// First and last runs of digits in a line (-1 when none).
+std::pair<long, long> digitRuns(const std::string& line) {
+    long first = -1, last = -1, cur = -1;
+    for (size_t k = 0; k <= line.size(); ++k) {
+        bool d = k < line.size() && std::isdigit(static_cast<unsigned char>(line[k]));
+        if (d) {
+            cur = (cur < 0 ? 0 : cur) * 10 + (line[k] - '0');
+            if (cur > 1000000) cur = 1000000;
+        } else if (cur >= 0) {
+            if (first < 0) first = cur;
+            last = cur;
+            cur = -1;
+        }
+    }
+    return {first, last};
+}
+
+struct EdgeLine {
+    size_t page;
+    long first, last;
+};
+
+// A running header/footer: the same line (digits aside) on half the pages, or, when it holds a
+// number, on >= 3 pages where that number moves with the page index (a page number), which
+// catches chapter headers without touching "Satz 3.4" at the top of a few pages.
+bool isRunning(const std::vector<EdgeLine>& occ, bool hasDigits, size_t needPlain) {
+    if (!hasDigits) return occ.size() >= needPlain;
+    if (occ.size() < 3) return false;
+    for (int which = 0; which < 2; ++which) {
+        std::unordered_map<long, size_t> offsets;
+        for (const auto& o : occ) {
+            long num = which == 0 ? o.first : o.last;
+            if (num >= 0 && ++offsets[num - static_cast<long>(o.page)] >= 3) return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
 size_t dropRepeatedHeadersFooters(std::vector<std::string>& pages) {
     const size_t n = pages.size();
     if (n < 3) return 0;
     std::vector<std::vector<std::string>> lines(n);
-    std::unordered_map<std::string, size_t> topCount, bottomCount;
-    auto edgeIdx = [](const std::vector<std::string>& ls, bool top) {
+    std::unordered_map<std::string, std::vector<EdgeLine>> top, bottom;
+    auto edgeIdx = [](const std::vector<std::string>& ls, bool isTop) {
         std::vector<size_t> out;
-        if (top) {
+        if (isTop) {
             for (size_t k = 0; k < ls.size() && out.size() < 2; ++k)
                 if (!ls[k].empty()) out.push_back(k);
         } else {
@@ -340,20 +382,29 @@ size_t dropRepeatedHeadersFooters(std::vector<std::string>& pages) {
     };
     for (size_t p = 0; p < n; ++p) {
         lines[p] = splitLines(pages[p]);
-        std::unordered_map<std::string, int> seenTop, seenBottom;
-        for (size_t k : edgeIdx(lines[p], true))
-            if (!seenTop[normaliseForRepeat(lines[p][k])]++) ++topCount[normaliseForRepeat(lines[p][k])];
-        for (size_t k : edgeIdx(lines[p], false))
-            if (!seenBottom[normaliseForRepeat(lines[p][k])]++) ++bottomCount[normaliseForRepeat(lines[p][k])];
+        for (int side = 0; side < 2; ++side) {
+            auto& map = side == 0 ? top : bottom;
+            std::unordered_map<std::string, int> seen;
+            for (size_t k : edgeIdx(lines[p], side == 0)) {
+                std::string key = normaliseForRepeat(lines[p][k]);
+                if (seen[key]++) continue;
+                auto [first, last] = digitRuns(lines[p][k]);
+                map[key].push_back({p, first, last});
+            }
+        }
     }
-    const size_t need = std::max<size_t>(3, (n + 1) / 2);
+    const size_t needPlain = std::max<size_t>(3, (n + 1) / 2);
+    auto running = [&](const std::unordered_map<std::string, std::vector<EdgeLine>>& map, const std::string& key) {
+        auto it = map.find(key);
+        return it != map.end() && isRunning(it->second, key.find('#') != std::string::npos, needPlain);
+    };
     size_t removed = 0;
     for (size_t p = 0; p < n; ++p) {
         std::vector<bool> drop(lines[p].size(), false);
         for (size_t k : edgeIdx(lines[p], true))
-            if (topCount[normaliseForRepeat(lines[p][k])] >= need) drop[k] = true;
+            if (running(top, normaliseForRepeat(lines[p][k]))) drop[k] = true;
         for (size_t k : edgeIdx(lines[p], false))
-            if (bottomCount[normaliseForRepeat(lines[p][k])] >= need) drop[k] = true;
+            if (running(bottom, normaliseForRepeat(lines[p][k]))) drop[k] = true;
         if (std::none_of(drop.begin(), drop.end(), [](bool b) { return b; })) continue;
         std::string out;
         for (size_t k = 0; k < lines[p].size(); ++k) {

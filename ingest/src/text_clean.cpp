@@ -218,9 +218,22 @@ std::string cleanText(std::string_view in, const CleanOptions& options) {
     }
     if (options.trimTrailingSpace) out.resize(lineContentEnd);
     while (!out.empty() && out.back() == '\n') out.pop_back();
-    // Only text containing code points >= U+0300 can change under NFC.
-    if (options.nfc && needsNfc) return nfc(out);
-    return out;
+    // Only text containing code points >= U+0300 (UTF-8 lead bytes >= 0xCC) can change under
+    // NFC, so only the lines holding such bytes go through utf8proc (it is the slow part).
+    if (!options.nfc || !needsNfc) return out;
+    std::string result;
+    result.reserve(out.size());
+    size_t start = 0;
+    while (start < out.size()) {
+        size_t nl = out.find('\n', start);
+        size_t end = nl == std::string::npos ? out.size() : nl + 1;
+        bool high = false;
+        for (size_t k = start; k < end && !high; ++k) high = static_cast<unsigned char>(out[k]) >= 0xCC;
+        if (high) result += nfc(out.substr(start, end - start));
+        else result.append(out, start, end - start);
+        start = end;
+    }
+    return result;
 }
 
 std::string expandPresentationForms(std::string_view in) {

@@ -59,9 +59,10 @@ std::string layoutPage(const std::vector<WordBox>& words);
 /// line starts with a lower-case letter.
 std::string joinHyphenation(std::string_view text);
 
-/// Removes lines repeated at the top or bottom (first/last two lines) of at least half of
-/// the pages (and at least 3 pages); digits are ignored when comparing, so "Page 3" and
-/// "Page 4" match. Returns the number of lines removed.
+/// Removes running headers and footers: lines among the first/last two of a page that repeat
+/// (digits ignored, so "Page 3" and "Page 4" match) on at least half of the pages (>= 3), or
+/// that carry a page number (a number that moves with the page index) on >= 3 pages.
+/// Returns the number of lines removed.
 size_t dropRepeatedHeadersFooters(std::vector<std::string>& pages);
 
 }  // namespace mts::ingest
