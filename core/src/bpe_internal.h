@@ -105,12 +105,7 @@ private:
     LiteralMatcher m_normMatcher;  // normalized: true added tokens
     std::optional<int32_t> m_eos;
 
-    struct CacheShard {
-        std::mutex mutex;
-        std::unordered_map<std::string, std::vector<int32_t>> map;
-    };
-    static constexpr size_t kCacheShards = 32;
-    mutable std::unique_ptr<CacheShard[]> m_cache;
+    uint64_t m_instanceId = 0;  // keys the per-thread piece cache (never reused, unlike `this`)
 };
 
 /// Parses an HF tokenizer.json document whose model is BPE. Throws FormatError(file, ...).

@@ -14,7 +14,28 @@ namespace mts::bpe {
 namespace {
 constexpr int64_t kMaxVocab = 1 << 24;  // far above any real vocabulary; guards absurd ids
 constexpr size_t kCacheMaxPieceBytes = 48;
-constexpr size_t kCacheMaxEntriesPerShard = 8192;
+constexpr size_t kCacheSlots = 1 << 14;
+
+std::atomic<uint64_t> g_nextInstanceId{1};
+
+// Per-thread, direct-mapped cache of piece -> ids: no locks and no allocation on a hit. It
+// belongs to one tokenizer at a time (by instance id) and is reset when another one uses it.
+struct PieceCache {
+    struct Slot {
+        std::string key;
+        std::vector<int32_t> ids;
+        bool used = false;
+    };
+    uint64_t owner = 0;
+    std::vector<Slot> slots;
+    Slot& slotFor(uint64_t instance, std::string_view bytes) {
+        if (owner != instance || slots.empty()) {
+            slots.assign(kCacheSlots, Slot());
+            owner = instance;
+        }
+        return slots[std::hash<std::string_view>{}(bytes) & (kCacheSlots - 1)];
+    }
+};
 
 uint64_t pairKey(int32_t a, int32_t b) {
     return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
@@ -32,7 +53,7 @@ BpeTokenizer::BpeTokenizer(BpeSpec spec, const std::string& sourceFile)
     : m_spec(std::move(spec)),
       m_rawMatcher(selectAdded(m_spec.added, false)),
       m_normMatcher(selectAdded(m_spec.added, true)),
-      m_cache(new CacheShard[kCacheShards]) {
+      m_instanceId(g_nextInstanceId.fetch_add(1)) {
     std::unordered_map<std::string, int32_t> byToken;
     byToken.reserve(m_spec.vocab.size() * 2);
     int64_t maxId = -1;
@@ -168,14 +189,12 @@ void BpeTokenizer::bpeMerge(std::vector<int32_t>& sym) const {
 }
 
 void BpeTokenizer::encodeWord(std::string_view bytes, std::vector<int32_t>& out) const {
-    const bool cacheable = bytes.size() <= kCacheMaxPieceBytes;
-    CacheShard* shard = nullptr;
-    if (cacheable) {
-        shard = &m_cache[std::hash<std::string_view>{}(bytes) % kCacheShards];
-        std::lock_guard<std::mutex> lock(shard->mutex);
-        const auto it = shard->map.find(std::string(bytes));
-        if (it != shard->map.end()) {
-            out.insert(out.end(), it->second.begin(), it->second.end());
+    thread_local PieceCache cache;
+    PieceCache::Slot* slot = nullptr;
+    if (bytes.size() <= kCacheMaxPieceBytes) {
+        slot = &cache.slotFor(m_instanceId, bytes);
+        if (slot->used && slot->key == bytes) {
+            out.insert(out.end(), slot->ids.begin(), slot->ids.end());
             return;
         }
     }
@@ -187,10 +206,10 @@ void BpeTokenizer::encodeWord(std::string_view bytes, std::vector<int32_t>& out)
     }
     bpeMerge(sym);
     out.insert(out.end(), sym.begin(), sym.end());
-    if (cacheable) {
-        std::lock_guard<std::mutex> lock(shard->mutex);
-        if (shard->map.size() >= kCacheMaxEntriesPerShard) shard->map.clear();
-        shard->map.emplace(std::string(bytes), std::move(sym));
+    if (slot) {
+        slot->key.assign(bytes.data(), bytes.size());
+        slot->ids.assign(sym.begin(), sym.end());
+        slot->used = true;
     }
 }
 

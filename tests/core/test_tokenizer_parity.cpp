@@ -1,6 +1,7 @@
 // Parity of the byte-level BPE tokenizers with the reference ids in ../shared/fixtures
 // (TOKENIZERS.md), plus rule-derived checks for the cases the shared lines do not cover.
 #include <fstream>
+#include <map>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -29,6 +30,14 @@ std::vector<Case> readCases(const std::filesystem::path& file) {
     return cases;
 }
 
+// Loading the 50k-entry vocabularies takes a moment: each fixture is loaded once per process.
+const mts::Tokenizer& cachedTokenizer(const std::filesystem::path& path) {
+    static std::map<std::string, std::unique_ptr<mts::Tokenizer>> loaded;
+    auto& slot = loaded[path.string()];
+    if (!slot) slot = mts::loadTokenizer(path);
+    return *slot;
+}
+
 std::vector<std::string> pieces(std::string_view text) {
     std::vector<std::string> out;
     mts::bpe::gpt2Splitter().split(text, [&](std::string_view p) { out.emplace_back(p); });
@@ -44,7 +53,7 @@ std::vector<int32_t> concat(std::vector<int32_t> a, const std::vector<int32_t>& 
 
 TEST(TokenizerParity, Gpt2MatchesEveryCaseAndDecodesBack) {
     MTS_REQUIRE_SHARED(dir, "fixtures/tokenizer-gpt2");
-    const auto tok = mts::loadTokenizer(dir);
+    const auto* tok = &cachedTokenizer(dir);
     EXPECT_EQ(tok->vocabSize(), 50257);
     EXPECT_EQ(tok->eosId(), 50256);
     const auto cases = readCases(dir / "cases.jsonl");
@@ -57,7 +66,7 @@ TEST(TokenizerParity, Gpt2MatchesEveryCaseAndDecodesBack) {
 
 TEST(TokenizerParity, NeoxMatchesEveryCaseAndDecodesToNfc) {
     MTS_REQUIRE_SHARED(file, "fixtures/tokenizer-neox/tokenizer.json");
-    const auto tok = mts::loadTokenizer(file);
+    const auto* tok = &cachedTokenizer(file);
     EXPECT_EQ(tok->vocabSize(), 50277);
     EXPECT_EQ(tok->eosId(), 0);
     const auto cases = readCases(file.parent_path() / "cases.jsonl");
@@ -70,7 +79,7 @@ TEST(TokenizerParity, NeoxMatchesEveryCaseAndDecodesToNfc) {
 
 TEST(TokenizerParity, VocabJsonFileAndFolderLoadTheSameGpt2) {
     MTS_REQUIRE_SHARED(dir, "fixtures/tokenizer-gpt2");
-    const auto a = mts::loadTokenizer(dir);
+    const auto* a = &cachedTokenizer(dir);
     const auto b = mts::loadTokenizer(dir / "vocab.json");
     const std::string text = "Hello world, it's 2024!\n\tcafé <|endoftext|> done";
     EXPECT_EQ(a->encode(text), b->encode(text));
@@ -93,7 +102,7 @@ TEST(TokenizerParity, SplitUsesUnicodeWhiteSpace) {
 
 TEST(TokenizerParity, Gpt2SpecialTokenRules) {
     MTS_REQUIRE_SHARED(dir, "fixtures/tokenizer-gpt2");
-    const auto tok = mts::loadTokenizer(dir);
+    const auto* tok = &cachedTokenizer(dir);
     // Spaces before a special token are not merged across it (TOKENIZERS.md rule 4).
     const auto a = tok->encode("a");
     EXPECT_EQ(tok->encode("a  <|endoftext|>"), concat(concat(a, {220, 220}), {50256}));
@@ -110,7 +119,7 @@ TEST(TokenizerParity, Gpt2SpecialTokenRules) {
 
 TEST(TokenizerParity, NeoxNormalizationRules) {
     MTS_REQUIRE_SHARED(file, "fixtures/tokenizer-neox/tokenizer.json");
-    const auto tok = mts::loadTokenizer(file);
+    const auto* tok = &cachedTokenizer(file);
     // NFC singletons map to their canonical forms.
     EXPECT_EQ(tok->encode("\xE2\x84\xA6"), tok->encode("\xCE\xA9"));          // OHM SIGN -> OMEGA
     EXPECT_EQ(tok->encode("\xE2\x84\xAB"), tok->encode("\xC3\x85"));          // ANGSTROM -> A-ring
@@ -133,14 +142,14 @@ TEST(TokenizerParity, NeoxNormalizationRules) {
 
 TEST(TokenizerParity, InvalidUtf8IsEncodedAsReplacement) {
     MTS_REQUIRE_SHARED(file, "fixtures/tokenizer-neox/tokenizer.json");
-    const auto tok = mts::loadTokenizer(file);
+    const auto* tok = &cachedTokenizer(file);
     EXPECT_EQ(tok->encode("a\xFF" "b"), tok->encode("a\xEF\xBF\xBD" "b"));
     EXPECT_EQ(tok->decode(tok->encode("a\xC3")), "a\xEF\xBF\xBD");
 }
 
 TEST(TokenizerParity, TokenBytesCanBePartialCharacters) {
     MTS_REQUIRE_SHARED(dir, "fixtures/tokenizer-gpt2");
-    const auto tok = mts::loadTokenizer(dir);
+    const auto* tok = &cachedTokenizer(dir);
     const std::string emoji = "\xF0\x9F\x98\x80";  // U+1F600
     const auto ids = tok->encode(emoji);
     std::string joined;
