@@ -165,3 +165,28 @@ TEST(TokenizerParity, TokenBytesCanBePartialCharacters) {
     shown += stream.flush();
     EXPECT_EQ(shown, emoji);
 }
+
+TEST(TokenizerParity, RandomTextRoundTrips) {
+    MTS_REQUIRE_SHARED(gpt2Dir, "fixtures/tokenizer-gpt2");
+    MTS_REQUIRE_SHARED(neoxFile, "fixtures/tokenizer-neox/tokenizer.json");
+    const auto& gpt2 = cachedTokenizer(gpt2Dir);
+    const auto& neox = cachedTokenizer(neoxFile);
+    // Code points drawn from the troublesome classes: spaces of all kinds, C0 controls,
+    // combining marks, Hangul jamo, digits, letters, punctuation, emoji, CJK.
+    const std::vector<uint32_t> pool{' ',    '\t',   '\n',   '\r',   0x0B,   0x1C,   0x1F,   0x85,    0xA0,   0x2000,
+                                     0x2001, 0x2028, 0x3000, 0x180E, 'a',    'Z',    '7',    '\'',    's',    '<',
+                                     '|',    '>',    '!',    0x0301, 0x0338, 0x0340, 0x1100, 0x1161,  0x11A8, 0xAC00,
+                                     0x2126, 0x212B, 0xF900, 0x0374, 0xE9,   0x4E2D, 0x1F600, 0x200D, 0xFFFD, 0};
+    uint64_t state = 12345;
+    auto next = [&] {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        return static_cast<uint32_t>(state >> 33);
+    };
+    for (int round = 0; round < 300; ++round) {
+        std::string text;
+        const int len = static_cast<int>(next() % 40);
+        for (int k = 0; k < len; ++k) mts::utf8::append(text, pool[next() % pool.size()]);
+        ASSERT_EQ(gpt2.decode(gpt2.encode(text)), text) << "round " << round;
+        ASSERT_EQ(neox.decode(neox.encode(text)), mts::utf8::nfc(text)) << "round " << round;
+    }
+}
