@@ -2,6 +2,14 @@
 // Tokenizers: byte-level (default, 256 byte symbols + <|endoftext|>), byte-level BPE (GPT-2 /
 // GPT-NeoX family, loaded from tokenizer.json or vocab.json + merges.txt, or trained on a
 // corpus), and word-level. Encoding/decoding is const and thread-safe.
+//
+// Byte-level BPE follows the Hugging Face `tokenizers` rules for the GPT-2 / GPT-NeoX family
+// exactly (../shared/fixtures/TOKENIZERS.md): special added tokens on the raw text, NFC per
+// piece (when the file's normalizer says so), normalized added tokens, the GPT-2 split regex
+// (PCRE2, \s = Unicode White_Space), byte stand-ins, merges by rank. Input that is not valid
+// UTF-8 is encoded as if each invalid sequence were U+FFFD (the byte tokenizer keeps raw bytes).
+// Training: mts/core/bpe_trainer.h. The byte tokenizer's file is
+//   {"type": "mts-byte", "version": 1, "vocab_size": 257, "eos_token": "<|endoftext|>", "eos_id": 256}
 #include <cstdint>
 #include <filesystem>
 #include <memory>
