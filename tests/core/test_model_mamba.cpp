@@ -9,6 +9,7 @@
 #include "mts/core/errors.h"
 #include "mts/core/language_model.h"
 #include "mts/core/mamba.h"
+#include "mts/core/torch_compat.h"
 
 namespace {
 
@@ -217,6 +218,23 @@ TEST(MambaModel, GradientCheckpointingReplaysDropoutMasks) {
     auto cfg = tinyMamba();
     cfg.dropout = 0.2;
     expectCheckpointGradsEqual(cfg);
+}
+
+TEST(MambaModel, Bf16AutocastForwardStaysCloseToFp32) {
+    torch::manual_seed(8);
+    auto model = mts::createModel(tinyMamba());
+    model->eval();
+    torch::NoGradGuard noGrad;
+    auto ids = torch::randint(0, 50, {2, 10}, torch::kInt64);
+    auto fp32 = model->forward(ids);
+    torch::Tensor bf16;
+    {
+        mts::compat::AutocastGuard autocast(c10::DeviceType::CPU, at::kBFloat16, true);
+        bf16 = model->forward(ids);
+    }
+    EXPECT_EQ(bf16.scalar_type(), at::kBFloat16);
+    // bf16 keeps ~3 significant digits; logits of this tiny model are O(0.1).
+    EXPECT_LT(maxDiff(bf16.to(torch::kFloat32), fp32), 0.05 * fp32.abs().max().item<double>() + 1e-3);
 }
 
 }  // namespace
