@@ -37,7 +37,8 @@ json readJsonFile(const fs::path& file) {
 
 void overlayFile(json& section, const fs::path& file) {
     if (!fs::exists(file)) return;
-    for (auto& [name, entry] : readJsonFile(file).items()) section[name] = entry;
+    const json presets = readJsonFile(file);  // named: items() of a temporary would dangle
+    for (auto& [name, entry] : presets.items()) section[name] = entry;
 }
 
 std::vector<std::string> names(const json& section) {
