@@ -20,6 +20,7 @@
 #include "mts/ui/runs_page.h"
 #include "mts/ui/theme.h"
 #include "mts/ui/train_page.h"
+#include "mts/ui/training_controller.h"
 
 // The resources live in the static mts_ui library; without an explicit reference the linker
 // would drop their registration.
@@ -76,6 +77,17 @@ MainWindow::MainWindow(const StudioOptions& options, QWidget* parent)
     buildActions();
     buildStatusBar();
     restoreSettings();
+
+    // Pages never reach into each other; the window forwards the few events they share.
+    connect(m_datasetPage, &DatasetPage::datasetAdded, m_trainPage, [this](const QString& dir) {
+        m_trainPage->refreshDatasets();
+        m_trainPage->setDataset(dir);
+    });
+    connect(m_trainPage->controller(), &TrainingController::finished, this, [this] {
+        m_runsPage->refresh();
+        m_generatePage->refreshModels();
+    });
+    if (options.sampleDataset) m_datasetPage->ensureSampleDataset();
 }
 
 MainWindow::~MainWindow() = default;

@@ -1,22 +1,474 @@
 #include "mts/ui/train_page.h"
 
+#include <QComboBox>
+#include <QDateTime>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
+#include <QListWidget>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QShortcut>
+#include <QSplitter>
+#include <QTabWidget>
 #include <QVBoxLayout>
 
 #include "mts/ui/app_settings.h"
+#include "mts/ui/memory_bar.h"
+#include "mts/ui/run_store.h"
+#include "mts/ui/theme.h"
+#include "mts/ui/train_charts.h"
+#include "mts/ui/train_presets.h"
+#include "mts/ui/training_controller.h"
 
 namespace mts::ui {
 
-TrainPage::TrainPage(AppSettings& settings, QWidget* parent) : QWidget(parent), m_settings(settings) {
+namespace {
+
+QString formatDuration(double seconds) {
+    if (seconds < 0) return QStringLiteral("—");
+    const qint64 s = qint64(seconds + 0.5);
+    if (s < 60) return QStringLiteral("%1 s").arg(s);
+    if (s < 3600) return QStringLiteral("%1 min %2 s").arg(s / 60).arg(s % 60);
+    return QStringLiteral("%1 h %2 min").arg(s / 3600).arg((s % 3600) / 60);
+}
+
+void fillPicker(QComboBox* box, const QVector<PresetOption>& options, const QString& wanted) {
+    box->clear();
+    for (const PresetOption& o : options) {
+        box->addItem(o.label, o.id);
+        box->setItemData(box->count() - 1, o.tooltip, Qt::ToolTipRole);
+    }
+    const int i = box->findData(wanted);
+    if (i >= 0) box->setCurrentIndex(i);
+}
+
+}  // namespace
+
+TrainPage::TrainPage(AppSettings& settings, QWidget* parent)
+    : QWidget(parent), m_settings(settings), m_controller(new TrainingController(this)) {
     setObjectName(QStringLiteral("trainPage"));
-    auto* layout = new QVBoxLayout(this);
-    layout->addWidget(new QLabel(QStringLiteral("TrainPage"), this));
+    auto* root = new QHBoxLayout(this);
+    auto* splitter = new QSplitter(Qt::Horizontal, this);
+    root->addWidget(splitter);
+
+    auto* scroll = new QScrollArea(splitter);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    auto* panel = new QWidget(scroll);
+    buildControls(panel);
+    scroll->setWidget(panel);
+    scroll->setMinimumWidth(340);
+
+    auto* right = new QWidget(splitter);
+    auto* rightLayout = new QVBoxLayout(right);
+    rightLayout->setContentsMargins(0, 0, 0, 0);
+    auto* statusRow = new QHBoxLayout;
+    m_progressLabel = new QLabel(QStringLiteral("Idle."), right);
+    m_progressLabel->setObjectName(QStringLiteral("progressLabel"));
+    m_xAxis = new QComboBox(right);
+    m_xAxis->setObjectName(QStringLiteral("xAxisPicker"));
+    m_xAxis->addItems({QStringLiteral("x: steps"), QStringLiteral("x: tokens")});
+    m_xAxis->setToolTip(QStringLiteral("Plot against optimizer steps or tokens seen"));
+    statusRow->addWidget(m_progressLabel, 1);
+    statusRow->addWidget(m_xAxis);
+    m_progressBar = new QProgressBar(right);
+    m_progressBar->setObjectName(QStringLiteral("trainProgress"));
+    m_progressBar->setRange(0, 1000);
+    m_progressBar->setValue(0);
+    m_progressBar->setTextVisible(false);
+    m_progressBar->setMaximumHeight(8);
+    m_charts = new TrainCharts(right);
+    auto* tabs = new QTabWidget(right);
+    m_samples = new QListWidget(tabs);
+    m_samples->setObjectName(QStringLiteral("samplesList"));
+    m_samples->setWordWrap(true);
+    m_samples->setToolTip(QStringLiteral("Text the model generates during training (every sample_every steps)"));
+    m_log = new QPlainTextEdit(tabs);
+    m_log->setObjectName(QStringLiteral("trainLog"));
+    m_log->setReadOnly(true);
+    m_log->setMaximumBlockCount(2000);
+    tabs->addTab(m_samples, QStringLiteral("Samples"));
+    tabs->addTab(m_log, QStringLiteral("Log"));
+    tabs->setMaximumHeight(190);
+    rightLayout->addLayout(statusRow);
+    rightLayout->addWidget(m_progressBar);
+    rightLayout->addWidget(m_charts, 1);
+    rightLayout->addWidget(tabs);
+    splitter->addWidget(scroll);
+    splitter->addWidget(right);
+    splitter->setStretchFactor(1, 1);
+
+    connect(m_xAxis, &QComboBox::currentIndexChanged, this, [this](int i) { m_charts->setTokensAxis(i == 1); });
+    connect(m_controller, &TrainingController::pointsReady, this, &TrainPage::onPoints);
+    connect(m_controller, &TrainingController::stateChanged, this, [this] { updateButtons(); });
+    connect(m_controller, &TrainingController::finished, this, &TrainPage::onFinished);
+    connect(m_controller, &TrainingController::failed, this, &TrainPage::showError);
+    connect(m_controller, &TrainingController::sample, this, [this](qint64 step, const QString& prompt, const QString& text) {
+        auto* item = new QListWidgetItem(QStringLiteral("step %1 · %2%3").arg(step).arg(prompt.trimmed().isEmpty() ? QString() : prompt + QStringLiteral(" → "), text.left(400)));
+        m_samples->insertItem(0, item);
+    });
+    connect(m_controller, &TrainingController::evaluated, this, [this](qint64 step, qint64, double val, double bpb, bool best) {
+        m_log->appendPlainText(QStringLiteral("step %1: validation loss %2 (%3 bits/byte)%4")
+                                   .arg(step).arg(val, 0, 'f', 4).arg(bpb, 0, 'f', 3).arg(best ? QStringLiteral(" — best") : QString()));
+    });
+    connect(m_controller, &TrainingController::checkpointSaved, this, [this](qint64 step, const QString& dir, bool best) {
+        m_log->appendPlainText(QStringLiteral("step %1: checkpoint %2%3").arg(step).arg(dir, best ? QStringLiteral(" (best)") : QString()));
+    });
+    connect(m_controller, &TrainingController::logLine, m_log, &QPlainTextEdit::appendPlainText);
+    connect(m_controller, &TrainingController::warning, this, [this](const QString& w) { m_log->appendPlainText(QStringLiteral("warning: ") + w); });
+
+    refreshDatasets();
+    recompose();
+    updateButtons();
 }
 
 TrainPage::~TrainPage() = default;
 
-bool TrainPage::isTraining() const { return false; }
+void TrainPage::buildControls(QWidget* panel) {
+    auto* layout = new QVBoxLayout(panel);
+    auto* title = new QLabel(QStringLiteral("Train"), panel);
+    title->setProperty("role", QStringLiteral("title"));
+    layout->addWidget(title);
 
-void TrainPage::stopAndWait() {}
+    const PresetCatalog catalog = presetCatalog();
+    auto* form = new QFormLayout;
+    m_dataset = new QComboBox(panel);
+    m_dataset->setObjectName(QStringLiteral("datasetPicker"));
+    m_dataset->setToolTip(QStringLiteral("The corpus to train on (built on the Dataset page)"));
+    m_arch = new QComboBox(panel);
+    m_arch->setObjectName(QStringLiteral("archPicker"));
+    m_arch->setToolTip(QStringLiteral("Mamba (selective state-space model) or a Transformer of comparable size"));
+    m_size = new QComboBox(panel);
+    m_size->setObjectName(QStringLiteral("sizePicker"));
+    m_size->setToolTip(QStringLiteral("Model size: width, depth and parameter count"));
+    m_tier = new QComboBox(panel);
+    m_tier->setObjectName(QStringLiteral("tierPicker"));
+    m_tier->setToolTip(QStringLiteral("Memory available for training (detected: %1); override to plan for another machine")
+                           .arg(catalog.detectedTier));
+    m_training = new QComboBox(panel);
+    m_training->setObjectName(QStringLiteral("trainingPresetPicker"));
+    m_training->setToolTip(QStringLiteral("How long and how: steps, learning rate schedule, evaluation cadence"));
+    const QString arch = m_settings.value(QStringLiteral("train/arch")).toString();
+    const QString size = m_settings.value(QStringLiteral("train/size")).toString();
+    const QString tier = m_settings.value(QStringLiteral("train/tier"), catalog.detectedTier).toString();
+    const QString training = m_settings.value(QStringLiteral("train/training")).toString();
+    fillPicker(m_arch, catalog.architectures, arch);
+    fillPicker(m_size, catalog.sizes, size);
+    fillPicker(m_tier, catalog.tiers, tier);
+    fillPicker(m_training, catalog.trainings, training);
+    form->addRow(QStringLiteral("Dataset"), m_dataset);
+    form->addRow(QStringLiteral("Architecture"), m_arch);
+    form->addRow(QStringLiteral("Size"), m_size);
+    form->addRow(QStringLiteral("Memory tier"), m_tier);
+    form->addRow(QStringLiteral("Training"), m_training);
+    layout->addLayout(form);
+
+    auto* memoryTitle = new QLabel(QStringLiteral("Estimated memory"), panel);
+    m_memoryBar = new MemoryBar(panel);
+    m_memoryText = new QLabel(panel);
+    m_memoryText->setObjectName(QStringLiteral("memorySuggestion"));
+    m_memoryText->setWordWrap(true);
+    layout->addWidget(memoryTitle);
+    layout->addWidget(m_memoryBar);
+    layout->addWidget(m_memoryText);
+
+    auto* buttons = new QHBoxLayout;
+    m_trainButton = new QPushButton(QIcon(QStringLiteral(":/icons/train.svg")), QStringLiteral("Train"), panel);
+    m_trainButton->setObjectName(QStringLiteral("trainButton"));
+    m_trainButton->setToolTip(QStringLiteral("Start a new run with this configuration (Ctrl+T)"));
+    m_pauseButton = new QPushButton(QStringLiteral("Pause"), panel);
+    m_pauseButton->setObjectName(QStringLiteral("pauseButton"));
+    m_pauseButton->setToolTip(QStringLiteral("Pause after the current step / continue (Ctrl+P)"));
+    m_stopButton = new QPushButton(QStringLiteral("Stop"), panel);
+    m_stopButton->setObjectName(QStringLiteral("stopButton"));
+    m_stopButton->setToolTip(QStringLiteral("Stop after the current step and save a checkpoint (Ctrl+.)"));
+    m_resumeButton = new QPushButton(QStringLiteral("Resume…"), panel);
+    m_resumeButton->setObjectName(QStringLiteral("resumeButton"));
+    m_resumeButton->setToolTip(QStringLiteral("Continue a stopped run from its latest checkpoint"));
+    buttons->addWidget(m_trainButton);
+    buttons->addWidget(m_pauseButton);
+    buttons->addWidget(m_stopButton);
+    buttons->addWidget(m_resumeButton);
+    layout->addLayout(buttons);
+
+    m_errorLabel = new QLabel(panel);
+    m_errorLabel->setObjectName(QStringLiteral("errorLabel"));
+    m_errorLabel->setWordWrap(true);
+    m_errorLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_errorLabel->setStyleSheet(QStringLiteral("QLabel { color: #d62d2d; border: 1px solid #d62d2d; border-radius: 4px; padding: 6px; }"));
+    m_errorLabel->hide();
+    layout->addWidget(m_errorLabel);
+
+    m_advanced = new QGroupBox(QStringLiteral("Advanced: effective configuration"), panel);
+    m_advanced->setCheckable(true);
+    m_advanced->setChecked(false);
+    m_advanced->setToolTip(QStringLiteral("The full configuration the presets compose to; edit any key, save or load it as JSON"));
+    auto* advLayout = new QVBoxLayout(m_advanced);
+    m_configEditor = new QPlainTextEdit(m_advanced);
+    m_configEditor->setObjectName(QStringLiteral("configEditor"));
+    m_configEditor->setMinimumHeight(220);
+    m_configEditor->setVisible(false);
+    auto* advButtons = new QHBoxLayout;
+    auto* save = new QPushButton(QStringLiteral("Save JSON…"), m_advanced);
+    save->setToolTip(QStringLiteral("Write this configuration to a file"));
+    auto* load = new QPushButton(QStringLiteral("Load JSON…"), m_advanced);
+    load->setToolTip(QStringLiteral("Read a configuration file (e.g. a run's config.json)"));
+    auto* reset = new QPushButton(QStringLiteral("Reset"), m_advanced);
+    reset->setToolTip(QStringLiteral("Discard edits: recompose from the presets"));
+    for (QPushButton* b : {save, load, reset}) {
+        b->setVisible(false);
+        advButtons->addWidget(b);
+    }
+    advLayout->addWidget(m_configEditor);
+    advLayout->addLayout(advButtons);
+    connect(m_advanced, &QGroupBox::toggled, this, [this, save, load, reset](bool on) {
+        for (QWidget* w : {static_cast<QWidget*>(m_configEditor), static_cast<QWidget*>(save), static_cast<QWidget*>(load),
+                           static_cast<QWidget*>(reset)})
+            w->setVisible(on);
+    });
+    connect(save, &QPushButton::clicked, this, &TrainPage::saveConfigAs);
+    connect(load, &QPushButton::clicked, this, &TrainPage::loadConfigFrom);
+    connect(reset, &QPushButton::clicked, this, &TrainPage::recompose);
+    layout->addWidget(m_advanced);
+    layout->addStretch(1);
+
+    for (QComboBox* box : {m_dataset, m_arch, m_size, m_tier, m_training}) {
+        connect(box, &QComboBox::currentIndexChanged, this, [this] {
+            if (!m_recomposing) recompose();
+        });
+    }
+    connect(m_configEditor, &QPlainTextEdit::textChanged, this, [this] {
+        if (!m_recomposing) updateEstimate();
+    });
+    connect(m_trainButton, &QPushButton::clicked, this, [this] { startTraining(); });
+    connect(m_pauseButton, &QPushButton::clicked, this, [this] {
+        if (m_controller->state() == TrainingController::State::Paused) m_controller->resume();
+        else m_controller->pause();
+    });
+    connect(m_stopButton, &QPushButton::clicked, m_controller, &TrainingController::stop);
+    connect(m_resumeButton, &QPushButton::clicked, this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, QStringLiteral("Resume which run?"), m_settings.runsFolder());
+        if (!dir.isEmpty()) resumeTraining(dir);
+    });
+    auto shortcut = [this](const QKeySequence& keys, QPushButton* button) {
+        auto* s = new QShortcut(keys, this);
+        connect(s, &QShortcut::activated, button, [button] {
+            if (button->isEnabled()) button->click();
+        });
+    };
+    shortcut(QKeySequence(Qt::CTRL | Qt::Key_T), m_trainButton);
+    shortcut(QKeySequence(Qt::CTRL | Qt::Key_P), m_pauseButton);
+    shortcut(QKeySequence(Qt::CTRL | Qt::Key_Period), m_stopButton);
+}
+
+void TrainPage::refreshDatasets() {
+    const QString current = m_dataset->currentData().toString();
+    const QString wanted = current.isEmpty() ? m_settings.lastDataset() : current;
+    m_recomposing = true;
+    m_dataset->clear();
+    for (const QString& dir : m_settings.datasets()) m_dataset->addItem(QFileInfo(dir).fileName(), dir);
+    const int i = m_dataset->findData(wanted);
+    if (i >= 0) m_dataset->setCurrentIndex(i);
+    m_recomposing = false;
+    if (m_dataset->currentData().toString() != current) recompose();
+}
+
+void TrainPage::setDataset(const QString& corpusDir) {
+    if (m_dataset->findData(corpusDir) < 0) m_dataset->addItem(QFileInfo(corpusDir).fileName(), corpusDir);
+    m_dataset->setCurrentIndex(m_dataset->findData(corpusDir));
+}
+
+void TrainPage::choosePresets(const QString& arch, const QString& size, const QString& tier, const QString& training) {
+    m_recomposing = true;
+    auto pick = [](QComboBox* box, const QString& id) {
+        if (id.isEmpty()) return;
+        const int i = box->findData(id);
+        if (i >= 0) box->setCurrentIndex(i);
+    };
+    pick(m_arch, arch);
+    pick(m_size, size);
+    pick(m_tier, tier);
+    pick(m_training, training);
+    m_recomposing = false;
+    recompose();
+}
+
+void TrainPage::recompose() {
+    PresetChoice choice{m_arch->currentData().toString(), m_size->currentData().toString(),
+                        m_tier->currentData().toString(), m_training->currentData().toString()};
+    m_settings.setValue(QStringLiteral("train/arch"), choice.arch);
+    m_settings.setValue(QStringLiteral("train/size"), choice.size);
+    m_settings.setValue(QStringLiteral("train/tier"), choice.tier);
+    m_settings.setValue(QStringLiteral("train/training"), choice.training);
+    m_recomposing = true;
+    try {
+        m_configEditor->setPlainText(composeConfigJson(choice, m_dataset->currentData().toString()));
+        m_errorLabel->hide();
+    } catch (const std::exception& e) {
+        showError(QString::fromUtf8(e.what()));
+    }
+    m_recomposing = false;
+    updateEstimate();
+}
+
+void TrainPage::updateEstimate() {
+    try {
+        const MemoryEstimateView est = estimateMemory(m_configEditor->toPlainText(), m_tier->currentData().toString());
+        m_memoryBar->setEstimate({{QStringLiteral("weights"), est.weights},
+                                  {QStringLiteral("gradients"), est.gradients},
+                                  {QStringLiteral("optimizer"), est.optimizer},
+                                  {QStringLiteral("activations"), est.activations},
+                                  {QStringLiteral("other"), est.other}},
+                                 est.budget);
+        QString text = est.summary;
+        if (!est.fits) text += QStringLiteral("\nWill not fit in this tier. ") + est.suggestion;
+        m_memoryText->setText(text);
+        m_memoryText->setStyleSheet(est.fits ? QString() : QStringLiteral("color: #d62d2d"));
+    } catch (const std::exception& e) {
+        m_memoryBar->clear();
+        m_memoryText->setText(QStringLiteral("No estimate: ") + QString::fromUtf8(e.what()));
+        m_memoryText->setStyleSheet(QStringLiteral("color: #d62d2d"));
+    }
+}
+
+QString TrainPage::configJson() const { return m_configEditor->toPlainText(); }
+
+void TrainPage::setConfigJson(const QString& json) {
+    m_configEditor->setPlainText(json);  // textChanged updates the estimate
+}
+
+bool TrainPage::isTraining() const { return m_controller->active(); }
+
+void TrainPage::stopAndWait() {
+    if (!m_controller->active()) return;
+    m_controller->stop();
+    m_controller->waitForFinish();
+}
+
+bool TrainPage::startTraining() {
+    m_errorLabel->hide();
+    QString config = configJson();
+    QString error;
+    m_charts->clear();
+    m_samples->clear();
+    if (!m_controller->start(config, m_settings.runsFolder(), {}, &error)) {
+        showError(error);
+        return false;
+    }
+    m_settings.setLastDataset(m_dataset->currentData().toString());
+    m_log->appendPlainText(QStringLiteral("— new run started %1 —").arg(QDateTime::currentDateTime().toString(Qt::ISODate)));
+    return true;
+}
+
+bool TrainPage::resumeTraining(const QString& runOrCheckpoint) {
+    m_errorLabel->hide();
+    QString overrides;
+    const QJsonDocument doc = QJsonDocument::fromJson(configJson().toUtf8());
+    if (doc.isObject() && doc.object().contains(QStringLiteral("max_steps"))) {
+        overrides = QStringLiteral("{\"max_steps\": %1}").arg(doc.object().value(QStringLiteral("max_steps")).toInteger());
+    }
+    QString error;
+    m_charts->clear();
+    if (!m_controller->resumeRun(runOrCheckpoint, overrides, &error)) {
+        showError(error);
+        return false;
+    }
+    // Show the curve so far, then the live points continue it.
+    const RunMetrics past = readRunMetrics(runOrCheckpoint);
+    std::vector<std::vector<MetricPoint>> batch(kSeriesCount);
+    batch[kSeriesLoss].assign(past.loss.begin(), past.loss.end());
+    batch[kSeriesValLoss].assign(past.valLoss.begin(), past.valLoss.end());
+    batch[kSeriesLr].assign(past.lr.begin(), past.lr.end());
+    batch[kSeriesGradNorm].assign(past.gradNorm.begin(), past.gradNorm.end());
+    batch[kSeriesTokensPerSec].assign(past.tokensPerSec.begin(), past.tokensPerSec.end());
+    m_charts->append(batch);
+    m_log->appendPlainText(QStringLiteral("— resuming %1 —").arg(runOrCheckpoint));
+    return true;
+}
+
+void TrainPage::updateButtons() {
+    const auto state = m_controller->state();
+    const bool idle = state == TrainingController::State::Idle;
+    m_trainButton->setEnabled(idle);
+    m_resumeButton->setEnabled(idle);
+    m_pauseButton->setEnabled(state == TrainingController::State::Running || state == TrainingController::State::Paused);
+    m_pauseButton->setText(state == TrainingController::State::Paused ? QStringLiteral("Continue") : QStringLiteral("Pause"));
+    m_stopButton->setEnabled(state == TrainingController::State::Running || state == TrainingController::State::Paused);
+    for (QComboBox* box : {m_dataset, m_arch, m_size, m_tier, m_training}) box->setEnabled(idle);
+    m_configEditor->setReadOnly(!idle);
+    if (state == TrainingController::State::Stopping) m_progressLabel->setText(QStringLiteral("Stopping: saving a checkpoint…"));
+    if (state == TrainingController::State::Paused) m_progressLabel->setText(m_progressLabel->text() + QStringLiteral(" — paused"));
+}
+
+void TrainPage::onPoints() {
+    m_charts->append(m_controller->series().drain());
+    const TrainProgressInfo p = m_controller->latestProgress();
+    if (!p.valid) return;
+    QString text = QStringLiteral("step %1%2 · loss %3 · %4 tokens/s · elapsed %5 · ETA %6")
+                       .arg(p.step)
+                       .arg(p.maxSteps > 0 ? QStringLiteral("/%1").arg(p.maxSteps) : QString())
+                       .arg(p.loss, 0, 'f', 4)
+                       .arg(p.tokensPerSec, 0, 'f', 0)
+                       .arg(formatDuration(p.elapsedSec), formatDuration(p.etaSec));
+    if (m_controller->state() == TrainingController::State::Paused) text += QStringLiteral(" — paused");
+    if (m_controller->state() != TrainingController::State::Stopping) m_progressLabel->setText(text);
+    if (p.maxSteps > 0) m_progressBar->setValue(int(1000.0 * double(p.step) / double(p.maxSteps)));
+}
+
+void TrainPage::onFinished(const TrainOutcome& o) {
+    m_progressLabel->setText(QStringLiteral("Finished (%1): %2 steps, %3 tokens, best validation loss %4, %5")
+                                 .arg(o.stopReason)
+                                 .arg(o.steps)
+                                 .arg(o.tokensSeen)
+                                 .arg(o.bestValLoss >= 0 ? QString::number(o.bestValLoss, 'f', 4) : QStringLiteral("—"))
+                                 .arg(formatDuration(o.elapsedSec)));
+    if (!o.lastCheckpoint.isEmpty()) m_log->appendPlainText(QStringLiteral("last checkpoint: ") + o.lastCheckpoint);
+    for (const QString& w : o.warnings) m_log->appendPlainText(QStringLiteral("warning: ") + w);
+    updateButtons();
+}
+
+void TrainPage::showError(const QString& message) {
+    m_errorLabel->setText(message);
+    m_errorLabel->show();
+    m_log->appendPlainText(QStringLiteral("error: ") + message);
+}
+
+QString TrainPage::lastError() const { return m_errorLabel->isVisible() ? m_errorLabel->text() : QString(); }
+
+void TrainPage::saveConfigAs() {
+    const QString file = QFileDialog::getSaveFileName(this, QStringLiteral("Save configuration"), QStringLiteral("config.json"),
+                                                      QStringLiteral("JSON (*.json)"));
+    if (file.isEmpty()) return;
+    QFile out(file);
+    if (!out.open(QIODevice::WriteOnly) || out.write(configJson().toUtf8()) < 0) showError(QStringLiteral("Cannot write ") + file);
+}
+
+void TrainPage::loadConfigFrom() {
+    const QString file = QFileDialog::getOpenFileName(this, QStringLiteral("Load configuration"), m_settings.runsFolder(),
+                                                      QStringLiteral("JSON (*.json)"));
+    if (file.isEmpty()) return;
+    QFile in(file);
+    if (!in.open(QIODevice::ReadOnly)) {
+        showError(QStringLiteral("Cannot read ") + file);
+        return;
+    }
+    const QByteArray data = in.readAll();
+    QJsonParseError err;
+    const QJsonDocument doc = QJsonDocument::fromJson(data, &err);
+    if (!doc.isObject()) {
+        showError(QStringLiteral("%1: not a JSON object (%2)").arg(file, err.errorString()));
+        return;
+    }
+    setConfigJson(QString::fromUtf8(doc.toJson(QJsonDocument::Indented)));
+}
 
 }  // namespace mts::ui

@@ -1,0 +1,53 @@
+#pragma once
+// The Train page's view of the engine's presets and memory estimator: the lists the pickers
+// show (with tooltips), the effective TrainConfig JSON a choice composes to, and the memory
+// estimate of a config against a tier. Plain functions over the engine's presets API; they
+// hold no state. GUI thread (they are quick: JSON and arithmetic).
+#include <QMap>
+#include <QString>
+#include <QStringList>
+#include <QVector>
+
+namespace mts::ui {
+
+struct PresetOption {
+    QString id;       // engine key, e.g. "tiny"
+    QString label;    // what the picker shows
+    QString tooltip;  // what it does
+};
+
+struct PresetCatalog {
+    QVector<PresetOption> architectures, sizes, tiers, trainings;
+    QString detectedTier;  // the tier matching this machine (GPU memory, or CPU)
+};
+
+PresetCatalog presetCatalog();
+
+struct PresetChoice {
+    QString arch, size, tier, training;
+};
+
+/// The full effective TrainConfig JSON (pretty-printed) for a choice and a dataset folder.
+/// Throws std::runtime_error with a message for an unknown preset.
+QString composeConfigJson(const PresetChoice& choice, const QString& dataset);
+
+struct MemoryEstimateView {
+    double weights = 0, gradients = 0, optimizer = 0, activations = 0, other = 0;  // bytes
+    double budget = 0;  // bytes available in the tier
+    bool fits = true;
+    QString suggestion;  // what would fit, when it does not
+    QString summary;     // e.g. "12.3 M parameters"
+};
+
+/// Parameter counts of the model a TrainConfig JSON describes (-1 when it cannot be read):
+/// total and non-embedding (the N of the 6·N·T training FLOPs estimate).
+struct ModelSizeView {
+    qint64 params = -1;
+    qint64 nonEmbeddingParams = -1;
+};
+ModelSizeView modelSize(const QString& configJson);
+
+/// Estimate for a TrainConfig JSON against a tier. Throws std::runtime_error for a bad config.
+MemoryEstimateView estimateMemory(const QString& configJson, const QString& tier);
+
+}  // namespace mts::ui

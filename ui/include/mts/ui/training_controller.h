@@ -1,0 +1,113 @@
+#pragma once
+// TrainingController: the Qt adapter over mts::Trainer. Starts a run (new, or resumed from a
+// run/checkpoint) on a worker thread it owns, forwards pause/resume/stop, and turns the
+// trainer's callbacks into GUI-thread signals.
+//
+// Live curves follow the house rule: the training thread appends MetricPoints to series()
+// under a short lock and pokes a ReplotCoalescer; pointsReady() then fires on the GUI thread at
+// most every ~40 ms, and the page drains series() and replots. Per-step progress is coalesced
+// the same way (latestProgress()). Evaluations, samples, checkpoints and log lines are rare and
+// arrive as individual queued signals.
+//
+// Threading: every method is for the GUI thread. stop() returns at once (the trainer finishes
+// the current step, saves a checkpoint, then finished() fires); waitForFinish() blocks until the
+// worker has ended (used when the window closes). The destructor cancels and joins.
+// Errors: the trainer reports failures in its result; they arrive as failed(message) followed by
+// finished(). A bad config JSON makes start() return false with the message.
+#include <atomic>
+#include <memory>
+#include <mutex>
+
+#include <QObject>
+#include <QString>
+
+#include "mts/ui/job_thread.h"
+#include "mts/ui/live_series.h"
+
+namespace mts {
+class Trainer;
+}
+
+namespace mts::ui {
+
+class ReplotCoalescer;
+
+/// Series indices in TrainingController::series().
+enum TrainSeries : int { kSeriesLoss = 0, kSeriesValLoss, kSeriesLr, kSeriesGradNorm, kSeriesTokensPerSec, kSeriesCount };
+
+struct TrainProgressInfo {
+    qint64 step = 0, maxSteps = 0, tokensSeen = 0;
+    double loss = 0, lr = 0, gradNorm = 0, tokensPerSec = 0, elapsedSec = 0, etaSec = -1;
+    qint64 skippedSteps = 0;
+    bool valid = false;  // false until the first step
+};
+
+struct TrainOutcome {
+    QString stopReason;  // "max_steps", "cancelled", "failed", ...
+    QString message;
+    QString runDir, lastCheckpoint, bestCheckpoint;
+    qint64 steps = 0, tokensSeen = 0, numParameters = 0;
+    double finalLoss = 0, bestValLoss = -1, tokensPerSec = 0, elapsedSec = 0;
+    QStringList warnings;
+};
+
+class TrainingController : public QObject {
+    Q_OBJECT
+public:
+    enum class State { Idle, Running, Paused, Stopping };
+
+    explicit TrainingController(QObject* parent = nullptr);
+    ~TrainingController() override;
+
+    /// Starts a new run from a TrainConfig JSON (TrainConfig::toJson layout) under runsFolder.
+    /// Returns false (and sets *error) when the JSON is not a valid config or a run is active.
+    bool start(const QString& configJson, const QString& runsFolder, const QString& runName = {},
+               QString* error = nullptr);
+    /// Continues a run folder or checkpoint. overridesJson (may be empty) is merged over the
+    /// checkpoint's config (e.g. {"max_steps": 2000}).
+    bool resumeRun(const QString& runOrCheckpoint, const QString& overridesJson = {}, QString* error = nullptr);
+
+    void pause();
+    void resume();
+    void stop();
+    /// Blocks until the worker has ended (after stop(): the final checkpoint is on disk).
+    void waitForFinish();
+
+    State state() const { return m_state; }
+    bool active() const { return m_state != State::Idle; }
+    QString runDir() const { return m_runDir; }
+
+    SeriesBuffer& series() { return m_series; }
+    TrainProgressInfo latestProgress() const;
+
+Q_SIGNALS:
+    void stateChanged(mts::ui::TrainingController::State state);
+    void pointsReady();  // coalesced: drain series() and read latestProgress()
+    void evaluated(qint64 step, qint64 tokens, double valLoss, double bitsPerByte, bool best);
+    void sample(qint64 step, const QString& prompt, const QString& text);
+    void checkpointSaved(qint64 step, const QString& dir, bool best);
+    void logLine(const QString& line);
+    void warning(const QString& line);
+    void runStarted(const QString& runDir);
+    void failed(const QString& message);
+    void finished(const mts::ui::TrainOutcome& outcome);
+
+private:
+    bool launch(const std::string& configJson, const std::string& runsFolder, const std::string& name,
+                const std::string& resumeFrom, QString* error);
+    void setState(State state);
+
+    State m_state = State::Idle;
+    QString m_runDir;
+    SeriesBuffer m_series{kSeriesCount};
+    ReplotCoalescer* m_coalescer;
+    mutable std::mutex m_progressMutex;
+    TrainProgressInfo m_progress;
+    std::unique_ptr<Trainer> m_trainer;
+    JobThread m_thread;  // last: joined before the trainer is destroyed
+};
+
+}  // namespace mts::ui
+
+Q_DECLARE_METATYPE(mts::ui::TrainOutcome)
+Q_DECLARE_METATYPE(mts::ui::TrainProgressInfo)

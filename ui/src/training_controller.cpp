@@ -1,0 +1,210 @@
+#include "mts/ui/training_controller.h"
+
+#include <cmath>
+
+#include <QCoreApplication>
+#include <QMetaObject>
+
+#include <nlohmann/json.hpp>
+
+#include "mts/core/trainer.h"
+#include "mts/ui/live_series.h"
+
+namespace mts::ui {
+
+namespace {
+
+QString q(const std::string& s) { return QString::fromStdString(s); }
+
+}  // namespace
+
+TrainingController::TrainingController(QObject* parent) : QObject(parent), m_coalescer(new ReplotCoalescer(40, this)) {
+    connect(m_coalescer, &ReplotCoalescer::ready, this, &TrainingController::pointsReady);
+}
+
+TrainingController::~TrainingController() {
+    if (m_trainer) m_trainer->cancel();
+    m_thread.join();
+}
+
+TrainProgressInfo TrainingController::latestProgress() const {
+    std::lock_guard<std::mutex> lock(m_progressMutex);
+    return m_progress;
+}
+
+void TrainingController::setState(State state) {
+    if (m_state == state) return;
+    m_state = state;
+    Q_EMIT stateChanged(state);
+}
+
+bool TrainingController::start(const QString& configJson, const QString& runsFolder, const QString& runName,
+                               QString* error) {
+    return launch(configJson.toStdString(), runsFolder.toStdString(), runName.toStdString(), {}, error);
+}
+
+bool TrainingController::resumeRun(const QString& runOrCheckpoint, const QString& overridesJson, QString* error) {
+    return launch(overridesJson.toStdString(), {}, {}, runOrCheckpoint.toStdString(), error);
+}
+
+bool TrainingController::launch(const std::string& configJson, const std::string& runsFolder, const std::string& name,
+                                const std::string& resumeFrom, QString* error) {
+    if (active()) {
+        if (error) *error = QStringLiteral("A training run is already active.");
+        return false;
+    }
+    m_thread.join();
+    TrainConfig config;
+    try {
+        if (resumeFrom.empty()) {
+            config = TrainConfig::fromJson(nlohmann::json::parse(configJson));
+        } else {
+            nlohmann::json base = Trainer::resumeConfig(resumeFrom).toJson();
+            if (!configJson.empty()) mergeJson(base, nlohmann::json::parse(configJson));
+            config = TrainConfig::fromJson(base);
+        }
+        config.validate();
+    } catch (const std::exception& e) {
+        if (error) *error = actionableError(e.what());
+        return false;
+    }
+
+    TrainStart where;
+    where.runsDir = runsFolder;
+    where.name = name;
+    where.resumeFrom = resumeFrom;
+    // Callbacks run on the training thread: they only touch the locked buffers, atomics, and
+    // queued invocations on this object (which outlives the thread: the destructor joins).
+    TrainCallbacks cb;
+    cb.onProgress = [this](const TrainProgress& p) {
+        {
+            std::lock_guard<std::mutex> lock(m_progressMutex);
+            m_progress.step = p.step;
+            m_progress.maxSteps = p.maxSteps;
+            m_progress.tokensSeen = p.tokensSeen;
+            m_progress.loss = p.loss;
+            m_progress.lr = p.lr;
+            m_progress.gradNorm = p.gradNorm;
+            m_progress.tokensPerSec = p.tokensPerSec;
+            m_progress.elapsedSec = p.elapsedSec;
+            m_progress.etaSec = p.etaSec;
+            m_progress.skippedSteps = p.skippedSteps;
+            m_progress.valid = true;
+        }
+        const double step = double(p.step), tokens = double(p.tokensSeen);
+        if (!p.skipped && std::isfinite(p.loss)) m_series.append(kSeriesLoss, {step, tokens, p.loss});
+        m_series.append(kSeriesLr, {step, tokens, p.lr});
+        if (std::isfinite(p.gradNorm)) m_series.append(kSeriesGradNorm, {step, tokens, p.gradNorm});
+        if (p.tokensPerSec > 0) m_series.append(kSeriesTokensPerSec, {step, tokens, p.tokensPerSec});
+        m_coalescer->request();
+    };
+    cb.onEval = [this](const EvalReport& r) {
+        m_series.append(kSeriesValLoss, {double(r.step), double(r.tokensSeen), r.valLoss});
+        m_coalescer->request();
+        QMetaObject::invokeMethod(this, [this, r] { Q_EMIT evaluated(r.step, r.tokensSeen, r.valLoss, r.bitsPerByte, r.best); },
+                                  Qt::QueuedConnection);
+    };
+    cb.onSample = [this](const SampleReport& r) {
+        const QString prompt = q(r.prompt), text = q(r.text);
+        const qint64 step = r.step;
+        QMetaObject::invokeMethod(this, [this, step, prompt, text] { Q_EMIT sample(step, prompt, text); }, Qt::QueuedConnection);
+    };
+    cb.onCheckpoint = [this](const CheckpointReport& r) {
+        const QString dir = q(r.dir.string());
+        const QString runDir = q(r.dir.parent_path().parent_path().string());
+        const qint64 step = r.step;
+        const bool best = r.best;
+        QMetaObject::invokeMethod(this, [this, step, dir, runDir, best] {
+            if (m_runDir != runDir) {
+                m_runDir = runDir;
+                Q_EMIT runStarted(runDir);
+            }
+            Q_EMIT checkpointSaved(step, dir, best);
+        }, Qt::QueuedConnection);
+    };
+    cb.onLog = [this](const std::string& line) {
+        const QString text = q(line);
+        QMetaObject::invokeMethod(this, [this, text] { Q_EMIT logLine(text); }, Qt::QueuedConnection);
+    };
+    cb.onWarning = [this](const std::string& line) {
+        const QString text = q(line);
+        QMetaObject::invokeMethod(this, [this, text] { Q_EMIT warning(text); }, Qt::QueuedConnection);
+    };
+
+    try {
+        m_trainer = std::make_unique<Trainer>(config, where, cb);
+    } catch (const std::exception& e) {
+        if (error) *error = actionableError(e.what());
+        return false;
+    }
+    {
+        std::lock_guard<std::mutex> lock(m_progressMutex);
+        m_progress = TrainProgressInfo{};
+    }
+    m_series.drain();
+    m_runDir.clear();
+    setState(State::Running);
+    Trainer* trainer = m_trainer.get();
+    m_thread.start([this, trainer] {
+        TrainResult result;
+        runGuarded([&] { result = trainer->run(); },
+                   [&](const QString& message) {
+                       result.stopReason = TrainStopReason::Failed;
+                       result.message = message.toStdString();
+                   });
+        TrainOutcome o;
+        o.stopReason = q(toString(result.stopReason));
+        o.message = q(result.message);
+        o.runDir = q(result.runDir.string());
+        o.lastCheckpoint = q(result.lastCheckpoint.string());
+        o.bestCheckpoint = q(result.bestCheckpoint.string());
+        o.steps = result.steps;
+        o.tokensSeen = result.tokensSeen;
+        o.numParameters = result.numParameters;
+        o.finalLoss = result.finalLoss;
+        o.bestValLoss = result.bestValLoss;
+        o.tokensPerSec = result.tokensPerSec;
+        o.elapsedSec = result.elapsedSec;
+        for (const std::string& w : result.warnings) o.warnings << q(w);
+        const bool failedRun = result.stopReason == TrainStopReason::Failed;
+        QMetaObject::invokeMethod(this, [this, o, failedRun] {
+            m_thread.join();
+            m_trainer.reset();
+            if (!o.runDir.isEmpty()) m_runDir = o.runDir;
+            setState(State::Idle);
+            Q_EMIT pointsReady();
+            if (failedRun) Q_EMIT failed(actionableError(o.message.toStdString()));
+            Q_EMIT finished(o);
+        }, Qt::QueuedConnection);
+    });
+    return true;
+}
+
+void TrainingController::pause() {
+    if (m_trainer && m_state == State::Running) {
+        m_trainer->pause();
+        setState(State::Paused);
+    }
+}
+
+void TrainingController::resume() {
+    if (m_trainer && m_state == State::Paused) {
+        m_trainer->resume();
+        setState(State::Running);
+    }
+}
+
+void TrainingController::stop() {
+    if (m_trainer && (m_state == State::Running || m_state == State::Paused)) {
+        m_trainer->cancel();
+        setState(State::Stopping);
+    }
+}
+
+void TrainingController::waitForFinish() {
+    m_thread.join();
+    // Deliver the queued finished() now so callers see the final state.
+    QCoreApplication::sendPostedEvents(this);
+}
+
+}  // namespace mts::ui
