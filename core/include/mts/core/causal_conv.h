@@ -1,0 +1,21 @@
+#pragma once
+// Fused causal depthwise conv1d + SiLU in the token-major layout of the Mamba mixer (CPU):
+// one pass forward, one pass backward (the pre-activation is recomputed, not stored), instead
+// of the ~10 elementwise tensor ops of a conv written with narrow/mul/add/silu.
+//
+//   y[b, t, d] = act(bias[d] + sum_j weight[d, j] * x[b, t - K + 1 + j, d])
+//   x[b, s < 0, d] = left[b, K - 1 + s, d] if left is given, else 0
+#include <torch/torch.h>
+
+namespace mts {
+
+/// x: (B, L, D) float32/float64 (other types computed in float32), any batch/time strides
+/// (a slice of in_proj's output needs no copy); weight: (D, K) or (D, 1, K) (nn::Conv1d's
+/// depthwise layout); bias: (D) or undefined; left: (B, K-1, D) previous inputs or undefined
+/// (zeros); silu: apply SiLU, else identity. Returns (B, L, D) contiguous.
+/// Differentiable w.r.t. x, weight and bias (not left). CPU tensors only; throws c10::Error
+/// on shape mismatch or K > 16. Thread-safe; parallel over (batch x channel blocks).
+torch::Tensor causalConv1dSilu(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                               bool silu = true, const torch::Tensor& left = {});
+
+}  // namespace mts

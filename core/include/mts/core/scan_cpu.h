@@ -1,0 +1,73 @@
+#pragma once
+// Fused selective scan on the CPU: the LibTorch entry point behind ScanBackend::FusedCpu,
+// plus the ISA controls and vector math the tests and benchmarks use. Shapes and semantics
+// are those of mts/core/selective_scan.h.
+//
+// Kernel design (scan_cpu_kernel.h): one task = (sequence b, block of W channels), W = SIMD
+// lanes (16 floats with AVX-512). The N states of the block live in N vector registers
+// across the whole time loop; token-major layout makes the W channels of a time step one
+// contiguous load. Forward saves the state every `chunk` steps (B, L/chunk, N, D); backward
+// walks chunks last to first, recomputes the chunk's states from the saved one into an
+// L1-sized buffer, then runs the reverse recurrence. No (B, L, D, N) tensor is ever formed.
+// dB/dC (reduced over channels) are accumulated per thread as W-lane vectors and summed
+// under a mutex once per sequence; dA, dD, dbias are written per sequence and summed by
+// the caller.
+//
+// Threading: the kernels are re-entrant; the entry point parallelises with at::parallel_for.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mts/core/selective_scan.h"
+
+namespace mts {
+
+/// The fused CPU scan (ScanBackend::FusedCpu). Inputs float32 (or float64, used by the
+/// gradient tests); other floating types are computed in float32 and returned as float32.
+/// Differentiable w.r.t. u, delta, A, Bm, Cm, Dskip, z, deltaBias and initialState.
+/// Throws c10::Error on a non-CPU tensor or mismatched shapes.
+ScanOutputs selectiveScanFusedCpu(const ScanInputs& in, bool returnLastState = false);
+
+namespace scan_cpu {
+
+/// Instruction sets compiled in and supported by this CPU, best first ("avx512", "avx2",
+/// "generic"). "generic" is always present.
+std::vector<std::string> availableIsas();
+
+/// Test hook: force an ISA for subsequent scans ("" = best available). Not thread-safe
+/// against concurrent scans; throws std::invalid_argument for an unavailable ISA.
+void setIsaOverride(const std::string& isa);
+/// The ISA scans use now.
+std::string activeIsa();
+
+/// Steps between saved states in forward (memory B*L/chunk*D*N vs recompute buffer size).
+constexpr int64_t kDefaultChunk = 16;
+/// Largest d_state the kernel takes (the register/stack buffers are sized by it).
+constexpr int64_t kMaxState = 256;
+
+/// The vector exp's measured maximum relative error (tests/core/test_vec_exp.cpp asserts it
+/// over a dense grid of [-87.3, 88.37]): float 4e-7 (~3 ulp), double 1e-15. Inputs below
+/// -87.33 (float) give exactly 0; above 88.37 the result saturates at e^88.37.
+constexpr double kVecExpMaxRelErrorF32 = 4e-7;
+constexpr double kVecExpMaxRelErrorF64 = 1e-15;
+
+/// Wall time spent inside the fused kernels since the last reset (all threads' calls summed
+/// by wall clock of the calling thread), for the training benchmark's step breakdown.
+struct ScanTimes {
+    double forwardSeconds = 0;
+    double backwardSeconds = 0;
+    int64_t forwardCalls = 0;
+    int64_t backwardCalls = 0;
+};
+ScanTimes scanTimes();
+void resetScanTimes();
+
+/// Vector exp / log1p (y in [0, 1]) / softplus over arrays with the active ISA (for tests and
+/// the benchmark; the kernels inline the same code).
+void vecExp(const float* x, float* y, int64_t n);
+void vecExp(const double* x, double* y, int64_t n);
+void vecLog1p01(const float* x, float* y, int64_t n);
+void vecSoftplus(const float* x, float* y, int64_t n);
+
+}  // namespace scan_cpu
+}  // namespace mts

@@ -1,0 +1,131 @@
+// LibTorch side of the fused causal depthwise conv1d + SiLU (kernels in conv_cpu_kernel.h).
+#include "mts/core/causal_conv.h"
+
+#include <ATen/Parallel.h>
+
+#include "scan_cpu_args.h"
+
+namespace mts {
+namespace {
+
+using torch::Tensor;
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+Tensor lastDimContiguous(const Tensor& t) { return t.stride(-1) == 1 ? t : t.contiguous(); }
+
+template <typename T>
+scan_cpu::ConvKernelSet<T> convKernels();
+template <>
+scan_cpu::ConvKernelSet<float> convKernels<float>() {
+    return scan_cpu::convKernelsF32();
+}
+template <>
+scan_cpu::ConvKernelSet<double> convKernels<double>() {
+    return scan_cpu::convKernelsF64();
+}
+
+// weight (D, K) -> taps-major (K, D) so a tap of W channels is one load.
+Tensor tapsMajor(const Tensor& w) { return w.reshape({w.size(0), -1}).t().contiguous(); }
+
+template <typename T>
+void setArgs(scan_cpu::ConvArgs<T>& a, const Tensor& x, const Tensor& wT, const Tensor& bias, const Tensor& left,
+             bool silu) {
+    a.B = x.size(0);
+    a.L = x.size(1);
+    a.D = x.size(2);
+    a.K = wT.size(0);
+    a.silu = silu;
+    a.x = x.data_ptr<T>();
+    a.xSB = x.stride(0);
+    a.xSL = x.stride(1);
+    a.left = left.defined() ? left.data_ptr<T>() : nullptr;
+    a.w = wT.data_ptr<T>();
+    a.bias = bias.defined() ? bias.data_ptr<T>() : nullptr;
+}
+
+int64_t tasks(const Tensor& x, int lanes) { return x.size(0) * ((x.size(2) + lanes - 1) / lanes); }
+
+Tensor convForward(const Tensor& x, const Tensor& wT, const Tensor& bias, const Tensor& left, bool silu) {
+    Tensor y = torch::empty(x.sizes(), x.options());
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "causal_conv_fwd", [&] {
+        scan_cpu::ConvArgs<scalar_t> a;
+        setArgs(a, x, wT, bias, left, silu);
+        a.y = y.data_ptr<scalar_t>();
+        const auto k = convKernels<scalar_t>();
+        at::parallel_for(0, tasks(x, k.lanes), 1, [&](int64_t b, int64_t e) { k.forward(a, b, e); });
+    });
+    return y;
+}
+
+class CausalConvFunction : public torch::autograd::Function<CausalConvFunction> {
+public:
+    // Absent bias / left travel as empty tensors (1.13's Function cannot take undefined ones).
+    static variable_list forward(AutogradContext* ctx, Tensor x, Tensor weight, Tensor bias, Tensor left, bool silu) {
+        if (bias.numel() == 0) bias = Tensor();
+        if (left.numel() == 0) left = Tensor();
+        Tensor wT = tapsMajor(weight);
+        ctx->save_for_backward({x, wT, bias, left});
+        ctx->saved_data["silu"] = silu;
+        ctx->saved_data["wshape"] = weight.sizes().vec();
+        return {convForward(x, wT, bias, left, silu)};
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grads) {
+        auto saved = ctx->get_saved_variables();
+        const Tensor &x = saved[0], &wT = saved[1];
+        const Tensor bias = saved[2].numel() > 0 ? saved[2] : Tensor(), left = saved[3].numel() > 0 ? saved[3] : Tensor();
+        const bool silu = ctx->saved_data["silu"].toBool();
+        const auto wshape = ctx->saved_data["wshape"].toIntVector();
+        const int64_t B = x.size(0), D = x.size(2), K = wT.size(0);
+        Tensor dy = lastDimContiguous(grads[0].to(x.scalar_type()));
+        Tensor dx = torch::empty(x.sizes(), x.options());
+        Tensor dwPart = torch::empty({B, K, D}, x.options());
+        Tensor dbPart = bias.defined() ? torch::empty({B, D}, x.options()) : Tensor();
+        AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "causal_conv_bwd", [&] {
+            scan_cpu::ConvArgs<scalar_t> a;
+            setArgs(a, x, wT, bias, left, silu);
+            a.dy = dy.data_ptr<scalar_t>();
+            a.dySB = dy.stride(0);
+            a.dySL = dy.stride(1);
+            a.dx = dx.data_ptr<scalar_t>();
+            a.dwPart = dwPart.data_ptr<scalar_t>();
+            a.dbPart = bias.defined() ? dbPart.data_ptr<scalar_t>() : nullptr;
+            const auto k = convKernels<scalar_t>();
+            at::parallel_for(0, tasks(x, k.lanes), 1, [&](int64_t b, int64_t e) { k.backward(a, b, e); });
+        });
+        Tensor dw = dwPart.sum(0).t().reshape(wshape);
+        return {dx, dw, bias.defined() ? dbPart.sum(0) : Tensor(), Tensor(), Tensor()};
+    }
+};
+
+}  // namespace
+
+Tensor causalConv1dSilu(const Tensor& xIn, const Tensor& weightIn, const Tensor& biasIn, bool silu,
+                        const Tensor& leftIn) {
+    TORCH_CHECK(xIn.defined() && xIn.dim() == 3, "causal conv: x must be (B, L, D)");
+    const int64_t B = xIn.size(0), D = xIn.size(2);
+    TORCH_CHECK(weightIn.defined() && weightIn.size(0) == D && weightIn.numel() % D == 0,
+                "causal conv: weight must be (D, K) or (D, 1, K) with D = ", D, ", got ", weightIn.sizes());
+    const int64_t K = weightIn.numel() / D;
+    TORCH_CHECK(K >= 1 && K <= 16, "causal conv: kernel width must be in [1, 16], got ", K);
+    if (biasIn.defined()) TORCH_CHECK(biasIn.numel() == D, "causal conv: bias must be (D), got ", biasIn.sizes());
+    if (leftIn.defined())
+        TORCH_CHECK(leftIn.dim() == 3 && leftIn.size(0) == B && leftIn.size(1) == K - 1 && leftIn.size(2) == D,
+                    "causal conv: left must be (B, K-1, D) = (", B, ", ", K - 1, ", ", D, "), got ", leftIn.sizes());
+    TORCH_CHECK(xIn.device().is_cpu() && weightIn.device().is_cpu(), "causal conv (fused CPU): tensors must be on the CPU");
+    const auto dtype = xIn.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
+    Tensor x = lastDimContiguous(xIn.to(dtype));
+    Tensor w = weightIn.to(dtype);
+    Tensor bias = biasIn.defined() ? biasIn.to(dtype).reshape({D}).contiguous() : Tensor();
+    Tensor left = leftIn.defined() ? leftIn.to(dtype).contiguous().detach() : Tensor();
+    const bool needGrad = torch::GradMode::is_enabled() &&
+                          (x.requires_grad() || w.requires_grad() || (bias.defined() && bias.requires_grad()));
+    if (needGrad) {
+        auto empty = torch::empty({0}, x.options());
+        return CausalConvFunction::apply(x, w, bias.defined() ? bias : empty, left.defined() ? left : empty, silu)[0];
+    }
+    return convForward(x, tapsMajor(w), bias, left, silu);
+}
+
+}  // namespace mts

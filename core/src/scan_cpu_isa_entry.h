@@ -1,0 +1,72 @@
+// Per-ISA entry points (X-include for scan_cpu_isa.cpp; NO include guard on purpose).
+// Expects kLanesF / kLanesD, vec_exp_impl.h and scan_cpu_kernel.h in the enclosing namespace.
+
+template <typename T, int W>
+KernelSet<T> kernelsFor(int64_t n) {
+    KernelSet<T> k;
+    k.lanes = W;
+    switch (n) {
+    case 16:
+        k.forward = &ScanKernel<T, W, 16>::forward;
+        k.backward = &ScanKernel<T, W, 16>::backward;
+        break;
+    case 8:
+        k.forward = &ScanKernel<T, W, 8>::forward;
+        k.backward = &ScanKernel<T, W, 8>::backward;
+        break;
+    case 4:
+        k.forward = &ScanKernel<T, W, 4>::forward;
+        k.backward = &ScanKernel<T, W, 4>::backward;
+        break;
+    default:
+        k.forward = &ScanKernel<T, W, 0>::forward;
+        k.backward = &ScanKernel<T, W, 0>::backward;
+    }
+    return k;
+}
+
+inline KernelSet<float> kernelsF32(int64_t n) { return kernelsFor<float, kLanesF>(n); }
+inline KernelSet<double> kernelsF64(int64_t n) { return kernelsFor<double, kLanesD>(n); }
+
+// Functors, not lambdas: GCC does not apply the region's target pragma to lambda bodies.
+template <typename T, int W>
+struct ExpOp {
+    typename VecT<T, W>::V operator()(typename VecT<T, W>::V v) const { return vexp<T, W>(v); }
+};
+template <typename T, int W>
+struct Log1pOp {
+    typename VecT<T, W>::V operator()(typename VecT<T, W>::V v) const { return vlog1p01<T, W>(v); }
+};
+template <typename T, int W>
+struct SoftplusOp {
+    typename VecT<T, W>::V operator()(typename VecT<T, W>::V v) const { return vsoftplus<T, W>(v); }
+};
+
+template <typename T, int W, typename F>
+void mapArray(const T* x, T* y, int64_t n, F f) {
+    int64_t i = 0;
+    for (; i + W <= n; i += W) vstore<T, W>(y + i, f(vload<T, W>(x + i)));
+    if (i < n) vstoreN<T, W>(y + i, f(vloadN<T, W>(x + i, int(n - i))), int(n - i));
+}
+
+inline void vecExpF32(const float* x, float* y, int64_t n) { mapArray<float, kLanesF>(x, y, n, ExpOp<float, kLanesF>()); }
+inline void vecExpF64(const double* x, double* y, int64_t n) {
+    mapArray<double, kLanesD>(x, y, n, ExpOp<double, kLanesD>());
+}
+inline void vecLog1p01F32(const float* x, float* y, int64_t n) {
+    mapArray<float, kLanesF>(x, y, n, Log1pOp<float, kLanesF>());
+}
+inline void vecSoftplusF32(const float* x, float* y, int64_t n) {
+    mapArray<float, kLanesF>(x, y, n, SoftplusOp<float, kLanesF>());
+}
+
+template <typename T, int W>
+ConvKernelSet<T> convKernelsFor() {
+    ConvKernelSet<T> k;
+    k.lanes = W;
+    k.forward = &ConvKernel<T, W>::forward;
+    k.backward = &ConvKernel<T, W>::backward;
+    return k;
+}
+inline ConvKernelSet<float> convKernelsF32() { return convKernelsFor<float, kLanesF>(); }
+inline ConvKernelSet<double> convKernelsF64() { return convKernelsFor<double, kLanesD>(); }

@@ -1,0 +1,251 @@
+// The selective-scan kernels (forward, recomputing backward), written once over
+// VecT<T, W> (vec_exp_impl.h) and compiled per instruction set by scan_cpu_isa.cpp.
+//
+// NO include guard on purpose: included once per ISA region, inside that region's namespace,
+// after vec_exp_impl.h. Uses ScanArgs from scan_cpu.h. See scan_cpu.h for the design.
+//
+// Notation per task (b, channels d0 .. d0+W): h[n] = state of the W channels for state
+// index n (one vector), Av[n] = A[d0.., n], dt = softplus(delta + bias), dtu = dt * u.
+
+template <typename T, int W, int NS>
+struct ScanKernel {
+    using V = typename VecT<T, W>::V;
+    static constexpr int kCap = NS > 0 ? NS : int(scan_cpu::kMaxState);
+
+    // Gathers a (.., D, N)-laid-out row block [d0, d0+lanes) x n into vectors.
+    static void gatherDN(const T* p, int64_t N, int lanes, int n, V* out) {
+        for (int k = 0; k < n; ++k) {
+            V v = {};
+            for (int l = 0; l < lanes; ++l) v[l] = p[l * N + k];
+            out[k] = v;
+        }
+    }
+    static void scatterDN(T* p, int64_t N, int lanes, int n, const V* in) {
+        for (int k = 0; k < n; ++k)
+            for (int l = 0; l < lanes; ++l) p[l * N + k] = in[k][l];
+    }
+
+    static V deltaAt(const scan_cpu::ScanArgs<T>& a, const T* dp, int lanes, V biasv, V* rawOut) {
+        V raw = vloadN<T, W>(dp, lanes) + biasv;
+        if (rawOut) *rawOut = raw;
+        return a.softplus ? vsoftplus<T, W>(raw) : raw;
+    }
+
+    static void forward(const scan_cpu::ScanArgs<T>& a, int64_t taskBegin, int64_t taskEnd) {
+        const int N = NS > 0 ? NS : int(a.N);
+        const int64_t L = a.L, D = a.D, K = a.chunk;
+        const int64_t nBlk = (D + W - 1) / W;
+        const int64_t nCh = (L + K - 1) / K;
+        V Av[kCap], h[kCap];
+        for (int64_t task = taskBegin; task < taskEnd; ++task) {
+            const int64_t b = task / nBlk, d0 = (task % nBlk) * W;
+            const int lanes = int(std::min<int64_t>(W, D - d0));
+            gatherDN(a.A + d0 * N, N, lanes, N, Av);
+            if (a.h0) {
+                gatherDN(a.h0 + (b * D + d0) * N, N, lanes, N, h);
+            } else {
+                for (int n = 0; n < N; ++n) h[n] = V{};
+            }
+            const V Dv = a.Dskip ? vloadN<T, W>(a.Dskip + d0, lanes) : V{};
+            const V biasv = a.bias ? vloadN<T, W>(a.bias + d0, lanes) : V{};
+            const T* up = a.u + b * a.uSB + d0;
+            const T* dp = a.delta + b * a.dSB + d0;
+            const T* zp = a.z ? a.z + b * a.zSB + d0 : nullptr;
+            const T* bp = a.Bm + b * a.bSB;
+            const T* cp = a.Cm + b * a.cSB;
+            T* yp = a.y + b * L * D + d0;
+            T* cs = a.chunkStates ? a.chunkStates + b * nCh * N * D + d0 : nullptr;
+            for (int64_t t = 0; t < L; ++t) {
+                if (cs && t % K == 0) {
+                    T* dst = cs + (t / K) * N * D;
+                    for (int n = 0; n < N; ++n) vstoreN<T, W>(dst + n * D, h[n], lanes);
+                }
+                const V dt = deltaAt(a, dp + t * a.dSL, lanes, biasv, nullptr);
+                const V uu = vloadN<T, W>(up + t * a.uSL, lanes);
+                const V dtu = dt * uu;
+                const T* Bt = bp + t * a.bSL;
+                const T* Ct = cp + t * a.cSL;
+                V acc = Dv * uu;
+                for (int n = 0; n < N; ++n) {
+                    const V dA = vexp<T, W>(dt * Av[n]);
+                    h[n] = dA * h[n] + dtu * Bt[n];
+                    acc += h[n] * Ct[n];
+                }
+                if (zp) {
+                    const V zv = vloadN<T, W>(zp + t * a.zSL, lanes);
+                    acc = acc * zv * vsigmoid<T, W>(zv);
+                }
+                vstoreN<T, W>(yp + t * D, acc, lanes);
+            }
+            if (a.hLast) scatterDN(a.hLast + (b * D + d0) * N, N, lanes, N, h);
+        }
+    }
+
+    // Vector-aligned zeroed scratch (std::vector does not honour the vector types' alignment).
+    struct VBuf {
+        V* p = nullptr;
+        VBuf() = default;
+        VBuf(const VBuf&) = delete;
+        VBuf& operator=(const VBuf&) = delete;
+        ~VBuf() { std::free(p); }
+        void assign(size_t n) {
+            std::free(p);
+            const size_t bytes = (std::max<size_t>(n, 1) * sizeof(V) + 63) / 64 * 64;
+            p = static_cast<V*>(std::aligned_alloc(64, bytes));
+            if (!p) throw std::bad_alloc();
+            std::memset(static_cast<void*>(p), 0, bytes);
+        }
+        V* data() { return p; }
+        V& operator[](size_t i) { return p[i]; }
+    };
+
+    // Per-thread scratch for backward: the chunk's recomputed states and decays, and the
+    // W-lane partial sums of dB/dC for the current sequence.
+    struct Workspace {
+        VBuf hbuf, dAbuf, dtbuf, sbuf, accB, accC;
+        int64_t seq = -1;
+    };
+
+    static void flush(const scan_cpu::ScanArgs<T>& a, Workspace& ws, std::mutex& reduce) {
+        if (ws.seq < 0) return;
+        const int64_t N = a.N, L = a.L;
+        std::vector<T> sb(L * N), sc(L * N);
+        for (int64_t i = 0; i < L * N; ++i) {
+            sb[i] = vsum<T, W>(ws.accB[i]);
+            sc[i] = vsum<T, W>(ws.accC[i]);
+            ws.accB[i] = V{};
+            ws.accC[i] = V{};
+        }
+        std::lock_guard<std::mutex> lock(reduce);
+        T* db = a.dB + ws.seq * L * N;
+        T* dc = a.dC + ws.seq * L * N;
+        for (int64_t i = 0; i < L * N; ++i) {
+            db[i] += sb[i];
+            dc[i] += sc[i];
+        }
+        ws.seq = -1;
+    }
+
+    static void backward(const scan_cpu::ScanArgs<T>& a, int64_t taskBegin, int64_t taskEnd,
+                         std::mutex& reduce) {
+        const int N = NS > 0 ? NS : int(a.N);
+        const int64_t L = a.L, D = a.D, K = a.chunk;
+        const int64_t nBlk = (D + W - 1) / W;
+        const int64_t nCh = (L + K - 1) / K;
+        Workspace ws;
+        ws.hbuf.assign((K + 1) * N);
+        ws.dAbuf.assign(K * N);
+        ws.dtbuf.assign(K);
+        ws.sbuf.assign(K);
+        ws.accB.assign(L * N);
+        ws.accC.assign(L * N);
+        V Av[kCap], h[kCap], dh[kCap], dAacc[kCap];
+        for (int64_t task = taskBegin; task < taskEnd; ++task) {
+            const int64_t b = task / nBlk, d0 = (task % nBlk) * W;
+            const int lanes = int(std::min<int64_t>(W, D - d0));
+            if (ws.seq != b) {
+                flush(a, ws, reduce);
+                ws.seq = b;
+            }
+            gatherDN(a.A + d0 * N, N, lanes, N, Av);
+            if (a.dhLast) {
+                gatherDN(a.dhLast + (b * D + d0) * N, N, lanes, N, dh);
+            } else {
+                for (int n = 0; n < N; ++n) dh[n] = V{};
+            }
+            for (int n = 0; n < N; ++n) dAacc[n] = V{};
+            V dDacc = {}, dBiasAcc = {};
+            const V Dv = a.Dskip ? vloadN<T, W>(a.Dskip + d0, lanes) : V{};
+            const V biasv = a.bias ? vloadN<T, W>(a.bias + d0, lanes) : V{};
+            const T* up = a.u + b * a.uSB + d0;
+            const T* dp = a.delta + b * a.dSB + d0;
+            const T* zp = a.z ? a.z + b * a.zSB + d0 : nullptr;
+            const T* bp = a.Bm + b * a.bSB;
+            const T* cp = a.Cm + b * a.cSB;
+            const T* dyp = a.dy + b * a.dySB + d0;
+            const T* cs = a.chunkStates + b * nCh * N * D + d0;
+            T* dup = a.du + b * L * D + d0;
+            T* ddp = a.ddelta + b * L * D + d0;
+            T* dzp = a.dz ? a.dz + b * L * D + d0 : nullptr;
+            V* hb = ws.hbuf.data();
+            V* dAb = ws.dAbuf.data();
+            for (int64_t c = nCh - 1; c >= 0; --c) {
+                const int64_t t0 = c * K;
+                const int len = int(std::min<int64_t>(K, L - t0));
+                // Recompute the chunk's states from the saved one.
+                for (int n = 0; n < N; ++n) {
+                    h[n] = vloadN<T, W>(cs + c * N * D + n * D, lanes);
+                    hb[n] = h[n];
+                }
+                for (int i = 0; i < len; ++i) {
+                    const int64_t t = t0 + i;
+                    const V dt = deltaAt(a, dp + t * a.dSL, lanes, biasv, nullptr);
+                    const V uu = vloadN<T, W>(up + t * a.uSL, lanes);
+                    const V dtu = dt * uu;
+                    const T* Bt = bp + t * a.bSL;
+                    const T* Ct = cp + t * a.cSL;
+                    ws.dtbuf[i] = dt;
+                    V s = Dv * uu;
+                    V* dAi = dAb + i * N;
+                    V* hi = hb + (i + 1) * N;
+                    for (int n = 0; n < N; ++n) {
+                        const V dA = vexp<T, W>(dt * Av[n]);
+                        h[n] = dA * h[n] + dtu * Bt[n];
+                        dAi[n] = dA;
+                        hi[n] = h[n];
+                        s += h[n] * Ct[n];
+                    }
+                    ws.sbuf[i] = s;
+                }
+                // Reverse recurrence over the chunk.
+                for (int i = len - 1; i >= 0; --i) {
+                    const int64_t t = t0 + i;
+                    const V dyv = vloadN<T, W>(dyp + t * a.dySL, lanes);
+                    const V uu = vloadN<T, W>(up + t * a.uSL, lanes);
+                    const V dt = ws.dtbuf[i];
+                    V ds = dyv;
+                    if (zp) {
+                        const V zv = vloadN<T, W>(zp + t * a.zSL, lanes);
+                        const V sig = vsigmoid<T, W>(zv);
+                        ds = dyv * zv * sig;
+                        const V dzv = dyv * ws.sbuf[i] * sig * (T(1) + zv * (T(1) - sig));
+                        vstoreN<T, W>(dzp + t * D, dzv, lanes);
+                    }
+                    dDacc += ds * uu;
+                    const V dtu = dt * uu;
+                    const T* Bt = bp + t * a.bSL;
+                    const T* Ct = cp + t * a.cSL;
+                    V* accB = ws.accB.data() + t * N;
+                    V* accC = ws.accC.data() + t * N;
+                    const V* dAi = dAb + i * N;
+                    const V* hprev = hb + i * N;
+                    const V* hcur = hb + (i + 1) * N;
+                    V dhB = {}, ddtA = {};
+                    for (int n = 0; n < N; ++n) {
+                        const V dhn = dh[n] + ds * Ct[n];
+                        accC[n] += ds * hcur[n];
+                        accB[n] += dhn * dtu;
+                        dhB += dhn * Bt[n];
+                        const V g = dhn * hprev[n] * dAi[n];
+                        ddtA += g * Av[n];
+                        dAacc[n] += g * dt;
+                        dh[n] = dhn * dAi[n];
+                    }
+                    vstoreN<T, W>(dup + t * D, dhB * dt + ds * Dv, lanes);
+                    V ddt = dhB * uu + ddtA;
+                    if (a.softplus) {
+                        const V raw = vloadN<T, W>(dp + t * a.dSL, lanes) + biasv;
+                        ddt = ddt * vsigmoid<T, W>(raw);
+                    }
+                    vstoreN<T, W>(ddp + t * D, ddt, lanes);
+                    dBiasAcc += ddt;
+                }
+            }
+            scatterDN(a.dAPart + (b * D + d0) * N, N, lanes, N, dAacc);
+            if (a.dDPart) vstoreN<T, W>(a.dDPart + b * D + d0, dDacc, lanes);
+            if (a.dBiasPart) vstoreN<T, W>(a.dBiasPart + b * D + d0, dBiasAcc, lanes);
+            if (a.dh0) scatterDN(a.dh0 + (b * D + d0) * N, N, lanes, N, dh);
+        }
+        flush(a, ws, reduce);
+    }
+};

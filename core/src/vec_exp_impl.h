@@ -1,0 +1,162 @@
+// Vector math for the CPU kernels, written once with GCC/Clang vector extensions and compiled
+// several times (AVX-512, AVX2, baseline SSE2) by scan_cpu_isa.cpp.
+//
+// NO include guard on purpose: scan_cpu_isa.cpp includes this file once per instruction-set
+// region (inside `#pragma GCC target(...)` and a distinct namespace), so every function here
+// is compiled for that region's ISA. Do not include it anywhere else.
+//
+// Accuracy (measured by tests/core/test_vec_exp.cpp against std::exp / std::log1p over a dense
+// grid; stated bounds have margin, see kVecExpMaxRelErrorF32 in scan_cpu.h):
+//   vexp<float>:     |rel err| < 4e-7 (~3 ulp) on [-87.3, 88.37]; 0 below -87.33 (flush, where
+//                    the true value is < 1.2e-38), clamps to e^88.37 (2.4e38) above.
+//   vexp<double>:    |rel err| < 1e-15 on [-708, 709]; 0 below -708.39.
+//   vlog1p01:        log1p(y) for y in [0, 1]; float < 4e-7, double < 1e-15 relative.
+// Method: exp(x) = 2^k * exp(r), k = round(x / ln 2), r = x - k ln 2 (ln 2 split into a high
+// part exact in the type and a low correction), exp(r) by its Taylor polynomial on
+// |r| <= ln2/2 (degree 7 float, 13 double: truncation < 0.2 ulp), 2^k built in the exponent
+// bits. log1p(y) = 2 atanh(s), s = y / (2 + y) in [0, 1/3], odd series in s.
+
+template <typename T, int W>
+struct VecT;
+
+template <int W>
+struct VecT<float, W> {
+    typedef float V __attribute__((vector_size(sizeof(float) * W)));
+    typedef int32_t I __attribute__((vector_size(sizeof(int32_t) * W)));
+    static constexpr float kMaxArg = 88.37f;  // round(x / ln2) <= 127: 2^k stays finite
+    static constexpr float kMinArg = -87.33f;
+    static constexpr float kRoundMagic = 12582912.0f;  // 1.5 * 2^23
+    static constexpr int kMantBits = 23;
+    static constexpr int kBias = 127;
+    static constexpr int kExpTerms = 7;
+    static constexpr int kLogTerms = 8;  // s^1 .. s^15: (1/9)^8 / 17 < 1e-9
+    static constexpr float kLn2Hi = 0.693145751953125f;  // 16 significant bits: k * hi exact
+    static constexpr float kLn2Lo = 1.4286068203094173e-06f;
+};
+
+template <int W>
+struct VecT<double, W> {
+    typedef double V __attribute__((vector_size(sizeof(double) * W)));
+    typedef int64_t I __attribute__((vector_size(sizeof(int64_t) * W)));
+    static constexpr double kMaxArg = 709.0;
+    static constexpr double kMinArg = -708.39;
+    static constexpr double kRoundMagic = 6755399441055744.0;  // 1.5 * 2^52
+    static constexpr int kMantBits = 52;
+    static constexpr int kBias = 1023;
+    static constexpr int kExpTerms = 13;
+    static constexpr int kLogTerms = 17;  // (1/9)^17 / 35 < 1e-17
+    static constexpr double kLn2Hi = 0.6931471803691238;  // 32 significant bits
+    static constexpr double kLn2Lo = 1.9082149292705877e-10;
+};
+
+template <typename T>
+struct InvFactorials {
+    T v[20];
+    constexpr InvFactorials() : v() {
+        double f = 1;
+        for (int i = 0; i < 20; ++i) {
+            if (i > 0) f *= i;
+            v[i] = T(1.0 / f);
+        }
+    }
+    constexpr T operator[](int i) const { return v[i]; }
+};
+template <typename T>
+constexpr InvFactorials<T> kInvFactorial{};
+
+template <typename T, int W>
+inline typename VecT<T, W>::V vsplat(T v) {
+    typename VecT<T, W>::V z = {};
+    return z + v;
+}
+
+template <typename T, int W>
+inline typename VecT<T, W>::V vload(const T* p) {
+    typename VecT<T, W>::V v;
+    std::memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+template <typename T, int W>
+inline void vstore(T* p, typename VecT<T, W>::V v) {
+    std::memcpy(p, &v, sizeof(v));
+}
+
+/// Loads n <= W lanes (the rest zero): the channel tail of a block.
+template <typename T, int W>
+inline typename VecT<T, W>::V vloadN(const T* p, int n) {
+    if (n == W) return vload<T, W>(p);
+    typename VecT<T, W>::V v = {};
+    for (int i = 0; i < n; ++i) v[i] = p[i];
+    return v;
+}
+
+template <typename T, int W>
+inline void vstoreN(T* p, typename VecT<T, W>::V v, int n) {
+    if (n == W) return vstore<T, W>(p, v);
+    for (int i = 0; i < n; ++i) p[i] = v[i];
+}
+
+template <typename T, int W>
+inline typename VecT<T, W>::V vmax0(typename VecT<T, W>::V x) {
+    typename VecT<T, W>::V z = {};
+    return x > z ? x : z;
+}
+
+template <typename T, int W>
+inline typename VecT<T, W>::V vexp(typename VecT<T, W>::V x) {
+    using P = VecT<T, W>;
+    using V = typename P::V;
+    using I = typename P::I;
+    const V zero = {};
+    V xc = x < P::kMinArg ? zero + P::kMinArg : x;
+    xc = xc > P::kMaxArg ? zero + P::kMaxArg : xc;
+    // k = round(x / ln2) by the add-magic trick (round-to-nearest of the FPU).
+    V t = xc * T(1.4426950408889634) + P::kRoundMagic;
+    V k = t - P::kRoundMagic;
+    V r = xc - k * P::kLn2Hi;
+    r = r - k * P::kLn2Lo;
+    // Horner on the Taylor series: 1 + r(1 + r/2(1 + r/3(...))).
+    V p = zero + kInvFactorial<T>[P::kExpTerms];
+    for (int i = P::kExpTerms - 1; i >= 0; --i) p = p * r + kInvFactorial<T>[i];
+    I ki = __builtin_convertvector(k, I);
+    I bits = (ki + P::kBias) << P::kMantBits;
+    V scale = (V)bits;
+    V out = p * scale;
+    return x < P::kMinArg ? zero : out;
+}
+
+/// log(1 + y) for y in [0, 1].
+template <typename T, int W>
+inline typename VecT<T, W>::V vlog1p01(typename VecT<T, W>::V y) {
+    using P = VecT<T, W>;
+    using V = typename P::V;
+    V s = y / (y + T(2));
+    V s2 = s * s;
+    V p = {};
+    for (int i = P::kLogTerms - 1; i >= 0; --i) p = p * s2 + T(1) / T(2 * i + 1);
+    return T(2) * s * p;
+}
+
+/// softplus(x) = log(1 + e^x), computed as max(x, 0) + log1p(e^-|x|) (no overflow).
+template <typename T, int W>
+inline typename VecT<T, W>::V vsoftplus(typename VecT<T, W>::V x) {
+    using V = typename VecT<T, W>::V;
+    const V zero = {};
+    V ax = x < zero ? -x : x;
+    return vmax0<T, W>(x) + vlog1p01<T, W>(vexp<T, W>(-ax));
+}
+
+/// 1 / (1 + e^-x); e^-x saturates at e^88.7 for float, giving ~0 (not NaN) far left.
+template <typename T, int W>
+inline typename VecT<T, W>::V vsigmoid(typename VecT<T, W>::V x) {
+    return T(1) / (T(1) + vexp<T, W>(-x));
+}
+
+/// Horizontal sum of the first n lanes.
+template <typename T, int W>
+inline T vsum(typename VecT<T, W>::V v, int n = W) {
+    T s = 0;
+    for (int i = 0; i < n; ++i) s += v[i];
+    return s;
+}

@@ -1,0 +1,215 @@
+// The fused CPU selective scan against a plain oracle: outputs and all gradients, double
+// precision to 1e-6 relative, float to 1e-4, for every ISA this CPU supports.
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "mts/core/scan_cpu.h"
+#include "mts/core/selective_scan.h"
+
+namespace {
+
+using torch::Tensor;
+
+struct IsaScope {
+    explicit IsaScope(const std::string& isa) { mts::scan_cpu::setIsaOverride(isa); }
+    ~IsaScope() { mts::scan_cpu::setIsaOverride(""); }
+};
+
+// The oracle: the recurrence written out with tensor ops, autograd through the loop.
+mts::ScanOutputs oracle(const mts::ScanInputs& in) {
+    const auto B = in.u.size(0), L = in.u.size(1), D = in.u.size(2), N = in.A.size(1);
+    Tensor dt = in.deltaBias.defined() ? in.delta + in.deltaBias : in.delta;
+    if (in.deltaSoftplus) dt = torch::nn::functional::softplus(dt);
+    Tensor h = in.initialState.defined() ? in.initialState : torch::zeros({B, D, N}, in.u.options());
+    std::vector<Tensor> ys;
+    for (int64_t t = 0; t < L; ++t) {
+        Tensor dtt = dt.select(1, t);  // (B, D)
+        Tensor ut = in.u.select(1, t);
+        Tensor dA = torch::exp(dtt.unsqueeze(-1) * in.A);                               // (B, D, N)
+        Tensor dBu = (dtt * ut).unsqueeze(-1) * in.Bm.select(1, t).unsqueeze(1);        // (B, D, N)
+        h = dA * h + dBu;
+        Tensor y = (h * in.Cm.select(1, t).unsqueeze(1)).sum(-1);                       // (B, D)
+        if (in.Dskip.defined()) y = y + in.Dskip * ut;
+        ys.push_back(y);
+    }
+    Tensor y = torch::stack(ys, 1);
+    if (in.z.defined()) y = y * torch::silu(in.z);
+    return {y, h};
+}
+
+struct Case {
+    int64_t B, L, D, N;
+    bool z, Dskip, bias, softplus, h0;
+};
+
+struct Made {
+    mts::ScanInputs in;
+    std::vector<Tensor> leaves;
+};
+
+Made makeInputs(const Case& c, torch::Dtype dtype, uint64_t seed) {
+    torch::manual_seed(seed);
+    auto o = torch::TensorOptions().dtype(dtype);
+    Made m;
+    auto leaf = [&](Tensor t) {
+        t.set_requires_grad(true);
+        m.leaves.push_back(t);
+        return t;
+    };
+    m.in.u = leaf(torch::randn({c.B, c.L, c.D}, o));
+    // Raw delta around softplus^-1 of the usual dt range; without softplus keep it positive.
+    m.in.delta = leaf(c.softplus ? torch::randn({c.B, c.L, c.D}, o) - 2.0
+                                 : torch::rand({c.B, c.L, c.D}, o) * 0.2 + 0.01);
+    m.in.A = leaf(-torch::exp(torch::randn({c.D, c.N}, o) * 0.5) * 2.0);
+    m.in.Bm = leaf(torch::randn({c.B, c.L, c.N}, o));
+    m.in.Cm = leaf(torch::randn({c.B, c.L, c.N}, o));
+    if (c.Dskip) m.in.Dskip = leaf(torch::randn({c.D}, o));
+    if (c.z) m.in.z = leaf(torch::randn({c.B, c.L, c.D}, o));
+    // Without softplus dt = delta + bias must stay positive (else the state grows without bound).
+    if (c.bias) m.in.deltaBias = leaf(c.softplus ? torch::randn({c.D}, o) * 0.3 : torch::rand({c.D}, o) * 0.05);
+    m.in.deltaSoftplus = c.softplus;
+    if (c.h0) m.in.initialState = leaf(torch::randn({c.B, c.D, c.N}, o) * 0.5);
+    return m;
+}
+
+double relErr(const Tensor& a, const Tensor& b) {
+    const double scale = b.abs().max().item<double>();
+    return (a - b).abs().max().item<double>() / std::max(scale, 1e-30);
+}
+
+// Runs fused and oracle with a loss touching y and the last state; compares y, lastState and
+// the gradient of every defined input.
+void compareCase(const Case& c, torch::Dtype dtype, double tol, const std::string& isa) {
+    Made m = makeInputs(c, dtype, 1234 + c.B * 7 + c.L * 13 + c.D * 17 + c.N);
+    auto o = torch::TensorOptions().dtype(dtype);
+    Tensor wy = torch::randn({c.B, c.L, c.D}, o);
+    Tensor wh = torch::randn({c.B, c.D, c.N}, o);
+
+    auto ref = oracle(m.in);
+    auto refGrads = torch::autograd::grad({(ref.y * wy).sum() + (ref.lastState * wh).sum()}, m.leaves);
+    auto got = mts::selectiveScanFusedCpu(m.in, true);
+    ASSERT_EQ(got.y.scalar_type(), dtype);
+    auto gotGrads = torch::autograd::grad({(got.y * wy).sum() + (got.lastState * wh).sum()}, m.leaves);
+
+    const std::string where = isa + " B" + std::to_string(c.B) + " L" + std::to_string(c.L) + " D" +
+                              std::to_string(c.D) + " N" + std::to_string(c.N);
+    EXPECT_LE(relErr(got.y, ref.y), tol) << where << " y";
+    EXPECT_LE(relErr(got.lastState, ref.lastState), tol) << where << " lastState";
+    const char* names[] = {"u", "delta", "A", "Bm", "Cm", "Dskip", "z", "deltaBias", "initialState"};
+    std::vector<std::string> present = {"u", "delta", "A", "Bm", "Cm"};
+    if (c.Dskip) present.push_back("Dskip");
+    if (c.z) present.push_back("z");
+    if (c.bias) present.push_back("deltaBias");
+    if (c.h0) present.push_back("initialState");
+    (void)names;
+    ASSERT_EQ(gotGrads.size(), refGrads.size());
+    for (size_t i = 0; i < gotGrads.size(); ++i) {
+        ASSERT_TRUE(gotGrads[i].defined()) << where << " d" << present[i];
+        EXPECT_LE(relErr(gotGrads[i], refGrads[i]), tol) << where << " d" << present[i];
+    }
+}
+
+const std::vector<Case>& cases() {
+    static const std::vector<Case> cs = {
+        {1, 7, 5, 16, true, true, true, true, false},     // batch 1, tiny odd shapes, tail lanes
+        {2, 33, 37, 8, true, true, true, true, true},     // d_state 8, odd length over chunks
+        {3, 17, 16, 16, false, false, false, true, false},  // no z, D, bias
+        {2, 40, 20, 16, true, false, true, false, true},  // no softplus
+        {1, 1, 3, 16, false, true, false, true, false},   // a single step
+        {2, 19, 9, 5, true, true, true, true, true},      // d_state with no specialisation
+        {1, 50, 33, 4, false, true, true, true, false},   // d_state 4
+    };
+    return cs;
+}
+
+TEST(ScanCpu, GradientsMatchOracleInDouble) {
+    for (const auto& isa : mts::scan_cpu::availableIsas()) {
+        IsaScope scope(isa);
+        for (const auto& c : cases()) compareCase(c, torch::kFloat64, 1e-6, isa);
+    }
+}
+
+TEST(ScanCpu, FloatMatchesOracle) {
+    for (const auto& isa : mts::scan_cpu::availableIsas()) {
+        IsaScope scope(isa);
+        for (const auto& c : cases()) compareCase(c, torch::kFloat32, 2e-4, isa);
+    }
+}
+
+TEST(ScanCpu, StridedSlicesNeedNoCopyAndGiveTheSameResult) {
+    // u / z as halves of one projection output, B / C as slices of another: the model's layout.
+    torch::manual_seed(7);
+    const int64_t B = 2, L = 21, D = 24, N = 16;
+    Tensor xz = torch::randn({B, L, 2 * D});
+    Tensor dbc = torch::randn({B, L, D + 2 * N});
+    mts::ScanInputs s;
+    s.u = xz.narrow(2, 0, D);
+    s.z = xz.narrow(2, D, D);
+    s.delta = dbc.narrow(2, 0, D) - 1.0;
+    s.Bm = dbc.narrow(2, D, N);
+    s.Cm = dbc.narrow(2, D + N, N);
+    s.A = -torch::rand({D, N}) - 0.5;
+    s.Dskip = torch::randn({D});
+    mts::ScanInputs c = s;
+    for (Tensor* t : {&c.u, &c.z, &c.Bm, &c.Cm}) *t = t->contiguous();
+    auto a = mts::selectiveScanFusedCpu(s, true);
+    auto b = mts::selectiveScanFusedCpu(c, true);
+    EXPECT_TRUE(torch::equal(a.y, b.y));
+    EXPECT_TRUE(torch::equal(a.lastState, b.lastState));
+    EXPECT_LE(relErr(a.y, oracle(c).y), 1e-5);
+}
+
+TEST(ScanCpu, Bf16InputsRunInFloat32AndGradientsReachThem) {
+    Made m = makeInputs({2, 13, 16, 16, true, true, true, true, false}, torch::kFloat32, 99);
+    mts::ScanInputs lo = m.in;
+    std::vector<Tensor> loLeaves;
+    for (Tensor* t : {&lo.u, &lo.delta, &lo.Bm, &lo.Cm, &lo.z}) {
+        *t = t->detach().to(torch::kBFloat16).requires_grad_(true);
+        loLeaves.push_back(*t);
+    }
+    auto got = mts::selectiveScanFusedCpu(lo);
+    EXPECT_EQ(got.y.scalar_type(), torch::kFloat32);
+    // Same values rounded to bf16, computed by the oracle in float32.
+    mts::ScanInputs up = lo;
+    for (Tensor* t : {&up.u, &up.delta, &up.Bm, &up.Cm, &up.z}) *t = t->detach().to(torch::kFloat32);
+    EXPECT_LE(relErr(got.y.detach(), oracle(up).y), 2e-4);
+    auto grads = torch::autograd::grad({got.y.sum()}, loLeaves);
+    for (const auto& g : grads) {
+        ASSERT_TRUE(g.defined());
+        EXPECT_EQ(g.scalar_type(), torch::kBFloat16);
+        EXPECT_TRUE(torch::isfinite(g).all().item<bool>());
+        EXPECT_GT(g.abs().sum().item<double>(), 0.0);
+    }
+}
+
+TEST(ScanCpu, NoGradPathGivesTheSameOutputs) {
+    Made m = makeInputs({2, 30, 20, 16, true, true, true, true, true}, torch::kFloat32, 5);
+    auto withGrad = mts::selectiveScanFusedCpu(m.in, true);
+    torch::NoGradGuard ng;
+    auto without = mts::selectiveScanFusedCpu(m.in, true);
+    EXPECT_FALSE(without.y.requires_grad());
+    EXPECT_TRUE(torch::equal(withGrad.y.detach(), without.y));
+    EXPECT_TRUE(torch::equal(withGrad.lastState.detach(), without.lastState));
+}
+
+TEST(ScanCpu, BadShapesThrow) {
+    Made m = makeInputs({1, 5, 8, 16, true, true, true, true, false}, torch::kFloat32, 3);
+    torch::NoGradGuard ng;
+    auto bad = m.in;
+    bad.Bm = torch::randn({1, 5, 8});
+    EXPECT_THROW(mts::selectiveScanFusedCpu(bad), c10::Error);
+    bad = m.in;
+    bad.z = torch::randn({1, 4, 8});
+    EXPECT_THROW(mts::selectiveScanFusedCpu(bad), c10::Error);
+    bad = m.in;
+    bad.u = torch::randn({5, 8});
+    EXPECT_THROW(mts::selectiveScanFusedCpu(bad), c10::Error);
+    bad = m.in;
+    bad.A = torch::randn({8, 300});
+    EXPECT_THROW(mts::selectiveScanFusedCpu(bad), c10::Error);
+}
+
+}  // namespace

@@ -1,0 +1,118 @@
+// The vector exp / log1p / softplus of the CPU scan kernels against the C library, on a dense
+// grid, for every instruction set this CPU supports.
+#include <cmath>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "mts/core/scan_cpu.h"
+
+namespace {
+
+struct IsaScope {
+    explicit IsaScope(const std::string& isa) { mts::scan_cpu::setIsaOverride(isa); }
+    ~IsaScope() { mts::scan_cpu::setIsaOverride(""); }
+};
+
+std::vector<float> gridF(double lo, double hi, double step) {
+    std::vector<float> x;
+    for (double v = lo; v <= hi; v += step) x.push_back(float(v));
+    return x;
+}
+
+TEST(VecExp, FloatRelativeErrorWithinStatedBoundOnDenseGrid) {
+    // ~1.75 million points across the whole normal range, plus the boundaries.
+    auto x = gridF(-87.3, 88.37, 1e-4);
+    x.push_back(0.0f);
+    x.push_back(-0.0f);
+    x.push_back(1e-8f);
+    for (const auto& isa : mts::scan_cpu::availableIsas()) {
+        IsaScope scope(isa);
+        std::vector<float> y(x.size());
+        mts::scan_cpu::vecExp(x.data(), y.data(), int64_t(x.size()));
+        double worst = 0;
+        float worstAt = 0;
+        for (size_t i = 0; i < x.size(); ++i) {
+            const double ref = std::exp(double(x[i]));
+            const double rel = std::fabs(double(y[i]) - ref) / ref;
+            if (rel > worst) {
+                worst = rel;
+                worstAt = x[i];
+            }
+        }
+        RecordProperty("max_rel_err_" + isa, std::to_string(worst));
+        EXPECT_LE(worst, mts::scan_cpu::kVecExpMaxRelErrorF32) << isa << " worst at x = " << worstAt;
+        // The bound is tight enough to mean something: a 2-ulp method, not a crude one.
+        EXPECT_GT(worst, 1e-8) << isa;
+    }
+}
+
+TEST(VecExp, FloatFlushesBelowRangeAndSaturatesAbove) {
+    std::vector<float> x = {-88.0f, -100.0f, -1e30f, -INFINITY, 88.7f, 200.0f, INFINITY};
+    for (const auto& isa : mts::scan_cpu::availableIsas()) {
+        IsaScope scope(isa);
+        std::vector<float> y(x.size());
+        mts::scan_cpu::vecExp(x.data(), y.data(), int64_t(x.size()));
+        EXPECT_EQ(y[0], 0.0f) << isa;
+        EXPECT_EQ(y[1], 0.0f) << isa;
+        EXPECT_EQ(y[2], 0.0f) << isa;
+        EXPECT_EQ(y[3], 0.0f) << isa;
+        EXPECT_NEAR(y[4] / std::exp(double(88.37f)), 1.0, 1e-6) << isa;  // saturated
+        EXPECT_EQ(y[5], y[4]) << isa;
+        EXPECT_EQ(y[6], y[4]) << isa;
+    }
+}
+
+TEST(VecExp, DoubleRelativeErrorWithinStatedBound) {
+    std::vector<double> x;
+    for (double v = -708.0; v <= 709.0; v += 1.0 / 1024 + 1e-7) x.push_back(v);
+    for (const auto& isa : mts::scan_cpu::availableIsas()) {
+        IsaScope scope(isa);
+        std::vector<double> y(x.size());
+        mts::scan_cpu::vecExp(x.data(), y.data(), int64_t(x.size()));
+        double worst = 0;
+        for (size_t i = 0; i < x.size(); ++i) {
+            const double ref = std::exp(x[i]);
+            worst = std::max(worst, std::fabs(y[i] - ref) / ref);
+        }
+        EXPECT_LE(worst, mts::scan_cpu::kVecExpMaxRelErrorF64) << isa;
+    }
+}
+
+TEST(VecExp, Log1pAndSoftplusMatchLibm) {
+    auto y01 = gridF(0.0, 1.0, 1e-5);
+    auto xs = gridF(-60.0, 60.0, 1e-3);
+    for (const auto& isa : mts::scan_cpu::availableIsas()) {
+        IsaScope scope(isa);
+        std::vector<float> out(y01.size());
+        mts::scan_cpu::vecLog1p01(y01.data(), out.data(), int64_t(y01.size()));
+        double worst = 0;
+        for (size_t i = 1; i < y01.size(); ++i) {
+            const double ref = std::log1p(double(y01[i]));
+            worst = std::max(worst, std::fabs(out[i] - ref) / ref);
+        }
+        EXPECT_EQ(out[0], 0.0f) << isa;
+        EXPECT_LE(worst, 4e-7) << isa << " log1p";
+
+        std::vector<float> sp(xs.size());
+        mts::scan_cpu::vecSoftplus(xs.data(), sp.data(), int64_t(xs.size()));
+        worst = 0;
+        for (size_t i = 0; i < xs.size(); ++i) {
+            const double x = xs[i];
+            const double ref = x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+            worst = std::max(worst, std::fabs(sp[i] - ref) / ref);
+        }
+        EXPECT_LE(worst, 1e-6) << isa << " softplus";
+    }
+}
+
+TEST(VecExp, OddLengthsUseTheTailPath) {
+    for (int n : {1, 3, 17, 31}) {
+        std::vector<float> x(n), y(n);
+        for (int i = 0; i < n; ++i) x[i] = 0.37f * i - 3.0f;
+        mts::scan_cpu::vecExp(x.data(), y.data(), n);
+        for (int i = 0; i < n; ++i) EXPECT_NEAR(y[i] / std::exp(double(x[i])), 1.0, 1e-6) << n << " " << i;
+    }
+}
+
+}  // namespace
