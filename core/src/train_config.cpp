@@ -171,7 +171,8 @@ void readInt(const json& j, const char* key, int64_t& out) {
 const std::set<std::string>& knownKeys() {
     static const std::set<std::string> keys = [] {
         std::set<std::string> k;
-        for (auto& [key, v] : TrainConfig{}.toJson().items()) k.insert(key);
+        const json defaults = TrainConfig{}.toJson();  // named: items() must not outlive it
+        for (auto& [key, v] : defaults.items()) k.insert(key);
         return k;
     }();
     return keys;

@@ -469,7 +469,9 @@ TrainResult Trainer::run() {
                 lastEval = s.st.step;
             }
             if (!stop && s.cfg.sampleEvery > 0 && s.st.step % s.cfg.sampleEvery == 0) s.samples();
+            // During a streak of non-finite steps the previous checkpoint is the good one to keep.
             if (!stop && s.cfg.checkpointEvery > 0 && s.st.step % s.cfg.checkpointEvery == 0 &&
+                s.st.nonFiniteInARow == 0 &&
                 s.result.lastCheckpoint.filename() != checkpointName(s.st.step)) {
                 s.checkpoint(false);
                 lastCkpt = s.st.step;

@@ -1,0 +1,166 @@
+// Presets (built-in, user overrides, resource lookup) and the memory estimator's arithmetic.
+#include <cstdlib>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "mts/core/errors.h"
+#include "mts/core/language_model.h"
+#include "mts/core/memory_estimate.h"
+#include "mts/core/presets.h"
+#include "shared_data.h"
+
+namespace mts {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Sets an environment variable for the scope of a test.
+class ScopedEnv {
+public:
+    ScopedEnv(const char* name, const std::string& value) : m_name(name) {
+        if (const char* old = std::getenv(name)) m_old = old, m_had = true;
+        ::setenv(name, value.c_str(), 1);
+    }
+    ~ScopedEnv() {
+        if (m_had)
+            ::setenv(m_name, m_old.c_str(), 1);
+        else
+            ::unsetenv(m_name);
+    }
+
+private:
+    const char* m_name;
+    std::string m_old;
+    bool m_had = false;
+};
+
+TEST(Presets, BuiltInCatalogHasEverySizeTierAndTrainingPreset) {
+    auto cat = PresetCatalog::loadFrom(test::sourceDir() / "resources" / "presets");
+    for (auto name : {"tiny", "mini", "small", "medium", "large"}) {
+        ASSERT_TRUE(cat.models.contains(name)) << name;
+        for (auto arch : {"mamba", "transformer"}) {
+            auto cfg = composeConfig(cat, PresetChoice{arch, name, "cpu", "default"});
+            cfg.data = "x";
+            EXPECT_NO_THROW(cfg.validate()) << name << " " << arch;
+            EXPECT_EQ(toString(cfg.model.arch), arch);
+        }
+    }
+    for (auto tier : {"cpu", "gpu-8", "gpu-12", "gpu-16", "gpu-24", "gpu-32", "gpu-48"})
+        EXPECT_TRUE(cat.memoryTiers.contains(tier)) << tier;
+    for (auto t : {"default", "fast", "careful"}) EXPECT_TRUE(cat.training.contains(t)) << t;
+}
+
+TEST(Presets, MemoryTiersSetBatchPrecisionAndCheckpointing) {
+    auto cat = PresetCatalog::loadFrom(test::sourceDir() / "resources" / "presets");
+    auto small = composeConfig(cat, PresetChoice{"mamba", "small", "gpu-8", "default"});
+    EXPECT_EQ(small.microBatch, 1);
+    EXPECT_EQ(small.gradAccum, 16);
+    EXPECT_EQ(small.precision, Precision::Fp16);
+    EXPECT_TRUE(small.gradCheckpointing);
+    auto big = composeConfig(cat, PresetChoice{"mamba", "small", "gpu-48", "fast"});
+    EXPECT_EQ(big.microBatch, 16);
+    EXPECT_EQ(big.gradAccum, 1);
+    EXPECT_EQ(big.precision, Precision::Fp32);
+    EXPECT_FALSE(big.gradCheckpointing);
+    EXPECT_EQ(big.optimizer, OptimizerKind::Muon);
+    EXPECT_EQ(memoryTierBytes(cat, "gpu-12"), int64_t(12) << 30);
+    try {
+        composeConfig(cat, PresetChoice{"mamba", "huge", "cpu", "default"});
+        FAIL();
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("huge"), std::string::npos);
+        EXPECT_NE(std::string(e.what()).find("tiny"), std::string::npos);  // lists what exists
+    }
+}
+
+// Mamba and Transformer presets of one size have about the same parameter count, at the
+// byte vocabulary for the CPU sizes and a GPT-2-sized BPE vocabulary for the GPU sizes.
+TEST(Presets, MambaAndTransformerSizesMatch) {
+    auto cat = PresetCatalog::loadFrom(test::sourceDir() / "resources" / "presets");
+    struct Expect {
+        const char* name;
+        int64_t vocab;
+        double lo, hi;  // Mamba parameter count range
+    };
+    for (auto e : {Expect{"tiny", 257, 0.3e6, 1e6}, Expect{"mini", 257, 2e6, 6e6}, Expect{"small", 50280, 40e6, 60e6},
+                   Expect{"medium", 50280, 110e6, 170e6}, Expect{"large", 50280, 330e6, 450e6}}) {
+        auto m = composeConfig(cat, PresetChoice{"mamba", e.name, "cpu", "default"}).model;
+        auto t = composeConfig(cat, PresetChoice{"transformer", e.name, "cpu", "default"}).model;
+        m.vocabSize = t.vocabSize = e.vocab;
+        double pm = static_cast<double>(countParameters(m)), pt = static_cast<double>(countParameters(t));
+        EXPECT_GE(pm, e.lo) << e.name;
+        EXPECT_LE(pm, e.hi) << e.name;
+        EXPECT_NEAR(pt / pm, 1.0, 0.12) << e.name << ": mamba " << pm << " transformer " << pt;
+    }
+}
+
+TEST(Presets, UserFilesOverrideAndAdd) {
+    test::TempDir dir;
+    fs::create_directories(dir / "mamba-studio" / "presets");
+    std::ofstream(dir / "mamba-studio" / "presets" / "models.json")
+        << R"({"presets": {"tiny": {"mamba": {"arch": "mamba", "d_model": 48, "n_layer": 3}},
+                           "mine": {"mamba": {"arch": "mamba", "d_model": 64, "n_layer": 1}}}})";
+    ScopedEnv xdg("XDG_CONFIG_HOME", dir.path().string());
+    ScopedEnv res("MTS_RESOURCES_DIR", (test::sourceDir() / "resources").string());
+    auto cat = PresetCatalog::load();
+    EXPECT_EQ(composeConfig(cat, PresetChoice{"mamba", "tiny", "cpu", "default"}).model.dModel, 48);
+    EXPECT_EQ(composeConfig(cat, PresetChoice{"mamba", "mine", "cpu", "default"}).model.nLayer, 1);
+    EXPECT_TRUE(cat.models.contains("large"));  // built-ins stay
+    // The user's tiny has no transformer entry any more: a clear error.
+    EXPECT_THROW(composeConfig(cat, PresetChoice{"transformer", "tiny", "cpu", "default"}), ConfigError);
+}
+
+TEST(Presets, ResourceLookupAndMalformedFiles) {
+    test::TempDir dir;
+    fs::create_directories(dir / "presets");
+    {
+        ScopedEnv res("MTS_RESOURCES_DIR", dir.path().string());
+        EXPECT_EQ(resourcesDir(), dir.path().lexically_normal());
+    }
+    std::ofstream(dir / "presets" / "training.json") << "{ not json";
+    EXPECT_THROW(PresetCatalog::loadFrom(dir / "presets"), FormatError);
+    std::ofstream(dir / "presets" / "training.json", std::ios::trunc) << R"({"presets": {"x": 5}})";
+    EXPECT_THROW(PresetCatalog::loadFrom(dir / "presets"), FormatError);
+}
+
+TEST(MemoryEstimate, ParameterCountMatchesRealModels) {
+    for (auto arch : {Architecture::Mamba, Architecture::Transformer}) {
+        ModelConfig c;
+        c.arch = arch;
+        c.dModel = 48;
+        c.nLayer = 3;
+        c.dState = 8;
+        c.nHead = 4;
+        c.maxSeqLen = 40;
+        c.vocabSize = 300;
+        EXPECT_EQ(countParameters(c), createModel(c)->numParameters()) << toString(arch);
+        c.tieEmbeddings = false;
+        EXPECT_EQ(countParameters(c), createModel(c)->numParameters()) << toString(arch) << " untied";
+    }
+}
+
+TEST(MemoryEstimate, PartsAddUpAndCheckpointingSaves) {
+    auto cat = PresetCatalog::loadFrom(test::sourceDir() / "resources" / "presets");
+    auto cfg = composeConfig(cat, PresetChoice{"mamba", "small", "gpu-24", "default"});
+    cfg.model.vocabSize = 50280;
+    auto e = estimateMemory(cfg, true, memoryTierBytes(cat, "gpu-24"));
+    EXPECT_EQ(e.peakBytes,
+              e.paramBytes + e.gradBytes + e.optimizerBytes + e.activationBytes + e.workspaceBytes + e.runtimeBytes);
+    EXPECT_EQ(e.optimizerBytes, 2 * e.paramBytes);  // AdamW: two fp32 moments
+    EXPECT_LT(e.activationBytesCheckpoint, e.activationBytesNoCheckpoint / 4);
+    EXPECT_TRUE(e.fits) << e.summary();
+    cfg.microBatch *= 2;
+    auto e2 = estimateMemory(cfg, true);
+    EXPECT_NEAR(static_cast<double>(e2.activationBytes), 2.0 * static_cast<double>(e.activationBytes),
+                0.01 * static_cast<double>(e.activationBytes));
+    // The large model in fp32 without checkpointing does not fit an 8 GB card.
+    auto large = composeConfig(cat, PresetChoice{"mamba", "large", "gpu-48", "default"});
+    large.model.vocabSize = 50280;
+    EXPECT_FALSE(estimateMemory(large, true, memoryTierBytes(cat, "gpu-8")).fits);
+    EXPECT_NE(estimateMemory(large, true, memoryTierBytes(cat, "gpu-8")).summary().find("does NOT fit"),
+              std::string::npos);
+}
+
+}  // namespace
+}  // namespace mts

@@ -1,0 +1,264 @@
+// The trainer end to end on a tiny corpus: learning, accumulation, NaN handling, cancel,
+// pause, evaluation/sample outputs, stop conditions.
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "mts/core/checkpoint.h"
+#include "mts/core/model_io.h"
+#include "mts/core/run_dir.h"
+#include "mts/core/trainer.h"
+#include "shared_data.h"
+#include "test_train_support.h"
+
+namespace mts {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<nlohmann::json> readJsonl(const fs::path& p) {
+    std::vector<nlohmann::json> out;
+    std::ifstream in(p);
+    std::string line;
+    while (std::getline(in, line))
+        if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+    return out;
+}
+
+TEST(Train, TinyMambaOverfitsTinyCorpus) {
+    test::TempDir dir;
+    auto cfg = test::tinyConfig(test::writeTinyCorpus(dir.path(), 4000));
+    cfg.maxSteps = 100;
+    cfg.lr = 1e-2;
+    cfg.warmupSteps = 10;
+    cfg.microBatch = 8;
+    cfg.evalEvery = 100;
+    std::vector<double> losses;
+    TrainCallbacks cb;
+    cb.onProgress = [&](const TrainProgress& p) { losses.push_back(p.loss); };
+    Trainer t(cfg, TrainStart{dir.path() / "runs", "overfit", {}}, cb);
+    auto r = t.run();
+    ASSERT_EQ(r.stopReason, TrainStopReason::MaxSteps) << r.message;
+    ASSERT_EQ(losses.size(), 100u);
+    std::printf("[overfit] loss %.3f -> %.3f (val %.3f)\n", losses.front(), r.finalLoss, r.finalValLoss);
+    EXPECT_GT(losses.front(), 4.5);  // ~ln(257) at the start
+    // Four repeated sentences: a model that learned them predicts most bytes.
+    EXPECT_LT(r.finalLoss, 1.2) << "final training loss " << r.finalLoss;
+    EXPECT_LT(r.finalValLoss, 1.5);
+    EXPECT_NEAR(r.finalBitsPerByte, r.finalValLoss / std::log(2.0), 1e-9);  // byte tokenizer: 1 byte/token
+    EXPECT_TRUE(fs::exists(r.lastCheckpoint / "model.safetensors"));
+    auto loaded = loadModel(r.runDir);  // a run folder loads as its latest checkpoint
+    EXPECT_EQ(loaded.model->numParameters(), r.numParameters);
+}
+
+TEST(Train, TransformerTrainsThroughTheSamePath) {
+    test::TempDir dir;
+    auto cfg = test::tinyConfig(test::writeTinyCorpus(dir.path()), Architecture::Transformer);
+    cfg.maxSteps = 30;
+    cfg.optimizer = OptimizerKind::Muon;
+    std::vector<double> losses;
+    TrainCallbacks cb;
+    cb.onProgress = [&](const TrainProgress& p) { losses.push_back(p.loss); };
+    auto r = Trainer(cfg, TrainStart{dir.path(), "tr", {}}, cb).run();
+    ASSERT_EQ(r.stopReason, TrainStopReason::MaxSteps) << r.message;
+    EXPECT_LT(losses.back(), losses.front() - 1.0);
+}
+
+// k micro-batches of b rows == one batch of k*b rows: same windows (data_loader.h), loss
+// averaged the same way, one optimizer step either way.
+TEST(Train, GradAccumulationEqualsOneLargeBatch) {
+    test::TempDir dir;
+    auto data = test::writeTinyCorpus(dir.path());
+    auto runWith = [&](int64_t micro, int64_t accum, const std::string& name) {
+        auto cfg = test::tinyConfig(data);
+        cfg.maxSteps = 3;
+        cfg.microBatch = micro;
+        cfg.gradAccum = accum;
+        std::vector<double> losses;
+        TrainCallbacks cb;
+        cb.onProgress = [&](const TrainProgress& p) { losses.push_back(p.loss); };
+        auto r = Trainer(cfg, TrainStart{dir.path(), name, {}}, cb).run();
+        EXPECT_EQ(r.stopReason, TrainStopReason::MaxSteps) << r.message;
+        EXPECT_EQ(r.tokensSeen, 3 * 8 * 32);
+        return std::make_pair(losses, loadModel(r.lastCheckpoint).model);
+    };
+    auto [lossBig, big] = runWith(8, 1, "big");
+    auto [lossAcc, acc] = runWith(2, 4, "acc");
+    ASSERT_EQ(lossBig.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) EXPECT_NEAR(lossBig[i], lossAcc[i], 1e-5);
+    auto pa = acc->named_parameters();
+    for (auto& p : big->named_parameters())
+        EXPECT_TRUE(torch::allclose(p.value(), pa[p.key()], 1e-4, 1e-5)) << p.key();
+}
+
+TEST(Train, NanStepIsSkippedAndReported) {
+    test::TempDir dir;
+    auto cfg = test::tinyConfig(test::writeTinyCorpus(dir.path()));
+    cfg.maxSteps = 6;
+    cfg.debugNanSteps = {3};
+    std::vector<TrainProgress> seen;
+    std::vector<std::string> warnings;
+    TrainCallbacks cb;
+    cb.onProgress = [&](const TrainProgress& p) { seen.push_back(p); };
+    cb.onWarning = [&](const std::string& w) { warnings.push_back(w); };
+    auto r = Trainer(cfg, TrainStart{dir.path(), "nan", {}}, cb).run();
+    ASSERT_EQ(r.stopReason, TrainStopReason::MaxSteps) << r.message;
+    EXPECT_EQ(r.skippedSteps, 1);
+    ASSERT_EQ(seen.size(), 6u);
+    EXPECT_TRUE(seen[2].skipped);
+    EXPECT_TRUE(std::isnan(seen[2].loss));
+    EXPECT_FALSE(seen[3].skipped);
+    ASSERT_FALSE(warnings.empty());
+    EXPECT_NE(warnings[0].find("step 3"), std::string::npos) << warnings[0];
+    EXPECT_NE(warnings[0].find("skipped"), std::string::npos);
+    auto model = loadModel(r.lastCheckpoint).model;
+    for (auto& p : model->parameters()) EXPECT_TRUE(torch::isfinite(p).all().item<bool>());
+    bool logged = false;
+    for (auto& line : readJsonl(r.runDir / "metrics.jsonl"))
+        if (line["step"] == 3 && line["skipped"] == true) logged = true;
+    EXPECT_TRUE(logged);
+}
+
+TEST(Train, NanStepsInARowStopTheRunAndKeepTheLastGoodCheckpoint) {
+    test::TempDir dir;
+    auto cfg = test::tinyConfig(test::writeTinyCorpus(dir.path()));
+    cfg.maxSteps = 20;
+    cfg.checkpointEvery = 2;
+    cfg.maxNonFinite = 3;
+    cfg.debugNanSteps = {5, 6, 7, 8};
+    auto r = Trainer(cfg, TrainStart{dir.path(), "nan3", {}}, {}).run();
+    ASSERT_EQ(r.stopReason, TrainStopReason::NonFinite);
+    EXPECT_EQ(r.steps, 7);
+    EXPECT_NE(r.message.find("3 steps in a row"), std::string::npos) << r.message;
+    EXPECT_NE(r.message.find("step-00000004"), std::string::npos) << r.message;
+    EXPECT_EQ(resolveCheckpointDir(r.runDir).filename(), "step-00000004");
+    auto ck = readCheckpoint(r.runDir);
+    EXPECT_EQ(ck.state.step, 4);
+}
+
+TEST(Train, CancelFromAnotherThreadFinishesTheStepAndSaves) {
+    test::TempDir dir;
+    auto cfg = test::tinyConfig(test::writeTinyCorpus(dir.path()));
+    cfg.maxSteps = 100000;
+    std::atomic<int64_t> step{0};
+    TrainCallbacks cb;
+    cb.onProgress = [&](const TrainProgress& p) { step = p.step; };
+    Trainer t(cfg, TrainStart{dir.path(), "cancel", {}}, cb);
+    TrainResult r;
+    std::thread worker([&] { r = t.run(); });
+    while (step.load() < 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    t.cancel();
+    worker.join();
+    EXPECT_EQ(r.stopReason, TrainStopReason::Cancelled);
+    EXPECT_GE(r.steps, 3);
+    EXPECT_LT(r.steps, 100000);
+    ASSERT_FALSE(r.lastCheckpoint.empty());
+    auto ck = readCheckpoint(r.runDir);
+    EXPECT_EQ(ck.state.step, r.steps);
+    EXPECT_NO_THROW(loadModel(r.lastCheckpoint));
+}
+
+TEST(Train, PauseHoldsTheRunUntilResumed) {
+    test::TempDir dir;
+    auto cfg = test::tinyConfig(test::writeTinyCorpus(dir.path()));
+    cfg.maxSteps = 8;
+    std::atomic<int64_t> step{0};
+    TrainCallbacks cb;
+    cb.onProgress = [&](const TrainProgress& p) { step = p.step; };
+    Trainer t(cfg, TrainStart{dir.path(), "pause", {}}, cb);
+    t.pause();
+    TrainResult r;
+    std::thread worker([&] { r = t.run(); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_EQ(step.load(), 0);  // paused before the first step
+    EXPECT_TRUE(t.isPaused());
+    t.resume();
+    worker.join();
+    EXPECT_EQ(r.stopReason, TrainStopReason::MaxSteps);
+    EXPECT_EQ(r.steps, 8);
+}
+
+TEST(Train, EvaluationsSamplesAndMetricsAreWritten) {
+    test::TempDir dir;
+    auto cfg = test::tinyConfig(test::writeTinyCorpus(dir.path()));
+    cfg.maxSteps = 6;
+    cfg.evalEvery = 3;
+    cfg.sampleEvery = 3;
+    cfg.samplePrompts = {"the ", "to be"};
+    cfg.sampleTokens = 12;
+    cfg.keepBest = true;
+    std::vector<EvalReport> evals;
+    std::vector<SampleReport> samples;
+    TrainCallbacks cb;
+    cb.onEval = [&](const EvalReport& e) { evals.push_back(e); };
+    cb.onSample = [&](const SampleReport& s) { samples.push_back(s); };
+    auto r = Trainer(cfg, TrainStart{dir.path(), "evals", {}}, cb).run();
+    ASSERT_EQ(r.stopReason, TrainStopReason::MaxSteps) << r.message;
+    ASSERT_EQ(evals.size(), 2u);
+    EXPECT_EQ(evals[0].step, 3);
+    EXPECT_TRUE(evals[0].best);
+    EXPECT_NEAR(evals[1].perplexity, std::exp(evals[1].valLoss), 1e-6 * evals[1].perplexity);
+    EXPECT_NEAR(evals[1].bitsPerByte, evals[1].valLoss / std::log(2.0), 1e-9);
+    ASSERT_EQ(samples.size(), 4u);
+    EXPECT_EQ(samples[1].prompt, "to be");
+    EXPECT_FALSE(samples[0].text.empty());
+    EXPECT_EQ(readJsonl(r.runDir / "samples.jsonl").size(), 4u);
+    int evalLines = 0, trainLines = 0;
+    for (auto& l : readJsonl(r.runDir / "metrics.jsonl")) {
+        evalLines += l["type"] == "eval";
+        trainLines += l["type"] == "train";
+    }
+    EXPECT_EQ(evalLines, 2);
+    EXPECT_EQ(trainLines, 1);  // log_every 5 over 6 steps
+    // The effective config is complete and starts the same run again.
+    std::ifstream in(r.runDir / "config.json");
+    auto saved = TrainConfig::fromJson(nlohmann::json::parse(in));
+    EXPECT_EQ(saved.seqLen, 32);
+    EXPECT_EQ(saved.model.vocabSize, 257);
+    EXPECT_TRUE(fs::path(saved.data).is_absolute());
+    EXPECT_FALSE(r.bestCheckpoint.empty());
+}
+
+TEST(Train, StopAtLossEndsAtTheFirstEvaluationBelowTarget) {
+    test::TempDir dir;
+    auto cfg = test::tinyConfig(test::writeTinyCorpus(dir.path()));
+    cfg.maxSteps = 50;
+    cfg.evalEvery = 2;
+    cfg.stopAtLoss = 100.0;
+    auto r = Trainer(cfg, TrainStart{dir.path(), "target", {}}, {}).run();
+    EXPECT_EQ(r.stopReason, TrainStopReason::TargetLoss);
+    EXPECT_EQ(r.steps, 2);
+}
+
+TEST(Train, BadInputEndsWithAClearFailure) {
+    test::TempDir dir;
+    auto cfg = test::tinyConfig(dir / "does-not-exist.txt");
+    auto r = Trainer(cfg, TrainStart{dir.path(), "bad", {}}, {}).run();
+    EXPECT_EQ(r.stopReason, TrainStopReason::Failed);
+    EXPECT_NE(r.message.find("does-not-exist.txt"), std::string::npos) << r.message;
+    auto cfg2 = test::tinyConfig(test::writeTinyCorpus(dir.path()));
+    cfg2.seqLen = 0;
+    auto r2 = Trainer(cfg2, TrainStart{dir.path(), "bad2", {}}, {}).run();
+    EXPECT_EQ(r2.stopReason, TrainStopReason::Failed);
+    EXPECT_NE(r2.message.find("seq_len"), std::string::npos) << r2.message;
+}
+
+TEST(Train, RunNamesNeverCollide) {
+    test::TempDir dir;
+    auto a = RunDir::create(dir.path(), "same", "mamba");
+    auto b = RunDir::create(dir.path(), "same", "mamba");
+    auto c = RunDir::create(dir.path(), "", "mamba");
+    EXPECT_EQ(a.name(), "same");
+    EXPECT_EQ(b.name(), "same-2");
+    EXPECT_EQ(c.name().rfind("mamba-", 0), 0u);
+    EXPECT_TRUE(fs::is_directory(b.checkpointsDir()));
+    EXPECT_THROW(RunDir::create(dir.path(), "../escape", "mamba"), std::exception);
+}
+
+}  // namespace
+}  // namespace mts
