@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "mts/core/scan_cpu.h"
+
 namespace mts {
 
 std::string toString(ScanBackend b) {
@@ -17,6 +19,7 @@ std::string toString(ScanBackend b) {
 
 ScanBackend resolveScanBackend(const torch::Device& device) {
     (void)device;
+    if (device.is_cpu()) return ScanBackend::FusedCpu;  // kernel: scan_cpu.cpp
     // Faster backends register here as they land; until then the reference is always right.
     return ScanBackend::Reference;
 }
@@ -26,6 +29,7 @@ ScanOutputs selectiveScan(const ScanInputs& in, bool returnLastState, ScanBacken
     if (backend == ScanBackend::Auto) backend = resolveScanBackend(in.u.device());
     switch (backend) {
         case ScanBackend::Reference: return selectiveScanReference(in, returnLastState);
+        case ScanBackend::FusedCpu: return selectiveScanFusedCpu(in, returnLastState);
         default:
             throw std::invalid_argument("selectiveScan: backend '" + toString(backend) +
                                         "' is not available in this build");
