@@ -124,8 +124,13 @@ TEST(StudioJourney, DropTrainStopGenerateCompare) {
     {
         QMimeData mime;
         mime.setUrls({QUrl::fromLocalFile(mts::test::qpath(input))});
+        // As a file manager does it: the drag enters (which makes the zone the drop target), then drops.
+        QDragEnterEvent enter(QPoint(20, 20), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(datasetPage->dropZone(), &enter);
+        ASSERT_TRUE(enter.isAccepted());
         QDropEvent drop(QPointF(20, 20), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
         QApplication::sendEvent(datasetPage->dropZone(), &drop);
+        ASSERT_TRUE(datasetPage->job()->running() || added.count() > 0);
     }
     ASSERT_TRUE(mts::test::waitUntil([&] { return added.count() > 0 || ingestFailed.count() > 0; }, 120000));
     ASSERT_EQ(ingestFailed.count(), 0) << ingestFailed.front().front().toString().toStdString();

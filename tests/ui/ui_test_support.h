@@ -8,6 +8,7 @@
 #include <QCoreApplication>
 #include <QElapsedTimer>
 #include <QString>
+#include <QTest>
 
 #include "shared_data.h"
 
@@ -29,7 +30,7 @@ inline bool waitUntil(const std::function<bool()>& pred, int timeoutMs) {
     timer.start();
     while (!pred()) {
         if (timer.elapsed() > timeoutMs) return pred();
-        QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
+        QTest::qWait(5);  // processes events and sleeps: no busy spin competing with the workers
     }
     return true;
 }

@@ -442,7 +442,7 @@ void TrainPage::showError(const QString& message) {
     m_log->appendPlainText(QStringLiteral("error: ") + message);
 }
 
-QString TrainPage::lastError() const { return m_errorLabel->isVisible() ? m_errorLabel->text() : QString(); }
+QString TrainPage::lastError() const { return m_errorLabel->isHidden() ? QString() : m_errorLabel->text(); }
 
 void TrainPage::saveConfigAs() {
     const QString file = QFileDialog::getSaveFileName(this, QStringLiteral("Save configuration"), QStringLiteral("config.json"),
