@@ -1,0 +1,30 @@
+// libFuzzer: config.json (all three layouts) and model.safetensors.index.json interpretation.
+// Only FormatError may escape the parsers; JSON syntax errors are the JSON library's concern and
+// are turned into FormatError by the file-reading wrappers.
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "model_io_internal.h"
+#include "mts/core/errors.h"
+#include "mts/core/hf_config.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    nlohmann::json j = nlohmann::json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) return 0;
+    try {
+        auto c = mts::parseCheckpointConfig(j, "config.json");
+        (void)c.config.paddedVocab();
+        (void)mts::toHfMambaConfig(c.config, {}, true);
+    } catch (const mts::FormatError&) {
+    } catch (const mts::ConfigError&) {  // toHfMambaConfig on a non-Mamba config
+    }
+    try {
+        // An empty folder: every shard is missing, so this exercises the index checks only.
+        (void)mts::detail::parseIndexJson(j, "/nonexistent-mts-fuzz-dir", "model.safetensors.index.json");
+    } catch (const mts::FormatError&) {
+    }
+    return 0;
+}

@@ -1,0 +1,16 @@
+// libFuzzer: the safetensors reader must reject any malformed bytes with FormatError, never crash.
+#include <cstddef>
+#include <cstdint>
+
+#include "mts/core/errors.h"
+#include "mts/core/safetensors.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    try {
+        auto f = mts::parseSafetensors(data, size, "fuzz.safetensors");
+        // Touch every tensor so a wrong size would show up under ASan.
+        for (auto& [name, t] : f.tensors) (void)t.sum();
+    } catch (const mts::FormatError&) {
+    }
+    return 0;
+}
