@@ -8,6 +8,7 @@
 #include "mts/ui/theme.h"
 
 int main(int argc, char** argv) {
+    mts::ensureThreadingEnvironment(argv);
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("MambaStudio"));
     QApplication::setApplicationName(QStringLiteral("mamba-studio"));

@@ -10,4 +10,6 @@ jobs="$(nproc)"
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$jobs"
 export QT_QPA_PLATFORM=offscreen
+# Short OpenMP spin so OpenBLAS threads are not starved (see mts::ensureThreadingEnvironment).
+export GOMP_SPINCOUNT="${GOMP_SPINCOUNT:-3000}"
 ctest --preset release -LE bench -j "$jobs" --output-on-failure "$@"

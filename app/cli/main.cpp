@@ -18,6 +18,7 @@ std::vector<CommandAdder>& commandRegistry() {
 }  // namespace mts::cli
 
 int main(int argc, char** argv) {
+    mts::ensureThreadingEnvironment(argv);
     CLI::App app{"Mamba Studio (headless): train, generate, ingest, tokenize, export, bench"};
     app.require_subcommand(1);
     int threads = 0;

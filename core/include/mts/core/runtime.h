@@ -22,6 +22,15 @@ struct RuntimeOptions {
     bool log = true;             // log the RuntimeInfo lines through spdlog
 };
 
+/// Call first thing in main(), before any other code runs. GNU OpenMP threads spin for
+/// ~300k iterations after each parallel region by default; with the pthread OpenBLAS that
+/// LibTorch uses for fp32 matmuls, those spinning threads steal the cores OpenBLAS's own
+/// threads need (measured: Mamba training 3.6k -> 8.2k tokens/s at the reference shape).
+/// libgomp reads its settings when it is loaded, so when neither GOMP_SPINCOUNT nor
+/// OMP_WAIT_POLICY is set this sets GOMP_SPINCOUNT and re-executes the program once
+/// (/proc/self/exe with the same argv). Returns normally when nothing needs doing or exec fails.
+void ensureThreadingEnvironment(char** argv);
+
 /// Sets intra-op threads, probes BLAS and device, logs one summary (and a warning with the
 /// fix, `sudo apt-get install libopenblas0-pthread`, when the BLAS is the reference one).
 /// Idempotent: later calls return the first result unless the thread count changes.
