@@ -1,6 +1,6 @@
 #include "grad_checkpoint.h"
 
-#include <ATen/autocast_mode.h>
+#include <tuple>
 
 #include "mts/core/torch_compat.h"
 
@@ -32,13 +32,7 @@ public:
             std::lock_guard<std::mutex> lock(gen.mutex());
             holder->rngState = gen.get_state();
         }
-        if (x.device().is_cuda()) {
-            holder->autocast = at::autocast::is_enabled();
-            holder->autocastDtype = at::autocast::get_autocast_gpu_dtype();
-        } else {
-            holder->autocast = at::autocast::is_cpu_enabled();
-            holder->autocastDtype = at::autocast::get_autocast_cpu_dtype();
-        }
+        std::tie(holder->autocast, holder->autocastDtype) = compat::autocastState(x.device().type());
         torch::Tensor out = holder->fn(x);
         ctx->save_for_backward({x});
         ctx->saved_data["n_params"] = static_cast<int64_t>(params.size());

@@ -4,33 +4,58 @@
 
 namespace mts::compat {
 
+namespace {
+
+// LibTorch 2.4 made the autocast API device-generic and deprecated the per-device calls.
+#if MTS_TORCH_AT_LEAST(2, 4)
+bool isEnabled(c10::DeviceType d) { return at::autocast::is_autocast_enabled(d); }
+void setEnabled(c10::DeviceType d, bool on) { at::autocast::set_autocast_enabled(d, on); }
+at::ScalarType getDtype(c10::DeviceType d) { return at::autocast::get_autocast_dtype(d); }
+void setDtype(c10::DeviceType d, at::ScalarType t) { at::autocast::set_autocast_dtype(d, t); }
+#else
+bool isEnabled(c10::DeviceType d) {
+    return d == c10::DeviceType::CUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+}
+void setEnabled(c10::DeviceType d, bool on) {
+    if (d == c10::DeviceType::CUDA) at::autocast::set_enabled(on);
+    else at::autocast::set_cpu_enabled(on);
+}
+at::ScalarType getDtype(c10::DeviceType d) {
+    return d == c10::DeviceType::CUDA ? at::autocast::get_autocast_gpu_dtype()
+                                      : at::autocast::get_autocast_cpu_dtype();
+}
+void setDtype(c10::DeviceType d, at::ScalarType t) {
+    if (d == c10::DeviceType::CUDA) at::autocast::set_autocast_gpu_dtype(t);
+    else at::autocast::set_autocast_cpu_dtype(t);
+}
+#endif
+
+c10::DeviceType autocastDevice(c10::DeviceType d) {
+    return d == c10::DeviceType::CUDA ? c10::DeviceType::CUDA : c10::DeviceType::CPU;
+}
+
+}  // namespace
+
 AutocastGuard::AutocastGuard(c10::DeviceType device, at::ScalarType dtype, bool enabled)
-    : m_device(device), m_enabled(enabled) {
+    : m_device(autocastDevice(device)), m_enabled(enabled) {
     if (!m_enabled) return;
-    if (m_device == c10::DeviceType::CUDA) {
-        m_prevEnabled = at::autocast::is_enabled();
-        m_prevDtype = at::autocast::get_autocast_gpu_dtype();
-        at::autocast::set_autocast_gpu_dtype(dtype);
-        at::autocast::set_enabled(true);
-    } else {
-        m_prevEnabled = at::autocast::is_cpu_enabled();
-        m_prevDtype = at::autocast::get_autocast_cpu_dtype();
-        at::autocast::set_autocast_cpu_dtype(dtype);
-        at::autocast::set_cpu_enabled(true);
-    }
+    m_prevEnabled = isEnabled(m_device);
+    m_prevDtype = getDtype(m_device);
+    setDtype(m_device, dtype);
+    setEnabled(m_device, true);
 }
 
 AutocastGuard::~AutocastGuard() {
     if (!m_enabled) return;
-    if (m_device == c10::DeviceType::CUDA) {
-        at::autocast::set_enabled(m_prevEnabled);
-        at::autocast::set_autocast_gpu_dtype(m_prevDtype);
-    } else {
-        at::autocast::set_cpu_enabled(m_prevEnabled);
-        at::autocast::set_autocast_cpu_dtype(m_prevDtype);
-    }
+    setEnabled(m_device, m_prevEnabled);
+    setDtype(m_device, m_prevDtype);
     // Cached casts of weights are only valid inside one region.
     at::autocast::clear_cache();
+}
+
+std::pair<bool, at::ScalarType> autocastState(c10::DeviceType device) {
+    auto d = autocastDevice(device);
+    return {isEnabled(d), getDtype(d)};
 }
 
 bool cudaAvailable() { return torch::cuda::is_available(); }

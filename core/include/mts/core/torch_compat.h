@@ -4,6 +4,8 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include <utility>
+
 #define MTS_TORCH_AT_LEAST(major, minor) \
     (TORCH_VERSION_MAJOR > (major) ||    \
      (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
@@ -26,6 +28,10 @@ private:
     bool m_prevEnabled = false;
     at::ScalarType m_prevDtype = at::kBFloat16;
 };
+
+/// The autocast state of the current thread for a device type: (enabled, low-precision dtype).
+/// Used to re-enter the same autocast region when recomputing (gradient checkpointing).
+std::pair<bool, at::ScalarType> autocastState(c10::DeviceType device);
 
 /// Whether this LibTorch was built with CUDA and a device is present.
 bool cudaAvailable();
