@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "fd_io.h"
 #include "mts/core/errors.h"
 
 namespace mts::gguf {
@@ -114,18 +115,7 @@ uint64_t alignUp(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
 size_t typeSize(TensorType t) { return t == TensorType::F16 ? 2 : 4; }
 
-void writeAll(int fd, const void* data, size_t n, const std::string& file) {
-    const char* p = static_cast<const char*>(data);
-    while (n > 0) {
-        ssize_t w = ::write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            throw FormatError(file, fmt::format("write failed: {}", std::strerror(errno)));
-        }
-        p += w;
-        n -= static_cast<size_t>(w);
-    }
-}
+using detail::writeAll;
 
 class Buffer {
 public:

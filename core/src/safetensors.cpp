@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "fd_io.h"
 #include "mts/core/errors.h"
 
 namespace mts {
@@ -267,18 +268,7 @@ SafetensorsFile parseSafetensors(const void* data, size_t size, const std::strin
 
 namespace {
 
-void writeAll(int fd, const void* data, size_t n, const std::string& file) {
-    const char* p = static_cast<const char*>(data);
-    while (n > 0) {
-        ssize_t w = ::write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            throw FormatError(file, fmt::format("write failed: {}", std::strerror(errno)));
-        }
-        p += w;
-        n -= static_cast<size_t>(w);
-    }
-}
+using detail::writeAll;
 
 }  // namespace
 
