@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench_parts.h"
+#include "int_list.h"
 #include "mts/core/errors.h"
 #include "mts/core/generation.h"
 #include "mts/core/language_model.h"
@@ -50,29 +51,6 @@ struct ContextResult {
     int64_t stateBytes = 0;
     int64_t rssBytes = 0;
 };
-
-std::vector<int64_t> parseContexts(const std::string& text) {
-    std::vector<int64_t> out;
-    size_t pos = 0;
-    while (pos <= text.size()) {
-        size_t comma = text.find(',', pos);
-        if (comma == std::string::npos) comma = text.size();
-        const std::string item = text.substr(pos, comma - pos);
-        size_t used = 0;
-        long long v = 0;
-        try {
-            v = std::stoll(item, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        if (item.empty() || used != item.size() || v < 1) {
-            throw ConfigError(fmt::format("--contexts: '{}' is not a positive length", item));
-        }
-        out.push_back(v);
-        pos = comma + 1;
-    }
-    return out;
-}
 
 double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
@@ -155,7 +133,8 @@ int runBenchGenerate(const BenchGenerateOptions& o) {
     } else {
         archs = {architectureFromString(o.arch)};
     }
-    const std::vector<int64_t> contexts = parseContexts(o.contexts);
+    const std::vector<long long> parsed = parseIntList(o.contexts, "--contexts", 1, 10'000'000, "a positive length");
+    const std::vector<int64_t> contexts(parsed.begin(), parsed.end());
     torch::Device device = torch::kCPU;
     if (o.device == "cuda") {
         if (!compat::cudaAvailable()) throw ConfigError("--device cuda: no CUDA device available");

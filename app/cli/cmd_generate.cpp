@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "command.h"
+#include "int_list.h"
 #include "mts/core/errors.h"
 #include "mts/core/generation.h"
 #include "mts/core/model_io.h"
@@ -30,27 +31,9 @@ struct GenerateCliOptions {
     bool ignoreEos = false;
 };
 
-std::vector<int32_t> parseIds(const std::string& text) {
-    std::vector<int32_t> ids;
-    size_t pos = 0;
-    while (pos <= text.size()) {
-        size_t comma = text.find(',', pos);
-        if (comma == std::string::npos) comma = text.size();
-        const std::string item = text.substr(pos, comma - pos);
-        size_t used = 0;
-        long long value = -1;
-        try {
-            value = std::stoll(item, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        if (item.empty() || used != item.size() || value < 0 || value > INT32_MAX) {
-            throw ConfigError(fmt::format("--prompt-ids: '{}' is not a token id (expected e.g. 1,2,3)", item));
-        }
-        ids.push_back(static_cast<int32_t>(value));
-        pos = comma + 1;
-    }
-    return ids;
+std::vector<int32_t> parsePromptIds(const std::string& text) {
+    const auto v = parseIntList(text, "--prompt-ids", 0, INT32_MAX, "a token id (expected e.g. 1,2,3)");
+    return std::vector<int32_t>(v.begin(), v.end());
 }
 
 torch::Device parseDevice(const std::string& name) {
@@ -78,7 +61,7 @@ int runGenerate(const GenerateCliOptions& o) {
 
     GenerateRequest request;
     request.options = sampling;
-    request.promptIds = haveIds ? parseIds(o.promptIds) : loaded.tokenizer->encode(o.prompt);
+    request.promptIds = haveIds ? parsePromptIds(o.promptIds) : loaded.tokenizer->encode(o.prompt);
 
     if (!o.printIds && !o.noEcho) {
         std::fputs(haveText ? o.prompt.c_str() : loaded.tokenizer->decode(request.promptIds).c_str(), stdout);

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "command.h"
+#include "int_list.h"
 #include "mts/core/errors.h"
 #include "mts/core/tokenizer.h"
 
@@ -27,28 +28,10 @@ std::string readStdin() {
 }
 
 std::vector<int32_t> parseIds(const std::string& text, int64_t vocab) {
-    std::vector<int32_t> ids;
-    size_t i = 0;
-    auto skipSpace = [&] {
-        while (i < text.size() && (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t')) ++i;
-    };
-    skipSpace();
-    while (i < text.size()) {
-        size_t j = i;
-        while (j < text.size() && text[j] >= '0' && text[j] <= '9') ++j;
-        if (j == i || j - i > 10) throw ConfigError(fmt::format("--decode: expected a token id at byte {}", i));
-        const long long id = std::stoll(text.substr(i, j - i));
-        if (id >= vocab) throw ConfigError(fmt::format("--decode: id {} is outside the vocabulary of {}", id, vocab));
-        ids.push_back(static_cast<int32_t>(id));
-        i = j;
-        skipSpace();
-        if (i < text.size()) {
-            if (text[i] != ',') throw ConfigError(fmt::format("--decode: expected ',' at byte {}", i));
-            ++i;
-            skipSpace();
-        }
-    }
-    return ids;
+    if (text.find_first_not_of(" \t\r\n") == std::string::npos) return {};
+    const auto v = parseIntList(text, "--decode", 0, vocab - 1,
+                                fmt::format("a token id of this vocabulary (0..{})", vocab - 1));
+    return std::vector<int32_t>(v.begin(), v.end());
 }
 
 int runTokenize(const TokenizeOptions& o) {
