@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "json_file.h"
+
 #include "mts/core/errors.h"
 
 namespace mts {
@@ -212,18 +214,7 @@ CheckpointConfig parseCheckpointConfig(const json& j, const std::string& file) {
 }
 
 CheckpointConfig readCheckpointConfig(const std::filesystem::path& configJson) {
-    const std::string file = configJson.string();
-    std::ifstream in(configJson, std::ios::binary);
-    if (!in) throw FormatError(file, "cannot open config.json");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    json j;
-    try {
-        j = json::parse(ss.str());
-    } catch (const json::exception& e) {
-        throw FormatError(file, fmt::format("config.json is not valid JSON ({})", e.what()));
-    }
-    return parseCheckpointConfig(j, file);
+    return parseCheckpointConfig(detail::readJsonFile(configJson, "config.json"), configJson.string());
 }
 
 json toHfMambaConfig(const ModelConfig& c, const SpecialIds& ids, bool allowVariants) {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/serialize.h>
 
+#include "json_file.h"
 #include "model_io_internal.h"
 #include "mts/core/errors.h"
 #include "mts/core/model_io.h"
@@ -30,18 +31,7 @@ bool plainFileName(const std::string& name) {
 }
 
 WeightFiles readIndex(const fs::path& dir, const fs::path& index) {
-    const std::string file = index.string();
-    std::ifstream in(index, std::ios::binary);
-    if (!in) throw FormatError(file, "cannot open the safetensors index");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    json j;
-    try {
-        j = json::parse(ss.str());
-    } catch (const json::exception& e) {
-        throw FormatError(file, fmt::format("not valid JSON ({})", e.what()));
-    }
-    return parseIndexJson(j, dir, file);
+    return parseIndexJson(detail::readJsonFile(index, "the safetensors index"), dir, index.string());
 }
 
 // Each shard must hold exactly the keys the index assigns to it.
