@@ -10,13 +10,29 @@ for p in "${wanted[@]}"; do
     missing+=("$p")
   fi
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup: all ${#wanted[@]} Debian packages present"
-  exit 0
-fi
-echo "setup: installing ${#missing[@]} missing packages: ${missing[*]}"
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#wanted[@]} Debian packages present"
+else
+  echo "setup: installing ${#missing[@]} missing packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# LibTorch finds BLAS and LAPACK through Debian's alternatives links. When OpenBLAS's pthread
+# build is installed too it wins by priority, and its own thread pool then competes with
+# LibTorch's OpenMP pool for the same cores (measured: ~15% slower training steps on 2 cores).
+# Point both links at the OpenMP build, and only when they point elsewhere.
+arch="$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)"
+for lib in libblas.so.3 liblapack.so.3 libopenblas.so.0; do
+  want="/usr/lib/$arch/openblas-openmp/$lib"
+  link="$lib-$arch"
+  [ -e "$want" ] || continue
+  now="$(update-alternatives --query "$link" 2>/dev/null | sed -n 's/^Value: //p' || true)"
+  if [ "$now" != "$want" ]; then
+    echo "setup: selecting OpenBLAS (OpenMP) for $lib (was: ${now:-none})"
+    "${sudo_cmd[@]}" update-alternatives --set "$link" "$want"
+  fi
+done

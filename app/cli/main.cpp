@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
     int threads = 0;
     bool quiet = false;
     app.add_option("--threads", threads, "Intra-op threads (0 = all cores)");
-    app.add_flag("-q,--quiet", quiet, "Only warnings and errors on stderr");
+    app.add_flag("-q,--quiet", quiet, "Only errors and warnings about the work on stderr (no start-up summary)");
     mts::cli::Runner run;
     for (auto adder : mts::cli::commandRegistry()) adder(app, run);
     try {
@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
     try {
         mts::RuntimeOptions ro;
         ro.threads = threads;
+        ro.log = !quiet;  // -q: the start-up summary and set-up advice stay out of the way
         mts::initRuntime(ro);
         return run ? run() : 0;
     } catch (const std::exception& e) {

@@ -111,7 +111,12 @@ const RuntimeInfo& initRuntime(const RuntimeOptions& options) {
                          "(set GOMP_SPINCOUNT=3000)");
         if (info.slowBlas)
             spdlog::warn("LibTorch is using the slow reference BLAS (~7 GFLOP/s). Install OpenBLAS: "
-                         "sudo apt-get install libopenblas0-pthread");
+                         "sudo apt-get install libopenblas0-openmp (or run scripts/setup.sh)");
+        else if (info.blas.find("OpenBLAS") != std::string::npos && info.blas.find("USE_OPENMP") == std::string::npos)
+            spdlog::warn("OpenBLAS is its pthread build: its thread pool competes with LibTorch's OpenMP "
+                         "pool (training ~15% slower). Select the OpenMP build: scripts/setup.sh does it, "
+                         "or sudo update-alternatives --set libblas.so.3-x86_64-linux-gnu "
+                         "/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3 (and liblapack.so.3)");
     }
     return g_info;
 }

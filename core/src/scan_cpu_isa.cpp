@@ -12,7 +12,12 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "scan_cpu_args.h"
 
@@ -21,6 +26,14 @@
 #define MTS_SCAN_MULTI_ISA 1
 #else
 #define MTS_SCAN_MULTI_ISA 0
+#endif
+
+// Full unrolling of the loops over the state index (N is a template constant in the
+// specialised kernels), so the states live in registers.
+#if defined(__GNUC__) && !defined(__clang__)
+#define MTS_SCAN_UNROLL _Pragma("GCC unroll 16")
+#else
+#define MTS_SCAN_UNROLL
 #endif
 
 #if MTS_SCAN_MULTI_ISA && defined(__x86_64__)

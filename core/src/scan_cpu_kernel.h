@@ -25,6 +25,13 @@ struct ScanKernel {
             for (int l = 0; l < lanes; ++l) p[l * N + k] = in[k][l];
     }
 
+    // Token-major rows are D (or 2D) floats apart, so walking one channel block through time
+    // crosses a page every step or two: the hardware prefetcher stops at page boundaries and
+    // each row would be a cache + TLB miss. Rows are fetched kPrefetch steps ahead instead.
+    static constexpr int64_t kPrefetch = 8;
+    static void pf(const T* p) { __builtin_prefetch(p, 0, 3); }
+    static void pfw(T* p) { __builtin_prefetch(p, 1, 3); }
+
     static V deltaAt(const scan_cpu::ScanArgs<T>& a, const T* dp, int lanes, V biasv, V* rawOut) {
         V raw = vloadN<T, W>(dp, lanes) + biasv;
         if (rawOut) *rawOut = raw;
@@ -56,6 +63,13 @@ struct ScanKernel {
             T* yp = a.y + b * L * D + d0;
             T* cs = a.chunkStates ? a.chunkStates + b * nCh * N * D + d0 : nullptr;
             for (int64_t t = 0; t < L; ++t) {
+                if (t + kPrefetch < L) {
+                    const int64_t tp = t + kPrefetch;
+                    pf(up + tp * a.uSL);
+                    pf(dp + tp * a.dSL);
+                    if (zp) pf(zp + tp * a.zSL);
+                    pfw(yp + tp * D);
+                }
                 if (cs && t % K == 0) {
                     T* dst = cs + (t / K) * N * D;
                     for (int n = 0; n < N; ++n) vstoreN<T, W>(dst + n * D, h[n], lanes);
@@ -65,12 +79,16 @@ struct ScanKernel {
                 const V dtu = dt * uu;
                 const T* Bt = bp + t * a.bSL;
                 const T* Ct = cp + t * a.cSL;
-                V acc = Dv * uu;
+                // Four partial sums break the FMA latency chain over n (the loop is unrolled
+                // when N is a compile-time constant, so h[] stays in registers).
+                V part[4] = {Dv * uu, V{}, V{}, V{}};
+                MTS_SCAN_UNROLL
                 for (int n = 0; n < N; ++n) {
                     const V dA = vexp<T, W>(dt * Av[n]);
                     h[n] = dA * h[n] + dtu * Bt[n];
-                    acc += h[n] * Ct[n];
+                    part[n & 3] += h[n] * Ct[n];
                 }
+                V acc = (part[0] + part[1]) + (part[2] + part[3]);
                 if (zp) {
                     const V zv = vloadN<T, W>(zp + t * a.zSL, lanes);
                     acc = acc * zv * vsigmoid<T, W>(zv);
@@ -179,23 +197,35 @@ struct ScanKernel {
                 }
                 for (int i = 0; i < len; ++i) {
                     const int64_t t = t0 + i;
+                    // This row for the reverse pass below, and the previous chunk's rows for
+                    // its recomputation next.
+                    pf(dyp + t * a.dySL);
+                    if (zp) pf(zp + t * a.zSL);
+                    pfw(dup + t * D);
+                    pfw(ddp + t * D);
+                    if (dzp) pfw(dzp + t * D);
+                    if (t >= K) {
+                        pf(up + (t - K) * a.uSL);
+                        pf(dp + (t - K) * a.dSL);
+                    }
                     const V dt = deltaAt(a, dp + t * a.dSL, lanes, biasv, nullptr);
                     const V uu = vloadN<T, W>(up + t * a.uSL, lanes);
                     const V dtu = dt * uu;
                     const T* Bt = bp + t * a.bSL;
                     const T* Ct = cp + t * a.cSL;
                     ws.dtbuf[i] = dt;
-                    V s = Dv * uu;
+                    V part[4] = {Dv * uu, V{}, V{}, V{}};
                     V* dAi = dAb + i * N;
                     V* hi = hb + (i + 1) * N;
+                    MTS_SCAN_UNROLL
                     for (int n = 0; n < N; ++n) {
                         const V dA = vexp<T, W>(dt * Av[n]);
                         h[n] = dA * h[n] + dtu * Bt[n];
                         dAi[n] = dA;
                         hi[n] = h[n];
-                        s += h[n] * Ct[n];
+                        part[n & 3] += h[n] * Ct[n];
                     }
-                    ws.sbuf[i] = s;
+                    ws.sbuf[i] = (part[0] + part[1]) + (part[2] + part[3]);
                 }
                 // Reverse recurrence over the chunk.
                 for (int i = len - 1; i >= 0; --i) {
@@ -220,17 +250,20 @@ struct ScanKernel {
                     const V* dAi = dAb + i * N;
                     const V* hprev = hb + i * N;
                     const V* hcur = hb + (i + 1) * N;
-                    V dhB = {}, ddtA = {};
+                    V dhBp[4] = {}, ddtAp[4] = {};
+                    MTS_SCAN_UNROLL
                     for (int n = 0; n < N; ++n) {
                         const V dhn = dh[n] + ds * Ct[n];
                         accC[n] += ds * hcur[n];
                         accB[n] += dhn * dtu;
-                        dhB += dhn * Bt[n];
+                        dhBp[n & 3] += dhn * Bt[n];
                         const V g = dhn * hprev[n] * dAi[n];
-                        ddtA += g * Av[n];
+                        ddtAp[n & 3] += g * Av[n];
                         dAacc[n] += g * dt;
                         dh[n] = dhn * dAi[n];
                     }
+                    const V dhB = (dhBp[0] + dhBp[1]) + (dhBp[2] + dhBp[3]);
+                    const V ddtA = (ddtAp[0] + ddtAp[1]) + (ddtAp[2] + ddtAp[3]);
                     vstoreN<T, W>(dup + t * D, dhB * dt + ds * Dv, lanes);
                     V ddt = dhB * uu + ddtA;
                     if (a.softplus) {

@@ -137,7 +137,7 @@ void MainWindow::buildStatusBar() {
     if (info.slowBlas) {
         m_blasLabel->setText(blas + QStringLiteral(" (slow)"));
         m_blasLabel->setStyleSheet(QStringLiteral("color: #d1491f"));
-        m_blasLabel->setToolTip(QStringLiteral("The reference BLAS is ~10x slower. Fix: sudo apt-get install libopenblas0-pthread"));
+        m_blasLabel->setToolTip(QStringLiteral("The reference BLAS is ~10x slower. Fix: sudo apt-get install libopenblas0-openmp"));
     } else {
         m_blasLabel->setToolTip(QStringLiteral("Matrix library used on the CPU"));
     }

@@ -26,13 +26,15 @@ struct RuntimeOptions {
 /// ~300k iterations after each parallel region by default; with the pthread OpenBLAS that
 /// LibTorch uses for fp32 matmuls, those spinning threads steal the cores OpenBLAS's own
 /// threads need (measured: Mamba training 3.6k -> 8.2k tokens/s at the reference shape).
+/// With OpenBLAS's OpenMP build (what scripts/setup.sh selects: one pool for both, a further
+/// ~15%) the short spin neither helps nor hurts measurably; it stays for the pthread build.
 /// libgomp reads its settings when it is loaded, so when neither GOMP_SPINCOUNT nor
 /// OMP_WAIT_POLICY is set this sets GOMP_SPINCOUNT and re-executes the program once
 /// (/proc/self/exe with the same argv). Returns normally when nothing needs doing or exec fails.
 void ensureThreadingEnvironment(char** argv);
 
 /// Sets intra-op threads, probes BLAS and device, logs one summary (and a warning with the
-/// fix, `sudo apt-get install libopenblas0-pthread`, when the BLAS is the reference one).
+/// fix when the BLAS is the reference one, or OpenBLAS's pthread build).
 /// Idempotent: later calls return the first result unless the thread count changes.
 const RuntimeInfo& initRuntime(const RuntimeOptions& options = {});
 
