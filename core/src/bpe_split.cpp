@@ -162,6 +162,12 @@ void LiteralMatcher::split(std::string_view text, const std::function<void(std::
         }
         if (best == std::string_view::npos) break;
         const AddedToken& tok = m_tokens[bestTok];
+        // single_word: only a whole word matches, i.e. no word character touches either end
+        // (as Hugging Face tokenizers decide it); otherwise look for this token further on.
+        if (tok.singleWord && (utf8::wordCharBefore(text, best) || utf8::wordCharAt(text, best + tok.content.size()))) {
+            next[bestTok] = text.find(tok.content, best + 1);
+            continue;
+        }
         size_t a = best, b = best + tok.content.size();
         if (tok.lstrip)
             while (a > textStart && utf8::isWhiteSpace(static_cast<uint8_t>(text[a - 1])) &&

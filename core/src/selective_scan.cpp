@@ -18,10 +18,10 @@ std::string toString(ScanBackend b) {
 }
 
 ScanBackend resolveScanBackend(const torch::Device& device) {
-    (void)device;
     if (device.is_cpu()) return ScanBackend::FusedCpu;  // kernel: scan_cpu.cpp
-    // Faster backends register here as they land; until then the reference is always right.
-    return ScanBackend::Reference;
+    // No fused kernel of ours for other devices (CUDA) in this build: the chunked parallel scan
+    // in tensor ops runs wherever LibTorch does, in log2(chunk) steps instead of one per token.
+    return ScanBackend::Chunked;
 }
 
 ScanOutputs selectiveScan(const ScanInputs& in, bool returnLastState, ScanBackend backend) {
@@ -30,6 +30,7 @@ ScanOutputs selectiveScan(const ScanInputs& in, bool returnLastState, ScanBacken
     switch (backend) {
         case ScanBackend::Reference: return selectiveScanReference(in, returnLastState);
         case ScanBackend::FusedCpu: return selectiveScanFusedCpu(in, returnLastState);
+        case ScanBackend::Chunked: return selectiveScanChunked(in, returnLastState);
         default:
             throw std::invalid_argument("selectiveScan: backend '" + toString(backend) +
                                         "' is not available in this build");

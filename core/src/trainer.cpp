@@ -7,6 +7,8 @@
 #include <fstream>
 #include <limits>
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -23,6 +25,22 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace mts {
+
+namespace {
+// The run.json status of a run that ended for reason r.
+std::string finalStatus(TrainStopReason r) {
+    switch (r) {
+        case TrainStopReason::MaxSteps:
+        case TrainStopReason::TimeLimit:
+        case TrainStopReason::TargetLoss: return "finished";
+        case TrainStopReason::EarlyStopping: return "stopped early";
+        case TrainStopReason::Cancelled: return "cancelled";
+        case TrainStopReason::NonFinite: return "stopped: non-finite loss";
+        case TrainStopReason::Failed: return "failed";
+    }
+    return "failed";
+}
+}  // namespace
 
 std::string toString(TrainStopReason r) {
     switch (r) {
@@ -73,6 +91,7 @@ struct Trainer::Impl {
     }
 
     void setUp();
+    void writeStatus(const std::string& state);
     bool trainStep();  // false: stop (result.stopReason set)
     void evaluate(bool& stop);
     void samples();
@@ -175,6 +194,38 @@ void Trainer::Impl::setUp() {
     log(fmt::format("{} model, {} parameters, {} on {}, run folder {}", toString(cfg.model.arch),
                     result.numParameters, toString(cfg.precision), device.is_cuda() ? "CUDA" : "CPU",
                     run->path().string()));
+    writeStatus("running");
+}
+
+// run.json: what the run is doing now, for the studio's Runs page and for scripts. Written
+// atomically at start, pause/resume, each checkpoint and the end; "running" with a pid that no
+// longer exists means the process was killed. A failure to write it is a warning, never fatal.
+void Trainer::Impl::writeStatus(const std::string& state) {
+    if (!run) return;
+    json j{{"status", state},
+           {"step", st.step},
+           {"tokens", st.tokensSeen},
+           {"elapsed_sec", st.elapsedSec},
+           {"params", result.numParameters},
+           {"non_embedding_params", model ? model->numNonEmbeddingParameters() : 0},
+           {"arch", toString(cfg.model.arch)},
+           {"pid", static_cast<int64_t>(::getpid())},
+           {"updated_unix", std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::system_clock::now().time_since_epoch()).count()}};
+    if (state != "running" && state != "paused") {
+        j["stop_reason"] = toString(result.stopReason);
+        j["message"] = result.message;
+    }
+    if (st.bestStep >= 0) {
+        j["best_val_loss"] = st.bestValLoss;
+        j["best_step"] = st.bestStep;
+    }
+    if (!result.lastCheckpoint.empty()) j["last_checkpoint"] = result.lastCheckpoint.filename().string();
+    try {
+        writeFileAtomic(run->path() / "run.json", j.dump(2) + "\n");
+    } catch (const std::exception& e) {
+        warn(std::string("could not update run.json: ") + e.what());
+    }
 }
 
 bool Trainer::Impl::trainStep() {
@@ -375,6 +426,7 @@ void Trainer::Impl::checkpoint(bool best) {
     }
     if (auto warning = pruneCheckpoints(run->checkpointsDir(), cfg.keepLast); !warning.empty()) warn(warning);
     if (owner.m_callbacks.onCheckpoint) owner.m_callbacks.onCheckpoint(CheckpointReport{st.step, dir, best});
+    writeStatus("running");
 }
 
 Trainer::Trainer(TrainConfig config, TrainStart start, TrainCallbacks callbacks)
@@ -434,6 +486,7 @@ TrainResult Trainer::run() {
         s.result.finalLoss = s.recentLosses.empty() ? 0.0 : sum / static_cast<double>(s.recentLosses.size());
         if (s.st.bestStep >= 0) s.result.bestValLoss = s.st.bestValLoss;
         s.result.peakRssBytes = peakRssBytes();
+        s.writeStatus(finalStatus(s.result.stopReason));
         return s.result;
     };
     try {
@@ -453,8 +506,12 @@ TrainResult Trainer::run() {
             }
             if (m_pauseRequested) {
                 s.log("paused");
+                s.writeStatus("paused");
                 waitWhilePaused();
-                if (!m_cancelRequested) s.log("resumed");
+                if (!m_cancelRequested) {
+                    s.log("resumed");
+                    s.writeStatus("running");
+                }
             }
             if (m_cancelRequested) {
                 s.result.stopReason = TrainStopReason::Cancelled;

@@ -153,6 +153,36 @@ bool isWhiteSpace(uint32_t cp) {
            cp == 0x205F || cp == 0x3000;
 }
 
+bool isWordChar(uint32_t cp) {
+    if (cp == '_') return true;
+    switch (utf8proc_category(static_cast<utf8proc_int32_t>(cp))) {
+        case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
+        case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO:
+        case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+            return true;
+        default:
+            return false;
+    }
+}
+
+bool wordCharBefore(std::string_view s, size_t i) {
+    // Step back over continuation bytes to the start of the previous sequence.
+    size_t j = i;
+    while (j > 0 && i - j < 4) {
+        --j;
+        if ((static_cast<uint8_t>(s[j]) & 0xC0) != 0x80) break;
+    }
+    if (j == i) return false;
+    const size_t len = validSequenceLength(s, j);
+    return len == i - j && isWordChar(decodeAt(s, j, len));
+}
+
+bool wordCharAt(std::string_view s, size_t i) {
+    if (i >= s.size()) return false;
+    const size_t len = validSequenceLength(s, i);
+    return len > 0 && isWordChar(decodeAt(s, i, len));
+}
+
 }  // namespace mts::utf8
 
 namespace mts {

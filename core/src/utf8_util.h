@@ -36,4 +36,11 @@ std::string nfc(std::string_view s);
 /// Unicode White_Space property (the set Python's `regex` \s uses).
 bool isWhiteSpace(uint32_t cp);
 
+/// A word character as regex \w counts it: Unicode letter (L*), number (N*) or '_'.
+bool isWordChar(uint32_t cp);
+/// Whether the code point ending just before byte i / starting at byte i of s is a word
+/// character (false at the ends of s and on invalid UTF-8).
+bool wordCharBefore(std::string_view s, size_t i);
+bool wordCharAt(std::string_view s, size_t i);
+
 }  // namespace mts::utf8

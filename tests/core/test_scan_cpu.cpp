@@ -1,5 +1,7 @@
-// The fused CPU selective scan against a plain oracle: outputs and all gradients, double
-// precision to 1e-6 relative, float to 1e-4, for every ISA this CPU supports.
+// The fused CPU selective scan (for every ISA this CPU supports) and the chunked parallel scan
+// against a plain oracle: outputs and all gradients, double precision to 1e-6 relative,
+// float to 2e-4.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -82,7 +84,11 @@ double relErr(const Tensor& a, const Tensor& b) {
 
 // Runs fused and oracle with a loss touching y and the last state; compares y, lastState and
 // the gradient of every defined input.
-void compareCase(const Case& c, torch::Dtype dtype, double tol, const std::string& isa) {
+using ScanFn = std::function<mts::ScanOutputs(const mts::ScanInputs&)>;
+mts::ScanOutputs fused(const mts::ScanInputs& in) { return mts::selectiveScanFusedCpu(in, true); }
+
+void compareCase(const Case& c, torch::Dtype dtype, double tol, const std::string& isa,
+                 const ScanFn& run = fused) {
     Made m = makeInputs(c, dtype, 1234 + c.B * 7 + c.L * 13 + c.D * 17 + c.N);
     auto o = torch::TensorOptions().dtype(dtype);
     Tensor wy = torch::randn({c.B, c.L, c.D}, o);
@@ -90,7 +96,7 @@ void compareCase(const Case& c, torch::Dtype dtype, double tol, const std::strin
 
     auto ref = oracle(m.in);
     auto refGrads = torch::autograd::grad({(ref.y * wy).sum() + (ref.lastState * wh).sum()}, m.leaves);
-    auto got = mts::selectiveScanFusedCpu(m.in, true);
+    auto got = run(m.in);
     ASSERT_EQ(got.y.scalar_type(), dtype);
     auto gotGrads = torch::autograd::grad({(got.y * wy).sum() + (got.lastState * wh).sum()}, m.leaves);
 
@@ -137,6 +143,40 @@ TEST(ScanCpu, FloatMatchesOracle) {
         IsaScope scope(isa);
         for (const auto& c : cases()) compareCase(c, torch::kFloat32, 2e-4, isa);
     }
+}
+
+// Chunk lengths 1 (no doubling step), 4 and 8 (several steps, partial last chunks), and one
+// chunk longer than every sequence.
+TEST(ScanChunked, GradientsMatchOracleInDouble) {
+    for (int64_t chunk : {1, 4, 8, 64}) {
+        auto run = [chunk](const mts::ScanInputs& in) { return mts::selectiveScanChunked(in, true, chunk); };
+        for (const auto& c : cases()) compareCase(c, torch::kFloat64, 1e-6, "chunk " + std::to_string(chunk), run);
+    }
+}
+
+TEST(ScanChunked, FloatMatchesOracleAndTheFusedKernel) {
+    auto run = [](const mts::ScanInputs& in) { return mts::selectiveScanChunked(in, true, 8); };
+    for (const auto& c : cases()) compareCase(c, torch::kFloat32, 2e-4, "chunk 8", run);
+    Made m = makeInputs({2, 45, 24, 16, true, true, true, true, true}, torch::kFloat32, 11);
+    torch::NoGradGuard ng;
+    auto a = mts::selectiveScan(m.in, true, mts::ScanBackend::Chunked);
+    auto b = mts::selectiveScan(m.in, true, mts::ScanBackend::FusedCpu);
+    EXPECT_LE(relErr(a.y, b.y), 1e-5);
+    EXPECT_LE(relErr(a.lastState, b.lastState), 1e-5);
+}
+
+TEST(ScanChunked, BadInputThrowsWithTheArgumentName) {
+    Made m = makeInputs({1, 5, 8, 16, true, true, true, true, false}, torch::kFloat32, 3);
+    torch::NoGradGuard ng;
+    auto bad = m.in;
+    bad.Cm = torch::randn({1, 5, 7});
+    try {
+        mts::selectiveScanChunked(bad);
+        FAIL() << "no exception";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("Cm"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(mts::selectiveScanChunked(m.in, false, 0), std::invalid_argument);
 }
 
 TEST(ScanCpu, StridedSlicesNeedNoCopyAndGiveTheSameResult) {

@@ -98,6 +98,35 @@ TEST(BpeTokenizer, LoadsMergesAsStringsOrArrays) {
     EXPECT_EQ(c->encode("cabcab"), a->encode("cabcab"));
 }
 
+// Added-token options: single_word matches only a whole word (no letter, digit or '_' on
+// either side, non-ASCII letters included); lstrip / rstrip absorb the spaces beside a match.
+TEST(BpeTokenizer, AddedTokenSingleWordAndStrip) {
+    mts::test::TempDir dir;
+    auto doc = tinyBpe();
+    doc["model"]["vocab"]["<w>"] = 7;
+    doc["model"]["vocab"]["<s>"] = 8;
+    doc["model"]["vocab"]["\u00c3"] = 9;   // byte stand-ins of U+00E9's UTF-8 (C3 A9)
+    doc["model"]["vocab"]["\u00a9"] = 10;
+    doc["model"]["vocab"]["_"] = 11;
+    doc["model"]["vocab"]["-"] = 12;
+    doc["added_tokens"].push_back({{"id", 7}, {"content", "ab"}, {"special", false}, {"normalized", false},
+                                   {"single_word", true}});
+    doc["added_tokens"].push_back({{"id", 8}, {"content", "<s>"}, {"special", true}, {"normalized", false},
+                                   {"lstrip", true}, {"rstrip", true}});
+    writeFile(dir / "t.json", doc.dump());
+    const auto t = mts::loadTokenizer(dir / "t.json");
+    using V = std::vector<int32_t>;
+    EXPECT_EQ(t->encode("ab"), (V{7}));
+    EXPECT_EQ(t->encode("c ab c"), (V{2, 3, 7, 3, 2}));    // spaces: a word of its own
+    EXPECT_EQ(t->encode("abc"), (V{5}));                  // inside a word: plain BPE
+    EXPECT_EQ(t->encode("cab"), (V{2, 4}));               // 'c' before it: plain BPE ("c" "ab")
+    EXPECT_EQ(t->encode("ab_"), (V{4, 11}));              // '_' is a word character
+    EXPECT_EQ(t->encode("\xC3\xA9" "ab"), (V{9, 10, 4}));  // so is a non-ASCII letter (e acute)
+    EXPECT_EQ(t->encode("-ab"), (V{12, 7}));              // punctuation is not
+    EXPECT_EQ(t->encode("abcab ab"), (V{5, 4, 3, 7}));    // first two are inside words
+    EXPECT_EQ(t->encode("a <s> b"), (V{0, 8, 1}));        // the spaces go with <s>
+}
+
 TEST(BpeTokenizer, RejectsMalformedFiles) {
     mts::test::TempDir dir;
     const auto write = [&](const std::string& name, const nlohmann::json& doc) {

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <thread>
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -177,10 +179,56 @@ TEST(Train, PauseHoldsTheRunUntilResumed) {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     EXPECT_EQ(step.load(), 0);  // paused before the first step
     EXPECT_TRUE(t.isPaused());
+    // run.json tells other processes (the studio's Runs page) what the run is doing.
+    const fs::path status = dir / "pause" / "run.json";
+    ASSERT_TRUE(fs::exists(status));
+    auto j = nlohmann::json::parse(std::ifstream(status));
+    EXPECT_EQ(j["status"], "paused");
+    EXPECT_EQ(j["pid"], static_cast<int64_t>(::getpid()));
+    EXPECT_GT(j["params"].get<int64_t>(), 0);
     t.resume();
     worker.join();
     EXPECT_EQ(r.stopReason, TrainStopReason::MaxSteps);
     EXPECT_EQ(r.steps, 8);
+    j = nlohmann::json::parse(std::ifstream(status));
+    EXPECT_EQ(j["status"], "finished");
+    EXPECT_EQ(j["stop_reason"], "max_steps");
+    EXPECT_EQ(j["step"], 8);
+    EXPECT_EQ(j["last_checkpoint"], r.lastCheckpoint.filename().string());
+}
+
+TEST(Train, EarlyStoppingAfterPatienceEvaluationsWithoutImprovement) {
+    test::TempDir dir;
+    auto cfg = test::tinyConfig(test::writeTinyCorpus(dir.path()));
+    cfg.maxSteps = 50;
+    cfg.evalEvery = 1;
+    cfg.earlyStoppingPatience = 2;
+    // Updates far below float resolution (lr 1e-12 scaled by a warm-up of a million steps):
+    // the weights, and so the validation loss, stay exactly as they are.
+    cfg.lr = 1e-12;
+    cfg.warmupSteps = 1000000;
+    cfg.weightDecay = 0.0;
+    std::vector<EvalReport> evals;
+    TrainCallbacks cb;
+    cb.onEval = [&](const EvalReport& e) { evals.push_back(e); };
+    auto r = Trainer(cfg, TrainStart{dir.path(), "patience", {}}, cb).run();
+    EXPECT_EQ(r.stopReason, TrainStopReason::EarlyStopping) << r.message;
+    EXPECT_EQ(r.steps, 3);  // best at step 1, then two evaluations without improvement
+    ASSERT_EQ(evals.size(), 3u);
+    EXPECT_TRUE(evals[0].best);
+    EXPECT_FALSE(evals[1].best);
+    EXPECT_FALSE(evals[2].best);
+    EXPECT_NE(r.message.find("best"), std::string::npos) << r.message;
+    auto j = nlohmann::json::parse(std::ifstream(r.runDir / "run.json"));
+    EXPECT_EQ(j["status"], "stopped early");
+    EXPECT_EQ(j["best_step"], 1);
+
+    // Patience 0 is off: the same run goes to max_steps.
+    cfg.earlyStoppingPatience = 0;
+    cfg.maxSteps = 5;
+    auto r2 = Trainer(cfg, TrainStart{dir.path(), "no-patience", {}}, {}).run();
+    EXPECT_EQ(r2.stopReason, TrainStopReason::MaxSteps) << r2.message;
+    EXPECT_EQ(r2.steps, 5);
 }
 
 TEST(Train, EvaluationsSamplesAndMetricsAreWritten) {

@@ -1,6 +1,7 @@
 #include "mts/ui/run_store.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <fstream>
 #include <map>
 #include <set>
@@ -9,6 +10,7 @@
 #include <QFileInfo>
 
 #include <nlohmann/json.hpp>
+#include <signal.h>
 
 namespace mts::ui {
 
@@ -107,6 +109,11 @@ RunSummary readRunSummary(const QString& runDir) {
     s.modified = metricsInfo.exists() ? metricsInfo.lastModified() : info.lastModified();
     if (run.is_object()) {
         s.status = QString::fromStdString(run.value("status", std::string()));
+        // A "running" or "paused" run whose process is gone was killed (or the machine stopped).
+        const qint64 pid = qint64(num(run, "pid", -1));
+        if ((s.status == QStringLiteral("running") || s.status == QStringLiteral("paused")) && pid > 0 &&
+            ::kill(pid_t(pid), 0) != 0 && errno == ESRCH)
+            s.status = s.checkpoints.isEmpty() ? QStringLiteral("interrupted") : QStringLiteral("interrupted (saved)");
         s.params = qint64(num(run, "params", -1));
         s.nonEmbeddingParams = qint64(num(run, "non_embedding_params", -1));
         if (s.wallSeconds <= 0) s.wallSeconds = num(run, "elapsed_sec");

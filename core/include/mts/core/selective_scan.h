@@ -48,6 +48,13 @@ ScanOutputs selectiveScan(const ScanInputs& in, bool returnLastState = false,
 /// The plain reference implementation (sequential loop of tensor ops, autograd through it).
 ScanOutputs selectiveScanReference(const ScanInputs& in, bool returnLastState = false);
 
+/// The chunked parallel scan in tensor ops (ScanBackend::Chunked), for devices without a fused
+/// kernel of ours: per chunk of `chunk` tokens, ceil(log2 chunk) doubling steps over (B, chunk,
+/// D, N) tensors, the state carried from chunk to chunk; autograd does the backward (memory
+/// about 2 log2(chunk) such tensors per chunk). float32, or float64 for gradient checks; other
+/// floating inputs are computed in float32. Differentiable w.r.t. every input incl. initialState.
+ScanOutputs selectiveScanChunked(const ScanInputs& in, bool returnLastState = false, int64_t chunk = 32);
+
 /// The backend Auto resolves to for a device ("fused CPU", "CUDA kernel", "reference", ...).
 ScanBackend resolveScanBackend(const torch::Device& device);
 
