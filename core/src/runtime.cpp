@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include "mts/core/selective_scan.h"
 #include "mts/core/torch_compat.h"
 
 namespace mts {
@@ -99,13 +100,16 @@ const RuntimeInfo& initRuntime(const RuntimeOptions& options) {
     info.cuda = compat::cudaAvailable();
     info.device = "CPU";
     if (info.cuda) {
-        info.device = "CUDA";
+        const std::string desc = compat::cudaDeviceDescription(0, info.deviceMemoryBytes);
+        info.device = desc.empty() ? "CUDA" : "CUDA: " + desc;
     }
+    info.scanBackend = describeScanBackend(info.cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU));
     g_info = info;
     g_initialised = true;
     if (options.log) {
-        spdlog::info("LibTorch {} | BLAS: {} | intra-op threads: {} | device: {}{}", info.torchVersion,
-                     info.blas, info.intraOpThreads, info.device, info.cpuBf16 ? " | CPU bf16: yes" : "");
+        spdlog::info("LibTorch {} | BLAS: {} | intra-op threads: {} | device: {}{} | scan: {}", info.torchVersion,
+                     info.blas, info.intraOpThreads, info.device, info.cpuBf16 ? " | CPU bf16: yes" : "",
+                     info.scanBackend);
         if (!std::getenv("GOMP_SPINCOUNT") && !std::getenv("OMP_WAIT_POLICY"))
             spdlog::warn("GOMP_SPINCOUNT is not set: OpenMP spin-waiting may slow fp32 matmuls "
                          "(set GOMP_SPINCOUNT=3000)");

@@ -24,6 +24,13 @@ ScanBackend resolveScanBackend(const torch::Device& device) {
     return ScanBackend::Chunked;
 }
 
+std::string describeScanBackend(const torch::Device& device) {
+    const ScanBackend b = resolveScanBackend(device);
+    if (b == ScanBackend::FusedCpu) return toString(b) + " (" + scan_cpu::activeIsa() + ")";
+    if (b == ScanBackend::Chunked) return toString(b) + " (tensor ops)";
+    return toString(b);
+}
+
 ScanOutputs selectiveScan(const ScanInputs& in, bool returnLastState, ScanBackend backend) {
     if (!in.u.defined()) throw std::invalid_argument("selectiveScan: u is undefined");
     if (backend == ScanBackend::Auto) backend = resolveScanBackend(in.u.device());

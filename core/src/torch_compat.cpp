@@ -1,5 +1,9 @@
 #include "mts/core/torch_compat.h"
 
+#include <cstdio>
+
+#include <dlfcn.h>
+
 #include <ATen/autocast_mode.h>
 
 namespace mts::compat {
@@ -59,5 +63,35 @@ std::pair<bool, at::ScalarType> autocastState(c10::DeviceType device) {
 }
 
 bool cudaAvailable() { return torch::cuda::is_available(); }
+
+std::string cudaDeviceDescription(int index, int64_t& totalBytes) {
+    totalBytes = 0;
+    // The driver API's C entry points (cuda.h), declared here by their documented signatures.
+    using InitFn = int (*)(unsigned);
+    using GetFn = int (*)(int*, int);
+    using NameFn = int (*)(char*, int, int);
+    using MemFn = int (*)(size_t*, int);
+    void* lib = ::dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+    if (!lib) return "";
+    auto init = reinterpret_cast<InitFn>(::dlsym(lib, "cuInit"));
+    auto get = reinterpret_cast<GetFn>(::dlsym(lib, "cuDeviceGet"));
+    auto name = reinterpret_cast<NameFn>(::dlsym(lib, "cuDeviceGetName"));
+    auto mem = reinterpret_cast<MemFn>(::dlsym(lib, "cuDeviceTotalMem_v2"));
+    std::string out;
+    int dev = 0;
+    char buf[256] = {};
+    if (init && get && name && init(0) == 0 && get(&dev, index) == 0 && name(buf, sizeof(buf) - 1, dev) == 0) {
+        out = buf;
+        size_t bytes = 0;
+        if (mem && mem(&bytes, dev) == 0) {
+            totalBytes = static_cast<int64_t>(bytes);
+            char gib[32];
+            std::snprintf(gib, sizeof(gib), ", %.1f GiB", static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0));
+            out += gib;
+        }
+    }
+    // The library stays loaded: LibTorch's CUDA runtime uses the same driver.
+    return out;
+}
 
 }  // namespace mts::compat

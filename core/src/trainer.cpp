@@ -17,6 +17,7 @@
 #include "mts/core/errors.h"
 #include "mts/core/lr_schedule.h"
 #include "mts/core/run_dir.h"
+#include "mts/core/selective_scan.h"
 #include "mts/core/runtime.h"
 #include "mts/core/torch_compat.h"
 #include "trainer_internal.h"
@@ -191,8 +192,9 @@ void Trainer::Impl::setUp() {
     schedule.warmupSteps = cfg.warmupSteps;
     schedule.totalSteps = cfg.maxSteps;
     schedule.minRatio = cfg.minLrRatio;
-    log(fmt::format("{} model, {} parameters, {} on {}, run folder {}", toString(cfg.model.arch),
+    log(fmt::format("{} model, {} parameters, {} on {}{}, run folder {}", toString(cfg.model.arch),
                     result.numParameters, toString(cfg.precision), device.is_cuda() ? "CUDA" : "CPU",
+                    cfg.model.arch == Architecture::Mamba ? ", scan: " + describeScanBackend(device) : "",
                     run->path().string()));
     writeStatus("running");
 }

@@ -141,12 +141,17 @@ void MainWindow::buildStatusBar() {
     } else {
         m_blasLabel->setToolTip(QStringLiteral("Matrix library used on the CPU"));
     }
+    auto* scanLabel = new QLabel(QStringLiteral("scan: %1").arg(QString::fromStdString(info.scanBackend)), this);
+    scanLabel->setObjectName(QStringLiteral("scanLabel"));
+    scanLabel->setToolTip(QStringLiteral("What runs Mamba's selective scan: our fused CPU kernel (with the "
+                                         "instruction set), or the chunked scan in tensor ops on other devices"));
     m_memoryLabel = new QLabel(this);
     m_memoryLabel->setObjectName(QStringLiteral("memoryLabel"));
     m_memoryLabel->setToolTip(QStringLiteral("Memory this process uses now (resident set) and its peak"));
     statusBar()->addPermanentWidget(m_deviceLabel);
     statusBar()->addPermanentWidget(m_threadsLabel);
     statusBar()->addPermanentWidget(m_blasLabel);
+    statusBar()->addPermanentWidget(scanLabel);
     statusBar()->addPermanentWidget(m_memoryLabel);
     m_memoryTimer = new QTimer(this);
     m_memoryTimer->setInterval(2000);

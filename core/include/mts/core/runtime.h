@@ -15,6 +15,7 @@ struct RuntimeInfo {
     int64_t deviceMemoryBytes = 0;  // CUDA total memory, 0 on CPU
     bool cuda = false;
     bool cpuBf16 = false;        // the CPU has avx512_bf16 / amx (fast bf16 matmul)
+    std::string scanBackend;     // what runs Mamba's scan on `device`: "fused CPU (avx512)", ...
 };
 
 struct RuntimeOptions {

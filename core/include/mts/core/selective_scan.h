@@ -58,4 +58,8 @@ ScanOutputs selectiveScanChunked(const ScanInputs& in, bool returnLastState = fa
 /// The backend Auto resolves to for a device ("fused CPU", "CUDA kernel", "reference", ...).
 ScanBackend resolveScanBackend(const torch::Device& device);
 
+/// What runs the scan on a device, for logs and the UI: "fused CPU (avx512)", "chunked
+/// (tensor ops)", ...
+std::string describeScanBackend(const torch::Device& device);
+
 }  // namespace mts

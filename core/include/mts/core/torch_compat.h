@@ -10,6 +10,8 @@
     (TORCH_VERSION_MAJOR > (major) ||    \
      (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
 
+#include <string>
+
 namespace mts::compat {
 
 /// RAII autocast region for bf16/fp16 on the given device type (CPU or CUDA).
@@ -35,5 +37,10 @@ std::pair<bool, at::ScalarType> autocastState(c10::DeviceType device);
 
 /// Whether this LibTorch was built with CUDA and a device is present.
 bool cudaAvailable();
+
+/// "NVIDIA H100 80GB HBM3, 79.1 GiB" for CUDA device `index`, asked of the NVIDIA driver
+/// (libcuda.so.1, loaded at run time, so no CUDA headers are needed to build); "" when the
+/// driver cannot say. `totalBytes` receives the device memory (0 when unknown).
+std::string cudaDeviceDescription(int index, int64_t& totalBytes);
 
 }  // namespace mts::compat
