@@ -120,14 +120,38 @@ struct ScanKernel {
     // Per-thread scratch for backward: the chunk's recomputed states and decays, and the
     // W-lane partial sums of dB/dC for the current sequence.
     struct Workspace {
-        VBuf hbuf, dAbuf, dtbuf, sbuf, accB, accC;
+        VBuf hbuf, dAbuf, dtbuf, sbuf, sigbuf, accB, accC;
         int64_t seq = -1;
+        int64_t cap[2] = {-1, -1};  // (chunk * N, L * N) the buffers were sized for
+        std::vector<T> sb, sc;      // lane sums of accB / accC for the flush
     };
+    // One workspace per thread, kept across calls: sizing, zeroing and first-touch page faults
+    // of the L*N accumulators would otherwise be paid by every backward call (accB/accC are
+    // left zeroed by flush()).
+    static Workspace& threadWorkspace(int64_t K, int64_t N, int64_t L) {
+        thread_local Workspace ws;
+        if (ws.cap[0] < K * N || ws.cap[1] < L * N) {
+            ws.hbuf.assign((K + 1) * N);
+            ws.dAbuf.assign(K * N);
+            ws.dtbuf.assign(K);
+            ws.sbuf.assign(K);
+            ws.sigbuf.assign(K);
+            ws.accB.assign(L * N);
+            ws.accC.assign(L * N);
+            ws.cap[0] = K * N;
+            ws.cap[1] = L * N;
+        }
+        ws.seq = -1;
+        return ws;
+    }
 
     static void flush(const scan_cpu::ScanArgs<T>& a, Workspace& ws, std::mutex& reduce) {
         if (ws.seq < 0) return;
         const int64_t N = a.N, L = a.L;
-        std::vector<T> sb(L * N), sc(L * N);
+        std::vector<T>& sb = ws.sb;
+        std::vector<T>& sc = ws.sc;
+        sb.resize(L * N);
+        sc.resize(L * N);
         for (int64_t i = 0; i < L * N; ++i) {
             sb[i] = vsum<T, W>(ws.accB[i]);
             sc[i] = vsum<T, W>(ws.accC[i]);
@@ -150,13 +174,7 @@ struct ScanKernel {
         const int64_t L = a.L, D = a.D, K = a.chunk;
         const int64_t nBlk = (D + W - 1) / W;
         const int64_t nCh = (L + K - 1) / K;
-        Workspace ws;
-        ws.hbuf.assign((K + 1) * N);
-        ws.dAbuf.assign(K * N);
-        ws.dtbuf.assign(K);
-        ws.sbuf.assign(K);
-        ws.accB.assign(L * N);
-        ws.accC.assign(L * N);
+        Workspace& ws = threadWorkspace(K, N, L);
         V Av[kCap], h[kCap], dh[kCap], dAacc[kCap];
         for (int64_t task = taskBegin; task < taskEnd; ++task) {
             const int64_t b = task / nBlk, d0 = (task % nBlk) * W;
@@ -190,10 +208,12 @@ struct ScanKernel {
             for (int64_t c = nCh - 1; c >= 0; --c) {
                 const int64_t t0 = c * K;
                 const int len = int(std::min<int64_t>(K, L - t0));
-                // Recompute the chunk's states from the saved one.
+                // Recompute the chunk's states from the saved one (N rows D apart; the next
+                // chunk's are fetched now, as they would each miss the cache).
                 for (int n = 0; n < N; ++n) {
                     h[n] = vloadN<T, W>(cs + c * N * D + n * D, lanes);
                     hb[n] = h[n];
+                    if (c > 0) pf(cs + (c - 1) * N * D + n * D);
                 }
                 for (int i = 0; i < len; ++i) {
                     const int64_t t = t0 + i;
@@ -208,12 +228,14 @@ struct ScanKernel {
                         pf(up + (t - K) * a.uSL);
                         pf(dp + (t - K) * a.dSL);
                     }
-                    const V dt = deltaAt(a, dp + t * a.dSL, lanes, biasv, nullptr);
+                    V raw;
+                    const V dt = deltaAt(a, dp + t * a.dSL, lanes, biasv, &raw);
                     const V uu = vloadN<T, W>(up + t * a.uSL, lanes);
                     const V dtu = dt * uu;
                     const T* Bt = bp + t * a.bSL;
                     const T* Ct = cp + t * a.cSL;
                     ws.dtbuf[i] = dt;
+                    if (a.softplus) ws.sigbuf[i] = vsigmoid<T, W>(raw);  // softplus' derivative
                     V part[4] = {Dv * uu, V{}, V{}, V{}};
                     V* dAi = dAb + i * N;
                     V* hi = hb + (i + 1) * N;
@@ -257,19 +279,16 @@ struct ScanKernel {
                         accC[n] += ds * hcur[n];
                         accB[n] += dhn * dtu;
                         dhBp[n & 3] += dhn * Bt[n];
-                        const V g = dhn * hprev[n] * dAi[n];
+                        dh[n] = dhn * dAi[n];           // dL/dh_{t-1}
+                        const V g = dh[n] * hprev[n];    // = dhn * dA * h_{t-1}: dL/d(dt*A) at (t, n)
                         ddtAp[n & 3] += g * Av[n];
                         dAacc[n] += g * dt;
-                        dh[n] = dhn * dAi[n];
                     }
                     const V dhB = (dhBp[0] + dhBp[1]) + (dhBp[2] + dhBp[3]);
                     const V ddtA = (ddtAp[0] + ddtAp[1]) + (ddtAp[2] + ddtAp[3]);
                     vstoreN<T, W>(dup + t * D, dhB * dt + ds * Dv, lanes);
                     V ddt = dhB * uu + ddtA;
-                    if (a.softplus) {
-                        const V raw = vloadN<T, W>(dp + t * a.dSL, lanes) + biasv;
-                        ddt = ddt * vsigmoid<T, W>(raw);
-                    }
+                    if (a.softplus) ddt = ddt * ws.sigbuf[i];
                     vstoreN<T, W>(ddp + t * D, ddt, lanes);
                     dBiasAcc += ddt;
                 }

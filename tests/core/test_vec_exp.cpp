@@ -1,6 +1,7 @@
 // The vector exp / log1p / softplus of the CPU scan kernels against the C library, on a dense
 // grid, for every instruction set this CPU supports.
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -47,16 +48,25 @@ TEST(VecExp, FloatRelativeErrorWithinStatedBoundOnDenseGrid) {
     }
 }
 
+// Below the normal range: a subnormal (AVX-512, correctly scaled) or 0 (other paths), never
+// more than the smallest normal float; exactly 0 from -104 down; NaN stays NaN.
 TEST(VecExp, FloatFlushesBelowRangeAndSaturatesAbove) {
-    std::vector<float> x = {-88.0f, -100.0f, -1e30f, -INFINITY, 88.7f, 200.0f, INFINITY};
+    std::vector<float> x = {-88.0f, -104.0f, -1e30f, -INFINITY, 88.7f, 200.0f, INFINITY, NAN, -100.0f};
     for (const auto& isa : mts::scan_cpu::availableIsas()) {
         IsaScope scope(isa);
         std::vector<float> y(x.size());
         mts::scan_cpu::vecExp(x.data(), y.data(), int64_t(x.size()));
-        EXPECT_EQ(y[0], 0.0f) << isa;
+        EXPECT_GE(y[0], 0.0f) << isa;
+        EXPECT_LE(y[0], std::numeric_limits<float>::min()) << isa;
+        if (y[0] > 0) {
+            EXPECT_NEAR(y[0] / std::exp(-88.0), 1.0, 1e-3) << isa;  // subnormal: fewer digits
+        }
+        EXPECT_GE(y[8], 0.0f) << isa;
+        EXPECT_LE(y[8], std::numeric_limits<float>::min()) << isa;
         EXPECT_EQ(y[1], 0.0f) << isa;
         EXPECT_EQ(y[2], 0.0f) << isa;
         EXPECT_EQ(y[3], 0.0f) << isa;
+        EXPECT_TRUE(std::isnan(y[7])) << isa;
         EXPECT_NEAR(y[4] / std::exp(double(88.37f)), 1.0, 1e-6) << isa;  // saturated
         EXPECT_EQ(y[5], y[4]) << isa;
         EXPECT_EQ(y[6], y[4]) << isa;
