@@ -204,8 +204,13 @@ public:
             a.dBiasPart = bias.defined() ? dBiasPart.data_ptr<scalar_t>() : nullptr;
             a.dh0 = h0.defined() ? dh0.data_ptr<scalar_t>() : nullptr;
             const auto k = kernelsFor<scalar_t>(d.N);
+            // Whole sequences per task when there are enough of them for the threads (and some
+            // balance); otherwise each sequence's channel blocks are split into groups.
+            const int64_t blocks = (d.D + k.lanes - 1) / k.lanes;
+            const int64_t want = 2 * int64_t(at::get_num_threads());
+            a.groups = std::min<int64_t>(blocks, std::max<int64_t>(1, (want + d.B - 1) / d.B));
             std::mutex reduce;
-            at::parallel_for(0, taskCount(d, k.lanes), 1, [&](int64_t b, int64_t e) { k.backward(a, b, e, reduce); });
+            at::parallel_for(0, d.B * a.groups, 1, [&](int64_t b, int64_t e) { k.backward(a, b, e, reduce); });
         });
         return {du,
                 ddelta,

@@ -12,6 +12,7 @@ template <typename T>
 struct ScanArgs {
     int64_t B = 0, L = 0, D = 0, N = 0;
     int64_t chunk = kDefaultChunk;
+    int64_t groups = 1;        // backward: channel-block groups per sequence (tasks = B * groups)
     bool softplus = true;
     // Inputs. (B, L, *) tensors are addressed as p + b*sB + t*sL + i (last dim contiguous),
     // so the projection's slices need no copy.
@@ -46,6 +47,7 @@ template <typename T>
 struct KernelSet {
     int lanes = 1;  // channels per task
     void (*forward)(const ScanArgs<T>&, int64_t taskBegin, int64_t taskEnd) = nullptr;
+    // Tasks: B * a.groups (sequence, group of channel blocks).
     void (*backward)(const ScanArgs<T>&, int64_t taskBegin, int64_t taskEnd, std::mutex& reduce) = nullptr;
 };
 

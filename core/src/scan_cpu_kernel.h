@@ -117,187 +117,209 @@ struct ScanKernel {
         V& operator[](size_t i) { return p[i]; }
     };
 
-    // Per-thread scratch for backward: the chunk's recomputed states and decays, and the
-    // W-lane partial sums of dB/dC for the current sequence.
+    // Per-thread scratch for backward, kept across calls (sizing, zeroing and first-touch page
+    // faults would otherwise be paid by every call): the block-chunk's recomputed states and
+    // decays, the chunk's dB/dC partial sums (W lanes each, summed over the task's blocks), and
+    // the per-block values carried from chunk to chunk (A, dh, dA, dD, dbias).
     struct Workspace {
-        VBuf hbuf, dAbuf, dtbuf, sbuf, sigbuf, accB, accC;
-        int64_t seq = -1;
-        int64_t cap[2] = {-1, -1};  // (chunk * N, L * N) the buffers were sized for
-        std::vector<T> sb, sc;      // lane sums of accB / accC for the flush
+        VBuf hbuf, dAbuf, dtbuf, sbuf, sigbuf, accB, accC, AvAll, dhAll, dAaccAll, dDAll, dBiasAll;
+        int64_t cap[2] = {-1, -1};  // (chunk, blocks per task) the buffers were sized for
+        int64_t capN = -1;
+        std::vector<T> sb, sc;
     };
-    // One workspace per thread, kept across calls: sizing, zeroing and first-touch page faults
-    // of the L*N accumulators would otherwise be paid by every backward call (accB/accC are
-    // left zeroed by flush()).
-    static Workspace& threadWorkspace(int64_t K, int64_t N, int64_t L) {
+    static Workspace& threadWorkspace(int64_t K, int64_t N, int64_t blocks) {
         thread_local Workspace ws;
-        if (ws.cap[0] < K * N || ws.cap[1] < L * N) {
+        if (ws.cap[0] < K || ws.cap[1] < blocks || ws.capN != N) {
             ws.hbuf.assign((K + 1) * N);
             ws.dAbuf.assign(K * N);
             ws.dtbuf.assign(K);
             ws.sbuf.assign(K);
             ws.sigbuf.assign(K);
-            ws.accB.assign(L * N);
-            ws.accC.assign(L * N);
-            ws.cap[0] = K * N;
-            ws.cap[1] = L * N;
+            ws.accB.assign(K * N);
+            ws.accC.assign(K * N);
+            ws.AvAll.assign(blocks * N);
+            ws.dhAll.assign(blocks * N);
+            ws.dAaccAll.assign(blocks * N);
+            ws.dDAll.assign(blocks);
+            ws.dBiasAll.assign(blocks);
+            ws.cap[0] = K;
+            ws.cap[1] = blocks;
+            ws.capN = N;
         }
-        ws.seq = -1;
         return ws;
     }
 
-    static void flush(const scan_cpu::ScanArgs<T>& a, Workspace& ws, std::mutex& reduce) {
-        if (ws.seq < 0) return;
-        const int64_t N = a.N, L = a.L;
-        std::vector<T>& sb = ws.sb;
-        std::vector<T>& sc = ws.sc;
-        sb.resize(L * N);
-        sc.resize(L * N);
-        for (int64_t i = 0; i < L * N; ++i) {
-            sb[i] = vsum<T, W>(ws.accB[i]);
-            sc[i] = vsum<T, W>(ws.accC[i]);
-            ws.accB[i] = V{};
-            ws.accC[i] = V{};
-        }
-        std::lock_guard<std::mutex> lock(reduce);
-        T* db = a.dB + ws.seq * L * N;
-        T* dc = a.dC + ws.seq * L * N;
-        for (int64_t i = 0; i < L * N; ++i) {
-            db[i] += sb[i];
-            dc[i] += sc[i];
-        }
-        ws.seq = -1;
-    }
-
+    // Backward. One task = (sequence b, group of channel blocks); a.groups groups per sequence
+    // (1 when there are enough sequences for the threads). Chunks run last to first and, inside
+    // a chunk, the task's blocks one after another: the chunk's token rows are shared by all
+    // blocks (page and cache locality), and its dB/dC partial sums stay in L1 until they are
+    // reduced over lanes once per chunk.
     static void backward(const scan_cpu::ScanArgs<T>& a, int64_t taskBegin, int64_t taskEnd,
                          std::mutex& reduce) {
         const int N = NS > 0 ? NS : int(a.N);
         const int64_t L = a.L, D = a.D, K = a.chunk;
         const int64_t nBlk = (D + W - 1) / W;
         const int64_t nCh = (L + K - 1) / K;
-        Workspace& ws = threadWorkspace(K, N, L);
-        V Av[kCap], h[kCap], dh[kCap], dAacc[kCap];
+        const int64_t G = std::max<int64_t>(1, std::min<int64_t>(a.groups, nBlk));
+        const int64_t perGroup = (nBlk + G - 1) / G;
+        Workspace& ws = threadWorkspace(K, N, perGroup);
+        V h[kCap];
         for (int64_t task = taskBegin; task < taskEnd; ++task) {
-            const int64_t b = task / nBlk, d0 = (task % nBlk) * W;
-            const int lanes = int(std::min<int64_t>(W, D - d0));
-            if (ws.seq != b) {
-                flush(a, ws, reduce);
-                ws.seq = b;
+            const int64_t b = task / G, g = task % G;
+            const int64_t blk0 = g * perGroup, blk1 = std::min(nBlk, blk0 + perGroup);
+            if (blk1 <= blk0) continue;
+            const int64_t nb = blk1 - blk0;
+            for (int64_t j = 0; j < nb; ++j) {
+                const int64_t d0 = (blk0 + j) * W;
+                const int lanes = int(std::min<int64_t>(W, D - d0));
+                gatherDN(a.A + d0 * N, N, lanes, N, ws.AvAll.data() + j * N);
+                V* dh = ws.dhAll.data() + j * N;
+                if (a.dhLast) {
+                    gatherDN(a.dhLast + (b * D + d0) * N, N, lanes, N, dh);
+                } else {
+                    for (int n = 0; n < N; ++n) dh[n] = V{};
+                }
+                for (int n = 0; n < N; ++n) ws.dAaccAll[j * N + n] = V{};
+                ws.dDAll[j] = V{};
+                ws.dBiasAll[j] = V{};
             }
-            gatherDN(a.A + d0 * N, N, lanes, N, Av);
-            if (a.dhLast) {
-                gatherDN(a.dhLast + (b * D + d0) * N, N, lanes, N, dh);
-            } else {
-                for (int n = 0; n < N; ++n) dh[n] = V{};
-            }
-            for (int n = 0; n < N; ++n) dAacc[n] = V{};
-            V dDacc = {}, dBiasAcc = {};
-            const V Dv = a.Dskip ? vloadN<T, W>(a.Dskip + d0, lanes) : V{};
-            const V biasv = a.bias ? vloadN<T, W>(a.bias + d0, lanes) : V{};
-            const T* up = a.u + b * a.uSB + d0;
-            const T* dp = a.delta + b * a.dSB + d0;
-            const T* zp = a.z ? a.z + b * a.zSB + d0 : nullptr;
             const T* bp = a.Bm + b * a.bSB;
             const T* cp = a.Cm + b * a.cSB;
-            const T* dyp = a.dy + b * a.dySB + d0;
-            const T* cs = a.chunkStates + b * nCh * N * D + d0;
-            T* dup = a.du + b * L * D + d0;
-            T* ddp = a.ddelta + b * L * D + d0;
-            T* dzp = a.dz ? a.dz + b * L * D + d0 : nullptr;
+            const T* cs = a.chunkStates + b * nCh * N * D;
             V* hb = ws.hbuf.data();
             V* dAb = ws.dAbuf.data();
             for (int64_t c = nCh - 1; c >= 0; --c) {
                 const int64_t t0 = c * K;
                 const int len = int(std::min<int64_t>(K, L - t0));
-                // Recompute the chunk's states from the saved one (N rows D apart; the next
-                // chunk's are fetched now, as they would each miss the cache).
-                for (int n = 0; n < N; ++n) {
-                    h[n] = vloadN<T, W>(cs + c * N * D + n * D, lanes);
-                    hb[n] = h[n];
-                    if (c > 0) pf(cs + (c - 1) * N * D + n * D);
+                for (int64_t i = 0; i < len * N; ++i) {
+                    ws.accB[i] = V{};
+                    ws.accC[i] = V{};
                 }
-                for (int i = 0; i < len; ++i) {
-                    const int64_t t = t0 + i;
-                    // This row for the reverse pass below, and the previous chunk's rows for
-                    // its recomputation next.
-                    pf(dyp + t * a.dySL);
-                    if (zp) pf(zp + t * a.zSL);
-                    pfw(dup + t * D);
-                    pfw(ddp + t * D);
-                    if (dzp) pfw(dzp + t * D);
-                    if (t >= K) {
-                        pf(up + (t - K) * a.uSL);
-                        pf(dp + (t - K) * a.dSL);
-                    }
-                    V raw;
-                    const V dt = deltaAt(a, dp + t * a.dSL, lanes, biasv, &raw);
-                    const V uu = vloadN<T, W>(up + t * a.uSL, lanes);
-                    const V dtu = dt * uu;
-                    const T* Bt = bp + t * a.bSL;
-                    const T* Ct = cp + t * a.cSL;
-                    ws.dtbuf[i] = dt;
-                    if (a.softplus) ws.sigbuf[i] = vsigmoid<T, W>(raw);  // softplus' derivative
-                    V part[4] = {Dv * uu, V{}, V{}, V{}};
-                    V* dAi = dAb + i * N;
-                    V* hi = hb + (i + 1) * N;
-                    MTS_SCAN_UNROLL
+                for (int64_t j = 0; j < nb; ++j) {
+                    const int64_t d0 = (blk0 + j) * W;
+                    const int lanes = int(std::min<int64_t>(W, D - d0));
+                    const V* Av = ws.AvAll.data() + j * N;
+                    V* dh = ws.dhAll.data() + j * N;
+                    V* dAacc = ws.dAaccAll.data() + j * N;
+                    const V Dv = a.Dskip ? vloadN<T, W>(a.Dskip + d0, lanes) : V{};
+                    const V biasv = a.bias ? vloadN<T, W>(a.bias + d0, lanes) : V{};
+                    const T* up = a.u + b * a.uSB + d0;
+                    const T* dp = a.delta + b * a.dSB + d0;
+                    const T* zp = a.z ? a.z + b * a.zSB + d0 : nullptr;
+                    const T* dyp = a.dy + b * a.dySB + d0;
+                    T* dup = a.du + b * L * D + d0;
+                    T* ddp = a.ddelta + b * L * D + d0;
+                    T* dzp = a.dz ? a.dz + b * L * D + d0 : nullptr;
+                    // Recompute the block's states over the chunk from the saved one (the next
+                    // block's saved state, N rows D apart, is fetched meanwhile).
+                    const T* csc = cs + c * N * D + d0;
                     for (int n = 0; n < N; ++n) {
-                        const V dA = vexp<T, W>(dt * Av[n]);
-                        h[n] = dA * h[n] + dtu * Bt[n];
-                        dAi[n] = dA;
-                        hi[n] = h[n];
-                        part[n & 3] += h[n] * Ct[n];
+                        h[n] = vloadN<T, W>(csc + n * D, lanes);
+                        hb[n] = h[n];
+                        if (j + 1 < nb) pf(csc + n * D + W);
                     }
-                    ws.sbuf[i] = (part[0] + part[1]) + (part[2] + part[3]);
+                    V dDacc = ws.dDAll[j], dBiasAcc = ws.dBiasAll[j];
+                    for (int i = 0; i < len; ++i) {
+                        const int64_t t = t0 + i;
+                        pf(dyp + t * a.dySL);
+                        if (zp) pf(zp + t * a.zSL);
+                        pfw(dup + t * D);
+                        pfw(ddp + t * D);
+                        if (dzp) pfw(dzp + t * D);
+                        V raw;
+                        const V dt = deltaAt(a, dp + t * a.dSL, lanes, biasv, &raw);
+                        const V uu = vloadN<T, W>(up + t * a.uSL, lanes);
+                        const V dtu = dt * uu;
+                        const T* Bt = bp + t * a.bSL;
+                        const T* Ct = cp + t * a.cSL;
+                        ws.dtbuf[i] = dt;
+                        if (a.softplus) ws.sigbuf[i] = vsigmoid<T, W>(raw);  // softplus' derivative
+                        V part[4] = {Dv * uu, V{}, V{}, V{}};
+                        V* dAi = dAb + i * N;
+                        V* hi = hb + (i + 1) * N;
+                        MTS_SCAN_UNROLL
+                        for (int n = 0; n < N; ++n) {
+                            const V dA = vexp<T, W>(dt * Av[n]);
+                            h[n] = dA * h[n] + dtu * Bt[n];
+                            dAi[n] = dA;
+                            hi[n] = h[n];
+                            part[n & 3] += h[n] * Ct[n];
+                        }
+                        ws.sbuf[i] = (part[0] + part[1]) + (part[2] + part[3]);
+                    }
+                    // Reverse recurrence over the chunk.
+                    for (int i = len - 1; i >= 0; --i) {
+                        const int64_t t = t0 + i;
+                        const V dyv = vloadN<T, W>(dyp + t * a.dySL, lanes);
+                        const V uu = vloadN<T, W>(up + t * a.uSL, lanes);
+                        const V dt = ws.dtbuf[i];
+                        V ds = dyv;
+                        if (zp) {
+                            const V zv = vloadN<T, W>(zp + t * a.zSL, lanes);
+                            const V sig = vsigmoid<T, W>(zv);
+                            ds = dyv * zv * sig;
+                            const V dzv = dyv * ws.sbuf[i] * sig * (T(1) + zv * (T(1) - sig));
+                            vstoreN<T, W>(dzp + t * D, dzv, lanes);
+                        }
+                        dDacc += ds * uu;
+                        const V dtu = dt * uu;
+                        const T* Bt = bp + t * a.bSL;
+                        const T* Ct = cp + t * a.cSL;
+                        V* accB = ws.accB.data() + i * N;
+                        V* accC = ws.accC.data() + i * N;
+                        const V* dAi = dAb + i * N;
+                        const V* hprev = hb + i * N;
+                        const V* hcur = hb + (i + 1) * N;
+                        V dhBp[4] = {}, ddtAp[4] = {};
+                        MTS_SCAN_UNROLL
+                        for (int n = 0; n < N; ++n) {
+                            const V dhn = dh[n] + ds * Ct[n];
+                            accC[n] += ds * hcur[n];
+                            accB[n] += dhn * dtu;
+                            dhBp[n & 3] += dhn * Bt[n];
+                            dh[n] = dhn * dAi[n];           // dL/dh_{t-1}
+                            const V g = dh[n] * hprev[n];    // = dhn * dA * h_{t-1}: dL/d(dt*A) at (t, n)
+                            ddtAp[n & 3] += g * Av[n];
+                            dAacc[n] += g * dt;
+                        }
+                        const V dhB = (dhBp[0] + dhBp[1]) + (dhBp[2] + dhBp[3]);
+                        const V ddtA = (ddtAp[0] + ddtAp[1]) + (ddtAp[2] + ddtAp[3]);
+                        vstoreN<T, W>(dup + t * D, dhB * dt + ds * Dv, lanes);
+                        V ddt = dhB * uu + ddtA;
+                        if (a.softplus) ddt = ddt * ws.sigbuf[i];
+                        vstoreN<T, W>(ddp + t * D, ddt, lanes);
+                        dBiasAcc += ddt;
+                    }
+                    ws.dDAll[j] = dDacc;
+                    ws.dBiasAll[j] = dBiasAcc;
                 }
-                // Reverse recurrence over the chunk.
-                for (int i = len - 1; i >= 0; --i) {
-                    const int64_t t = t0 + i;
-                    const V dyv = vloadN<T, W>(dyp + t * a.dySL, lanes);
-                    const V uu = vloadN<T, W>(up + t * a.uSL, lanes);
-                    const V dt = ws.dtbuf[i];
-                    V ds = dyv;
-                    if (zp) {
-                        const V zv = vloadN<T, W>(zp + t * a.zSL, lanes);
-                        const V sig = vsigmoid<T, W>(zv);
-                        ds = dyv * zv * sig;
-                        const V dzv = dyv * ws.sbuf[i] * sig * (T(1) + zv * (T(1) - sig));
-                        vstoreN<T, W>(dzp + t * D, dzv, lanes);
+                // dB/dC of this chunk: lanes summed here, groups of a sequence summed under the lock.
+                std::vector<T>& sb = ws.sb;
+                std::vector<T>& sc = ws.sc;
+                sb.resize(len * N);
+                sc.resize(len * N);
+                for (int64_t i = 0; i < len * N; ++i) {
+                    sb[i] = vsum<T, W>(ws.accB[i]);
+                    sc[i] = vsum<T, W>(ws.accC[i]);
+                }
+                {
+                    std::lock_guard<std::mutex> lock(reduce);
+                    T* db = a.dB + (b * L + t0) * N;
+                    T* dc = a.dC + (b * L + t0) * N;
+                    for (int64_t i = 0; i < len * N; ++i) {
+                        db[i] += sb[i];
+                        dc[i] += sc[i];
                     }
-                    dDacc += ds * uu;
-                    const V dtu = dt * uu;
-                    const T* Bt = bp + t * a.bSL;
-                    const T* Ct = cp + t * a.cSL;
-                    V* accB = ws.accB.data() + t * N;
-                    V* accC = ws.accC.data() + t * N;
-                    const V* dAi = dAb + i * N;
-                    const V* hprev = hb + i * N;
-                    const V* hcur = hb + (i + 1) * N;
-                    V dhBp[4] = {}, ddtAp[4] = {};
-                    MTS_SCAN_UNROLL
-                    for (int n = 0; n < N; ++n) {
-                        const V dhn = dh[n] + ds * Ct[n];
-                        accC[n] += ds * hcur[n];
-                        accB[n] += dhn * dtu;
-                        dhBp[n & 3] += dhn * Bt[n];
-                        dh[n] = dhn * dAi[n];           // dL/dh_{t-1}
-                        const V g = dh[n] * hprev[n];    // = dhn * dA * h_{t-1}: dL/d(dt*A) at (t, n)
-                        ddtAp[n & 3] += g * Av[n];
-                        dAacc[n] += g * dt;
-                    }
-                    const V dhB = (dhBp[0] + dhBp[1]) + (dhBp[2] + dhBp[3]);
-                    const V ddtA = (ddtAp[0] + ddtAp[1]) + (ddtAp[2] + ddtAp[3]);
-                    vstoreN<T, W>(dup + t * D, dhB * dt + ds * Dv, lanes);
-                    V ddt = dhB * uu + ddtA;
-                    if (a.softplus) ddt = ddt * ws.sigbuf[i];
-                    vstoreN<T, W>(ddp + t * D, ddt, lanes);
-                    dBiasAcc += ddt;
                 }
             }
-            scatterDN(a.dAPart + (b * D + d0) * N, N, lanes, N, dAacc);
-            if (a.dDPart) vstoreN<T, W>(a.dDPart + b * D + d0, dDacc, lanes);
-            if (a.dBiasPart) vstoreN<T, W>(a.dBiasPart + b * D + d0, dBiasAcc, lanes);
-            if (a.dh0) scatterDN(a.dh0 + (b * D + d0) * N, N, lanes, N, dh);
+            for (int64_t j = 0; j < nb; ++j) {
+                const int64_t d0 = (blk0 + j) * W;
+                const int lanes = int(std::min<int64_t>(W, D - d0));
+                scatterDN(a.dAPart + (b * D + d0) * N, N, lanes, N, ws.dAaccAll.data() + j * N);
+                if (a.dDPart) vstoreN<T, W>(a.dDPart + b * D + d0, ws.dDAll[j], lanes);
+                if (a.dBiasPart) vstoreN<T, W>(a.dBiasPart + b * D + d0, ws.dBiasAll[j], lanes);
+                if (a.dh0) scatterDN(a.dh0 + (b * D + d0) * N, N, lanes, N, ws.dhAll.data() + j * N);
+            }
         }
-        flush(a, ws, reduce);
     }
 };

@@ -6,6 +6,12 @@
 //        {"type":"train","step","tokens","loss","lr","grad_norm","tokens_per_sec","elapsed_sec", ...}
 //        {"type":"eval","step","tokens","val_loss","perplexity","bits_per_byte","nats_per_byte","best"}
 //   runs/<name>/samples.jsonl     {"step","prompt","text"}
+//   runs/<name>/run.json          what the run is doing now (the trainer rewrites it atomically at
+//        start, pause/resume, each checkpoint and the end): {"status": "running" | "paused" |
+//        "finished" | "stopped early" | "cancelled" | "failed" | "stopped: non-finite loss",
+//        "step","tokens","elapsed_sec","params","non_embedding_params","arch","pid",
+//        "updated_unix", and at the end "stop_reason","message"; "best_val_loss","best_step",
+//        "last_checkpoint" when known}. "running" with a dead pid = the process was killed.
 //   runs/<name>/checkpoints/      step-XXXXXXXX/ folders, latest.txt, best.txt (checkpoint.h)
 //
 // Threading: a RunDir is written by the training thread only; readers open the files.
