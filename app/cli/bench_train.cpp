@@ -75,8 +75,15 @@ int runBenchTrain(const BenchTrainOptions& o) {
     model->setGradientCheckpointing(o.checkpointing);
     torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-3).weight_decay(0.1));
 
-    const double gflopsF32 = measureMatmulGflops(false);
-    const double gflopsBf16 = rt.cpuBf16 || bf16 ? measureMatmulGflops(true) : 0.0;
+    // The best of three probes: one probe on a shared or frequency-scaling machine can come out
+    // low, and MFU against a low peak reads above 100%.
+    auto bestOf3 = [](bool lowPrecision) {
+        double best = 0;
+        for (int i = 0; i < 3; ++i) best = std::max(best, measureMatmulGflops(lowPrecision));
+        return best;
+    };
+    const double gflopsF32 = bestOf3(false);
+    const double gflopsBf16 = rt.cpuBf16 || bf16 ? bestOf3(true) : 0.0;
     const int64_t rssBefore = peakRssBytes();
 
     const int64_t V = cfg.paddedVocab();
@@ -167,9 +174,10 @@ int runBenchTrain(const BenchTrainOptions& o) {
                 achieved, bf16 ? "bf16" : "fp32", peak);
     std::printf("  step breakdown    forward %.0f%%  backward %.0f%%  optimizer %.0f%%\n", 100 * tFwd / total,
                 100 * tBwd / total, 100 * tOpt / total);
-    std::printf("  scan (%s, %s)  fwd %.1f%% + bwd %.1f%% = %.1f%% of the step\n", scanBackend.c_str(),
-                scan_cpu::activeIsa().c_str(), 100 * scan.forwardSeconds / total, 100 * scan.backwardSeconds / total,
-                100 * scanShare);
+    if (cfg.arch == Architecture::Mamba)
+        std::printf("  scan (%s, %s)  fwd %.1f%% + bwd %.1f%% = %.1f%% of the step\n", scanBackend.c_str(),
+                    scan_cpu::activeIsa().c_str(), 100 * scan.forwardSeconds / total,
+                    100 * scan.backwardSeconds / total, 100 * scanShare);
     std::printf("  peak RSS          %.0f MiB\n", double(peakRssBytes()) / (1 << 20));
     std::printf("  final loss        %.4f\n", lastLoss);
     return 0;

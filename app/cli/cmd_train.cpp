@@ -40,6 +40,7 @@ struct TrainOptions {
     std::string runsDir;
     std::string name;
     std::string resume;
+    std::string initFrom;
     bool estimateOnly = false;
     bool printConfig = false;
 };
@@ -78,6 +79,7 @@ mts::TrainConfig buildConfig(const TrainOptions& o) {
         cfg = mts::TrainConfig::fromJson(merged);
     }
     if (!o.data.empty()) cfg.data = o.data;
+    if (!o.initFrom.empty()) cfg.initFrom = o.initFrom;
     for (auto& s : o.sets) cfg.set(s);
     if (o.maxSteps >= 0) {
         cfg.maxSteps = o.maxSteps;
@@ -87,6 +89,8 @@ mts::TrainConfig buildConfig(const TrainOptions& o) {
         cfg.maxMinutes = o.maxMinutes;
         if (o.maxSteps < 0) cfg.maxSteps = 0;
     }
+    // A fine-tuned model is the pretrained one: show and estimate that (headers only, cheap).
+    if (o.resume.empty()) cfg.model = mts::effectiveModelConfig(cfg);
     return cfg;
 }
 
@@ -227,6 +231,10 @@ void addTrain(CLI::App& app, mts::cli::Runner& run) {
     sub->add_option("--runs-dir", o->runsDir, "Folder of runs (default: $XDG_DATA_HOME/mamba-studio/runs)");
     sub->add_option("--name", o->name, "Run name (default <arch>-<date>-<time>; never overwrites)");
     sub->add_option("--resume", o->resume, "Continue a run folder (its latest checkpoint) or a checkpoint folder");
+    sub->add_option("--init-from", o->initFrom,
+                    "Fine-tune: start from this model folder (Hugging Face or state-spaces layout, checkpoint or "
+                    "run); its config and tokenizer are used")
+        ->excludes("--resume");
     sub->add_flag("--estimate-memory", o->estimateOnly, "Print the memory estimate as JSON and exit");
     sub->add_flag("--print-config", o->printConfig, "Print the effective config as JSON and exit");
     sub->callback([&run, o] { run = [o] { return runTrain(*o); }; });

@@ -6,6 +6,9 @@ template <typename T, int W>
 struct ConvKernel {
     using V = typename VecT<T, W>::V;
     static constexpr int kMaxK = 16;
+    // Rows are D (x: 2D) floats apart, so a task crosses a page every step or two, where the
+    // hardware prefetcher stops: fetch rows kAhead steps ahead (as the scan kernel does).
+    static constexpr int64_t kAhead = 8;
 
     // Input at time s of the task's channels: x, or the left context for s < 0.
     static V xAt(const scan_cpu::ConvArgs<T>& a, int64_t b, int64_t d0, int lanes, int64_t s) {
@@ -26,6 +29,10 @@ struct ConvKernel {
             const V bv = a.bias ? vloadN<T, W>(a.bias + d0, lanes) : V{};
             T* yp = a.y + b * L * D + d0;
             for (int64_t t = 0; t < L; ++t) {
+                if (t + kAhead < L) {
+                    __builtin_prefetch(a.x + b * a.xSB + (t + kAhead) * a.xSL + d0, 0, 3);
+                    __builtin_prefetch(yp + (t + kAhead) * D, 1, 3);
+                }
                 V pre = bv;
                 if (t >= K - 1) {
                     const T* xp = a.x + b * a.xSB + (t - K + 1) * a.xSL + d0;
@@ -55,6 +62,11 @@ struct ConvKernel {
             V db = {};
             T* dxp = a.dx + b * L * D + d0;
             for (int64_t s = L - 1; s >= 0; --s) {
+                if (s - K + 1 - kAhead >= 0) {
+                    __builtin_prefetch(a.x + b * a.xSB + (s - K + 1 - kAhead) * a.xSL + d0, 0, 3);
+                    __builtin_prefetch(a.dy + b * a.dySB + (s - kAhead) * a.dySL + d0, 0, 3);
+                    __builtin_prefetch(dxp + (s - kAhead) * D, 1, 3);
+                }
                 // dpre[s] from dy[s] and the recomputed pre-activation.
                 V pre = bv;
                 V xs[kMaxK];

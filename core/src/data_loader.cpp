@@ -43,7 +43,7 @@ std::string readWholeFile(const fs::path& p) {
     return ss.str();
 }
 
-TrainData openText(const fs::path& path, double valFraction, int64_t seqLen) {
+TrainData openText(const fs::path& path, double valFraction, int64_t seqLen, std::shared_ptr<Tokenizer> tokenizer) {
     std::vector<fs::path> files;
     if (fs::is_directory(path)) {
         for (auto& e : fs::recursive_directory_iterator(path))
@@ -54,7 +54,7 @@ TrainData openText(const fs::path& path, double valFraction, int64_t seqLen) {
         files.push_back(path);
     }
     TrainData d;
-    d.tokenizer = makeByteTokenizer();
+    d.tokenizer = tokenizer ? std::move(tokenizer) : std::shared_ptr<Tokenizer>(makeByteTokenizer());
     std::vector<int32_t> ids;
     uint64_t bytes = 0;
     const auto eos = d.tokenizer->eosId();
@@ -74,9 +74,9 @@ TrainData openText(const fs::path& path, double valFraction, int64_t seqLen) {
                                       path.string(), ids.size(), nVal + window, window));
     std::vector<int32_t> val(ids.end() - static_cast<std::ptrdiff_t>(nVal), ids.end());
     ids.resize(ids.size() - nVal);
-    d.description = fmt::format("text {} ({} file{}, {} bytes): {} train / {} val tokens (byte tokenizer)",
+    d.description = fmt::format("text {} ({} file{}, {} bytes): {} train / {} val tokens ({} tokenizer, vocab {})",
                                 path.string(), files.size(), files.size() == 1 ? "" : "s", bytes, ids.size(),
-                                val.size());
+                                val.size(), d.tokenizer->kind(), d.tokenizer->vocabSize());
     d.train = TokenStream(std::move(ids));
     d.val = TokenStream(std::move(val));
     d.bytesPerToken = measureBytesPerToken(d.val, *d.tokenizer);
@@ -117,10 +117,18 @@ uint64_t mix(uint64_t x) {
 
 }  // namespace
 
-TrainData openTrainData(const fs::path& path, double valFraction, int64_t seqLen) {
+TrainData openTrainData(const fs::path& path, double valFraction, int64_t seqLen,
+                        std::shared_ptr<Tokenizer> textTokenizer) {
     if (!fs::exists(path)) throw ConfigError("data: " + path.string() + " does not exist");
     if (fs::is_directory(path) && fs::exists(path / "train.bin")) return openCorpusDir(path, seqLen);
-    return openText(path, valFraction, seqLen);
+    return openText(path, valFraction, seqLen, std::move(textTokenizer));
+}
+
+bool sameTokenizer(const Tokenizer& a, const Tokenizer& b) {
+    if (a.vocabSize() != b.vocabSize() || a.eosId() != b.eosId()) return false;
+    for (int32_t id = 0; id < a.vocabSize(); ++id)
+        if (a.tokenBytes(id) != b.tokenBytes(id)) return false;
+    return true;
 }
 
 torch::Tensor trainBatch(const TokenStream& stream, uint64_t seed, int64_t step, int64_t firstRow, int64_t rows,

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mts/core/errors.h"
+#include "mts/core/model_io.h"
 
 namespace mts {
 
@@ -99,6 +100,7 @@ json TrainConfig::toJson() const {
     json j;
     j["model"] = model.toJson();
     j["data"] = data;
+    j["init_from"] = initFrom;
     j["val_fraction"] = valFraction;
     j["seq_len"] = seqLen;
     j["micro_batch"] = microBatch;
@@ -187,6 +189,7 @@ TrainConfig TrainConfig::fromJson(const json& j) {
     TrainConfig c;
     if (j.contains("model")) c.model = ModelConfig::fromJson(j.at("model"));
     readKey(j, "data", c.data);
+    readKey(j, "init_from", c.initFrom);
     readKey(j, "val_fraction", c.valFraction);
     readInt(j, "seq_len", c.seqLen);
     readInt(j, "micro_batch", c.microBatch);
@@ -263,6 +266,10 @@ void TrainConfig::set(const std::string& assignment) {
     if (node->is_string() && !value.is_string()) value = text;
     *node = value;
     *this = fromJson(j);
+}
+
+ModelConfig effectiveModelConfig(const TrainConfig& config) {
+    return config.initFrom.empty() ? config.model : inspectModel(config.initFrom).config;
 }
 
 }  // namespace mts

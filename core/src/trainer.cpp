@@ -120,11 +120,30 @@ void Trainer::Impl::setUp() {
     std::error_code ec;
     fs::path dataPath = fs::absolute(cfg.data, ec);
     if (!ec) cfg.data = dataPath.lexically_normal().string();
-    data = openTrainData(cfg.data, cfg.valFraction, cfg.seqLen);
+    // The model's own tokenizer reads text data when there is a model to continue: a resumed
+    // checkpoint, or the pretrained model of a fine-tuning run.
+    LoadedCheckpoint ck;
+    LoadedModel init;
+    std::shared_ptr<Tokenizer> modelTokenizer;
+    if (resuming) {
+        ck = readCheckpoint(owner.m_start.resumeFrom, device);
+        modelTokenizer = ck.model.tokenizer;
+    } else if (!cfg.initFrom.empty()) {
+        fs::path initPath = fs::absolute(cfg.initFrom, ec);
+        if (!ec) cfg.initFrom = initPath.lexically_normal().string();
+        init = loadModel(cfg.initFrom, device);
+        modelTokenizer = init.tokenizer;
+    }
+    data = openTrainData(cfg.data, cfg.valFraction, cfg.seqLen, modelTokenizer);
     log(data.description);
+    if (modelTokenizer && !sameTokenizer(*data.tokenizer, *modelTokenizer))
+        throw ConfigError(fmt::format("data: {} was tokenized with a {} tokenizer of {} ids, not the model's own "
+                                      "({} tokenizer of {} ids): build the corpus with the model's tokenizer, or "
+                                      "train on the text files directly",
+                                      cfg.data, data.tokenizer->kind(), data.tokenizer->vocabSize(),
+                                      modelTokenizer->kind(), modelTokenizer->vocabSize()));
 
     if (resuming) {
-        LoadedCheckpoint ck = readCheckpoint(owner.m_start.resumeFrom, device);
         if (ck.config.model.toJson() != cfg.model.toJson() && !cfg.model.toJson().empty())
             log("resume: the model config comes from the checkpoint");
         cfg.model = ck.config.model;
@@ -161,17 +180,30 @@ void Trainer::Impl::setUp() {
             warn(fmt::format("the checkpoint is already at step {} of max_steps {}: nothing to train", st.step,
                              cfg.maxSteps));
     } else {
-        cfg.model.vocabSize = data.tokenizer->vocabSize();
-        const bool positionTable = (cfg.model.arch == Architecture::Transformer ||
-                                    cfg.model.arch == Architecture::Attention1) &&
-                                   cfg.model.positions == "learned";
-        if (positionTable && cfg.model.maxSeqLen < cfg.seqLen) {
-            log(fmt::format("model.max_seq_len raised from {} to seq_len {}", cfg.model.maxSeqLen, cfg.seqLen));
-            cfg.model.maxSeqLen = cfg.seqLen;
-        }
-        cfg.model.validate();
+        // Whether the model (as configured now) has a learned table of maxSeqLen positions.
+        auto positionTable = [this] {
+            return (cfg.model.arch == Architecture::Transformer || cfg.model.arch == Architecture::Attention1) &&
+                   cfg.model.positions == "learned";
+        };
         torch::manual_seed(cfg.seed);
-        model = createModel(cfg.model);
+        if (init.model) {
+            // Fine-tuning: architecture, sizes and vocabulary are the pretrained model's.
+            cfg.model = init.model->config();
+            if (positionTable() && cfg.model.maxSeqLen < cfg.seqLen)
+                throw ConfigError(fmt::format("seq_len: {} is longer than the pretrained model's {} positions",
+                                              cfg.seqLen, cfg.model.maxSeqLen));
+            model = init.model;
+            log(fmt::format("fine-tuning {} ({} layout, stored {})", init.dir.string(), init.layout,
+                            init.storedDtype));
+        } else {
+            cfg.model.vocabSize = data.tokenizer->vocabSize();
+            if (positionTable() && cfg.model.maxSeqLen < cfg.seqLen) {
+                log(fmt::format("model.max_seq_len raised from {} to seq_len {}", cfg.model.maxSeqLen, cfg.seqLen));
+                cfg.model.maxSeqLen = cfg.seqLen;
+            }
+            cfg.model.validate();
+            model = createModel(cfg.model);
+        }
         model->to(device);
         model->train();
         std::string summary;

@@ -11,7 +11,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "mts/core/bpe_trainer.h"
 #include "mts/core/checkpoint.h"
+#include "mts/core/corpus_writer.h"
 #include "mts/core/model_io.h"
 #include "mts/core/run_dir.h"
 #include "mts/core/trainer.h"
@@ -229,6 +231,87 @@ TEST(Train, EarlyStoppingAfterPatienceEvaluationsWithoutImprovement) {
     auto r2 = Trainer(cfg, TrainStart{dir.path(), "no-patience", {}}, {}).run();
     EXPECT_EQ(r2.stopReason, TrainStopReason::MaxSteps) << r2.message;
     EXPECT_EQ(r2.steps, 5);
+}
+
+// Fine-tuning (init_from): a model exported to the Hugging Face layout with its own BPE
+// tokenizer starts the run; text is tokenized with that tokenizer, the model config is the
+// pretrained one, and the first loss shows the pretrained weights. A corpus built with another
+// tokenizer is refused with a clear message.
+TEST(Train, FineTunesAnExportedModelWithItsOwnTokenizer) {
+    test::TempDir dir;
+    const fs::path text = test::writeTinyCorpus(dir.path(), 20000);
+    BpeTrainerConfig bc;
+    bc.vocabSize = 300;
+    bc.minPairCount = 1;
+    BpeTrainer bt(bc);
+    std::ifstream in(text, std::ios::binary);
+    bt.addText(std::string(std::istreambuf_iterator<char>(in), {}));
+    std::shared_ptr<Tokenizer> bpe = bt.train().tokenizer;
+    ASSERT_EQ(bpe->kind(), "bpe");
+
+    // "Pretrain": a tiny Mamba on the BPE-tokenized text, saved as a model folder.
+    auto pre = test::tinyConfig(text);
+    pre.model.vocabSize = bpe->vocabSize();
+    pre.maxSteps = 60;
+    pre.initFrom = "";
+    torch::manual_seed(1);
+    ModelConfig mc = pre.model;
+    mc.vocabSize = bpe->vocabSize();
+    LanguageModel m = createModel(mc);
+    saveModel(dir / "fresh", *m, bpe.get());
+    pre.initFrom = (dir / "fresh").string();
+    auto rPre = Trainer(pre, TrainStart{dir.path(), "pretrain", {}}, {}).run();
+    ASSERT_EQ(rPre.stopReason, TrainStopReason::MaxSteps) << rPre.message;
+    auto trained = loadModel(rPre.runDir);
+    saveModel(dir / "pretrained", *trained.model, trained.tokenizer.get());
+
+    auto firstLoss = [&](const std::string& initFrom, const std::string& name, std::string* dataLine) {
+        auto cfg = test::tinyConfig(text);
+        cfg.initFrom = initFrom;
+        cfg.model.dModel = 48;  // ignored when fine-tuning: the pretrained config wins
+        cfg.maxSteps = 2;
+        cfg.logEvery = 1;
+        double loss = -1;
+        TrainCallbacks cb;
+        cb.onProgress = [&](const TrainProgress& p) {
+            if (loss < 0) loss = p.loss;
+        };
+        cb.onLog = [&](const std::string& l) {
+            if (dataLine && l.rfind("text ", 0) == 0) *dataLine = l;
+        };
+        auto r = Trainer(cfg, TrainStart{dir.path(), name, {}}, cb).run();
+        EXPECT_EQ(r.stopReason, TrainStopReason::MaxSteps) << r.message;
+        return std::make_pair(loss, r);
+    };
+    std::string dataLine;
+    auto [tunedLoss, tuned] = firstLoss((dir / "pretrained").string(), "tuned", &dataLine);
+    auto [freshLoss, fresh] = firstLoss((dir / "fresh").string(), "from-fresh", nullptr);
+    EXPECT_NE(dataLine.find("bpe tokenizer, vocab 300"), std::string::npos) << dataLine;
+    EXPECT_LT(tunedLoss, freshLoss - 0.5) << "pretrained weights were not used";
+    auto saved = TrainConfig::fromJson(nlohmann::json::parse(std::ifstream(tuned.runDir / "config.json")));
+    EXPECT_EQ(saved.model.dModel, 32);
+    EXPECT_EQ(saved.model.vocabSize, mc.vocabSize);
+    EXPECT_TRUE(fs::path(saved.initFrom).is_absolute());
+    // The fine-tuned checkpoint carries the BPE tokenizer.
+    EXPECT_EQ(loadModel(tuned.runDir).tokenizer->kind(), "bpe");
+
+    // A corpus folder built with the byte tokenizer does not fit the BPE model.
+    {
+        auto byteTok = makeByteTokenizer();
+        CorpusWriterConfig wc;
+        wc.outDir = dir / "byte-corpus";
+        wc.threads = 1;
+        wc.minValTokens = 200;
+        CorpusWriter w(wc, *byteTok);
+        std::ifstream t(text, std::ios::binary);
+        w.add({"tiny.txt", "text", std::string(std::istreambuf_iterator<char>(t), {})});
+        w.finish();
+    }
+    auto bad = test::tinyConfig(dir / "byte-corpus");
+    bad.initFrom = (dir / "pretrained").string();
+    auto rBad = Trainer(bad, TrainStart{dir.path(), "mismatch", {}}, {}).run();
+    EXPECT_EQ(rBad.stopReason, TrainStopReason::Failed);
+    EXPECT_NE(rBad.message.find("tokenized with a byte tokenizer"), std::string::npos) << rBad.message;
 }
 
 TEST(Train, EvaluationsSamplesAndMetricsAreWritten) {

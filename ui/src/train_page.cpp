@@ -144,6 +144,13 @@ void TrainPage::buildControls(QWidget* panel) {
     m_dataset = new QComboBox(panel);
     m_dataset->setObjectName(QStringLiteral("datasetPicker"));
     m_dataset->setToolTip(QStringLiteral("The corpus to train on (built on the Dataset page)"));
+    m_startFrom = new QComboBox(panel);
+    m_startFrom->setObjectName(QStringLiteral("startFromPicker"));
+    m_startFrom->setToolTip(QStringLiteral("A new model from the presets, or a model to fine-tune: an imported "
+                                           "Hugging Face / state-spaces folder, an export, a checkpoint or a run "
+                                           "(its config and tokenizer are used)"));
+    m_startFrom->addItem(QStringLiteral("New model"), QString());
+    m_startFrom->addItem(QStringLiteral("Model folder…"), QStringLiteral("<choose>"));
     m_arch = new QComboBox(panel);
     m_arch->setObjectName(QStringLiteral("archPicker"));
     m_arch->setToolTip(QStringLiteral("Mamba (selective state-space model) or a Transformer of comparable size"));
@@ -166,6 +173,21 @@ void TrainPage::buildControls(QWidget* panel) {
     fillPicker(m_tier, catalog.tiers, tier);
     fillPicker(m_training, catalog.trainings, training);
     form->addRow(QStringLiteral("Dataset"), m_dataset);
+    form->addRow(QStringLiteral("Start from"), m_startFrom);
+    connect(m_startFrom, qOverload<int>(&QComboBox::activated), this, [this](int index) {
+        if (m_startFrom->itemData(index).toString() == QStringLiteral("<choose>")) {
+            const QString dir = QFileDialog::getExistingDirectory(this, QStringLiteral("Fine-tune which model?"),
+                                                                  m_settings.runsFolder());
+            if (dir.isEmpty()) {
+                m_startFrom->setCurrentIndex(0);
+            } else {
+                m_startFrom->insertItem(1, QFileInfo(dir).fileName(), dir);
+                m_startFrom->setItemData(1, dir, Qt::ToolTipRole);
+                m_startFrom->setCurrentIndex(1);
+            }
+        }
+        recompose();
+    });
     form->addRow(QStringLiteral("Architecture"), m_arch);
     form->addRow(QStringLiteral("Size"), m_size);
     form->addRow(QStringLiteral("Memory tier"), m_tier);
@@ -310,8 +332,17 @@ void TrainPage::recompose() {
     m_settings.setValue(QStringLiteral("train/tier"), choice.tier);
     m_settings.setValue(QStringLiteral("train/training"), choice.training);
     m_recomposing = true;
+    const QString startFrom = m_startFrom->currentData().toString();
+    m_arch->setEnabled(startFrom.isEmpty());  // a fine-tuned model keeps its own architecture and size
+    m_size->setEnabled(startFrom.isEmpty());
     try {
-        m_configEditor->setPlainText(composeConfigJson(choice, m_dataset->currentData().toString()));
+        QString json = composeConfigJson(choice, m_dataset->currentData().toString());
+        if (!startFrom.isEmpty()) {
+            QJsonObject obj = QJsonDocument::fromJson(json.toUtf8()).object();
+            obj.insert(QStringLiteral("init_from"), startFrom);
+            json = QString::fromUtf8(QJsonDocument(obj).toJson(QJsonDocument::Indented));
+        }
+        m_configEditor->setPlainText(json);
         m_errorLabel->hide();
     } catch (const std::exception& e) {
         showError(QString::fromUtf8(e.what()));

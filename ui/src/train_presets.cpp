@@ -143,7 +143,9 @@ ModelSizeView modelSize(const QString& configJson) {
 MemoryEstimateView estimateMemory(const QString& configJson, const QString& tier) {
     nlohmann::json j = nlohmann::json::parse(configJson.toStdString(), nullptr, false);
     if (j.is_discarded()) throw std::runtime_error("the configuration is not valid JSON");
-    const TrainConfig cfg = TrainConfig::fromJson(j);
+    TrainConfig cfg = TrainConfig::fromJson(j);
+    // Fine-tuning trains the pretrained model, whatever the model section says.
+    cfg.model = ::mts::effectiveModelConfig(cfg);
     const std::string tierName = tier.toStdString();
     const ::mts::MemoryEstimate e = estimateFor(cfg, tierName);
     MemoryEstimateView v;

@@ -50,10 +50,16 @@ struct TrainData {
     std::string description;        // "corpus <dir>: N train / M val tokens", for logs
 };
 
-/// Opens what `path` names (see above). valFraction applies to text input only.
+/// Opens what `path` names (see above). valFraction applies to text input only, which is
+/// tokenized with `textTokenizer` (a fine-tuned model's own) or, when null, the byte tokenizer.
 /// Throws FormatError for unreadable/malformed input, ConfigError when there is no text or
 /// a split is too short for one window of seqLen + 1 tokens.
-TrainData openTrainData(const std::filesystem::path& path, double valFraction, int64_t seqLen);
+TrainData openTrainData(const std::filesystem::path& path, double valFraction, int64_t seqLen,
+                        std::shared_ptr<Tokenizer> textTokenizer = nullptr);
+
+/// Whether two tokenizers give every id the same bytes (and have the same size): the check
+/// that a corpus was built with the tokenizer a model was trained with.
+bool sameTokenizer(const Tokenizer& a, const Tokenizer& b);
 
 /// (rows, seqLen + 1) int64 windows for optimizer step `step`, rows [firstRow, firstRow + rows)
 /// of that step (micro-batch m of size b: firstRow = m * b).

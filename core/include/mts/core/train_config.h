@@ -38,6 +38,11 @@ struct TrainConfig {
     // .txt files (byte tokenizer; the last valFraction of the tokens is the validation split).
     std::string data;
     double valFraction = 0.05;
+    // Fine-tuning: a model folder (Hugging Face or state-spaces layout, a studio checkpoint, or a
+    // run folder) whose weights, model config and tokenizer start the run. Text data is then
+    // tokenized with that model's tokenizer; a corpus folder must have been built with the
+    // same tokenizer. Empty = a fresh model from `model`.
+    std::string initFrom;
 
     int64_t seqLen = 256;        // tokens per training window (the model sees seqLen + 1 per row)
     int64_t microBatch = 8;      // rows per forward/backward
@@ -96,6 +101,11 @@ struct TrainConfig {
     /// when it is valid JSON, else taken as a string. Throws ConfigError for unknown keys.
     void set(const std::string& assignment);
 };
+
+/// The model a run of `config` trains: the pretrained model's config when initFrom is set (read
+/// from its config.json and weight headers only, so cheap), else config.model. Throws
+/// FormatError for an unreadable model folder. For estimates and displays before a run starts.
+ModelConfig effectiveModelConfig(const TrainConfig& config);
 
 /// Merges `overlay` into `base` recursively (objects merge, everything else replaces).
 void mergeJson(nlohmann::json& base, const nlohmann::json& overlay);

@@ -65,6 +65,7 @@ private:
     AppSettings& m_settings;
     TrainingController* m_controller;
     QComboBox* m_dataset;
+    QComboBox* m_startFrom;  // "" = a new model from the presets, else a model folder to fine-tune
     QComboBox* m_arch;
     QComboBox* m_size;
     QComboBox* m_tier;
