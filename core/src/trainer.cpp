@@ -17,8 +17,8 @@
 #include "mts/core/errors.h"
 #include "mts/core/lr_schedule.h"
 #include "mts/core/run_dir.h"
-#include "mts/core/selective_scan.h"
 #include "mts/core/runtime.h"
+#include "mts/core/selective_scan.h"
 #include "mts/core/torch_compat.h"
 #include "trainer_internal.h"
 

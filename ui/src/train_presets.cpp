@@ -144,8 +144,19 @@ MemoryEstimateView estimateMemory(const QString& configJson, const QString& tier
     nlohmann::json j = nlohmann::json::parse(configJson.toStdString(), nullptr, false);
     if (j.is_discarded()) throw std::runtime_error("the configuration is not valid JSON");
     TrainConfig cfg = TrainConfig::fromJson(j);
-    // Fine-tuning trains the pretrained model, whatever the model section says.
-    cfg.model = ::mts::effectiveModelConfig(cfg);
+    // Fine-tuning trains the pretrained model, whatever the model section says. This runs on
+    // every edit of the JSON, so the model folder's headers are read once per folder.
+    if (!cfg.initFrom.empty()) {
+        static std::mutex cacheMutex;
+        static std::string cachedPath;
+        static ::mts::ModelConfig cachedModel;
+        std::lock_guard<std::mutex> lock(cacheMutex);
+        if (cachedPath != cfg.initFrom) {
+            cachedModel = ::mts::effectiveModelConfig(cfg);
+            cachedPath = cfg.initFrom;
+        }
+        cfg.model = cachedModel;
+    }
     const std::string tierName = tier.toStdString();
     const ::mts::MemoryEstimate e = estimateFor(cfg, tierName);
     MemoryEstimateView v;

@@ -3,15 +3,17 @@
 // plus the ISA controls and vector math the tests and benchmarks use. Shapes and semantics
 // are those of mts/core/selective_scan.h.
 //
-// Kernel design (scan_cpu_kernel.h): one task = (sequence b, block of W channels), W = SIMD
-// lanes (16 floats with AVX-512). The N states of the block live in N vector registers
-// across the whole time loop; token-major layout makes the W channels of a time step one
-// contiguous load. Forward saves the state every `chunk` steps (B, L/chunk, N, D); backward
-// walks chunks last to first, recomputes the chunk's states from the saved one into an
-// L1-sized buffer, then runs the reverse recurrence. No (B, L, D, N) tensor is ever formed.
-// dB/dC (reduced over channels) are accumulated per thread as W-lane vectors and summed
-// under a mutex once per sequence; dA, dD, dbias are written per sequence and summed by
-// the caller.
+// Kernel design (scan_cpu_kernel.h): W = SIMD lanes (16 floats with AVX-512) channels form a
+// block. Forward: one task = (sequence b, block); the N states of the block live in N vector
+// registers across the whole time loop; token-major layout makes the W channels of a time
+// step one contiguous load, and rows are prefetched a few steps ahead (each is on another
+// page). Forward saves the state every `chunk` steps (B, L/chunk, N, D). Backward: one task =
+// (sequence b, group of blocks; one group unless sequences are fewer than threads); it walks
+// chunks last to first and, within a chunk, the group's blocks: recomputes the block's states
+// from the saved one into an L1-sized buffer, then runs the reverse recurrence. No
+// (B, L, D, N) tensor is ever formed. dB/dC (reduced over channels) are accumulated as W-lane
+// vectors per chunk, summed over lanes once per chunk and added under a mutex; dA, dD, dbias
+// are written per sequence and summed by the caller.
 //
 // Threading: the kernels are re-entrant; the entry point parallelises with at::parallel_for.
 #include <cstdint>
