@@ -155,6 +155,11 @@ ConvKernelSet<float> convKernelsF32() { MTS_SCAN_DISPATCH(convKernelsF32()) }
 ConvKernelSet<double> convKernelsF64() { MTS_SCAN_DISPATCH(convKernelsF64()) }
 void vecExp(const float* x, float* y, int64_t n) { MTS_SCAN_DISPATCH(vecExpF32(x, y, n)) }
 void vecExp(const double* x, double* y, int64_t n) { MTS_SCAN_DISPATCH(vecExpF64(x, y, n)) }
+void vecExp2(const float* x, float* y, int64_t n) { MTS_SCAN_DISPATCH(vecExp2F32(x, y, n)) }
+void vecExp2(const double* x, double* y, int64_t n) { MTS_SCAN_DISPATCH(vecExp2F64(x, y, n)) }
+void vecSoftplusSigmoid(const float* x, float* softplus, float* sigmoid, int64_t n) {
+    MTS_SCAN_DISPATCH(vecSoftplusSigmoidF32(x, softplus, sigmoid, n))
+}
 void vecLog1p01(const float* x, float* y, int64_t n) { MTS_SCAN_DISPATCH(vecLog1p01F32(x, y, n)) }
 void vecSoftplus(const float* x, float* y, int64_t n) { MTS_SCAN_DISPATCH(vecSoftplusF32(x, y, n)) }
 

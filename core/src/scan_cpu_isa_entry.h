@@ -38,6 +38,10 @@ struct Log1pOp {
     typename VecT<T, W>::V operator()(typename VecT<T, W>::V v) const { return vlog1p01<T, W>(v); }
 };
 template <typename T, int W>
+struct Exp2Op {
+    typename VecT<T, W>::V operator()(typename VecT<T, W>::V v) const { return vexp2<T, W>(v); }
+};
+template <typename T, int W>
 struct SoftplusOp {
     typename VecT<T, W>::V operator()(typename VecT<T, W>::V v) const { return vsoftplus<T, W>(v); }
 };
@@ -52,6 +56,22 @@ void mapArray(const T* x, T* y, int64_t n, F f) {
 inline void vecExpF32(const float* x, float* y, int64_t n) { mapArray<float, kLanesF>(x, y, n, ExpOp<float, kLanesF>()); }
 inline void vecExpF64(const double* x, double* y, int64_t n) {
     mapArray<double, kLanesD>(x, y, n, ExpOp<double, kLanesD>());
+}
+inline void vecExp2F32(const float* x, float* y, int64_t n) {
+    mapArray<float, kLanesF>(x, y, n, Exp2Op<float, kLanesF>());
+}
+inline void vecExp2F64(const double* x, double* y, int64_t n) {
+    mapArray<double, kLanesD>(x, y, n, Exp2Op<double, kLanesD>());
+}
+inline void vecSoftplusSigmoidF32(const float* x, float* sp, float* sig, int64_t n) {
+    using V = typename VecT<float, kLanesF>::V;
+    for (int64_t i = 0; i < n; i += kLanesF) {
+        const int m = int(std::min<int64_t>(kLanesF, n - i));
+        V s;
+        const V out = vsoftplusSigmoid<float, kLanesF>(vloadN<float, kLanesF>(x + i, m), &s);
+        vstoreN<float, kLanesF>(sp + i, out, m);
+        vstoreN<float, kLanesF>(sig + i, s, m);
+    }
 }
 inline void vecLog1p01F32(const float* x, float* y, int64_t n) {
     mapArray<float, kLanesF>(x, y, n, Log1pOp<float, kLanesF>());

@@ -5,12 +5,16 @@
 // after vec_exp_impl.h. Uses ScanArgs from scan_cpu.h. See scan_cpu.h for the design.
 //
 // Notation per task (b, channels d0 .. d0+W): h[n] = state of the W channels for state
-// index n (one vector), Av[n] = A[d0.., n], dt = softplus(delta + bias), dtu = dt * u.
+// index n (one vector), Av[n] = A[d0.., n] * log2(e) (the decay e^(dt A) is computed as
+// 2^(dt Av)), dt = softplus(delta + bias), dtu = dt * u.
 
 template <typename T, int W, int NS>
 struct ScanKernel {
     using V = typename VecT<T, W>::V;
     static constexpr int kCap = NS > 0 ? NS : int(scan_cpu::kMaxState);
+    // State indices per pass of the backward's reverse loop: 8 keeps its carried values in
+    // registers (2 x 8 vectors); 0 = all N in one pass (N not a multiple of 8, or not fixed).
+    static constexpr int kGroup = NS > 0 && NS % 8 == 0 ? 8 : 0;
 
     // Gathers a (.., D, N)-laid-out row block [d0, d0+lanes) x n into vectors.
     static void gatherDN(const T* p, int64_t N, int lanes, int n, V* out) {
@@ -19,6 +23,11 @@ struct ScanKernel {
             for (int l = 0; l < lanes; ++l) v[l] = p[l * N + k];
             out[k] = v;
         }
+    }
+    // A's rows scaled by log2(e), for vexp2.
+    static void gatherA2(const T* p, int64_t N, int lanes, int n, V* out) {
+        gatherDN(p, N, lanes, n, out);
+        for (int k = 0; k < n; ++k) out[k] = out[k] * T(1.4426950408889634);
     }
     static void scatterDN(T* p, int64_t N, int lanes, int n, const V* in) {
         for (int k = 0; k < n; ++k)
@@ -29,12 +38,12 @@ struct ScanKernel {
     // crosses a page every step or two: the hardware prefetcher stops at page boundaries and
     // each row would be a cache + TLB miss. Rows are fetched kPrefetch steps ahead instead.
     static constexpr int64_t kPrefetch = 8;
+    static constexpr int kStep = 16;  // forward: steps whose per-step values are computed together
     static void pf(const T* p) { __builtin_prefetch(p, 0, 3); }
     static void pfw(T* p) { __builtin_prefetch(p, 1, 3); }
 
-    static V deltaAt(const scan_cpu::ScanArgs<T>& a, const T* dp, int lanes, V biasv, V* rawOut) {
-        V raw = vloadN<T, W>(dp, lanes) + biasv;
-        if (rawOut) *rawOut = raw;
+    static V deltaAt(const scan_cpu::ScanArgs<T>& a, const T* dp, int lanes, V biasv) {
+        const V raw = vloadN<T, W>(dp, lanes) + biasv;
         return a.softplus ? vsoftplus<T, W>(raw) : raw;
     }
 
@@ -47,7 +56,7 @@ struct ScanKernel {
         for (int64_t task = taskBegin; task < taskEnd; ++task) {
             const int64_t b = task / nBlk, d0 = (task % nBlk) * W;
             const int lanes = int(std::min<int64_t>(W, D - d0));
-            gatherDN(a.A + d0 * N, N, lanes, N, Av);
+            gatherA2(a.A + d0 * N, N, lanes, N, Av);
             if (a.h0) {
                 gatherDN(a.h0 + (b * D + d0) * N, N, lanes, N, h);
             } else {
@@ -62,38 +71,54 @@ struct ScanKernel {
             const T* cp = a.Cm + b * a.cSB;
             T* yp = a.y + b * L * D + d0;
             T* cs = a.chunkStates ? a.chunkStates + b * nCh * N * D + d0 : nullptr;
-            for (int64_t t = 0; t < L; ++t) {
-                if (t + kPrefetch < L) {
-                    const int64_t tp = t + kPrefetch;
-                    pf(up + tp * a.uSL);
-                    pf(dp + tp * a.dSL);
-                    if (zp) pf(zp + tp * a.zSL);
-                    pfw(yp + tp * D);
+            // Steps run in groups of kStep. The per-step values (softplus, the gate) are computed
+            // for the whole group first, as independent work the out-of-order core overlaps;
+            // computed inside the state loop, their latency (an exp, a log and two divisions)
+            // would stall every step, since all the step's state updates wait on dt.
+            V dtb[kStep], dtub[kStep], skipb[kStep], gateb[kStep];
+            for (int64_t g0 = 0; g0 < L; g0 += kStep) {
+                const int len = int(std::min<int64_t>(kStep, L - g0));
+                for (int i = 0; i < len; ++i) {
+                    const int64_t t = g0 + i;
+                    if (t + kPrefetch < L) {
+                        const int64_t tp = t + kPrefetch;
+                        pf(up + tp * a.uSL);
+                        pf(dp + tp * a.dSL);
+                        if (zp) pf(zp + tp * a.zSL);
+                        pfw(yp + tp * D);
+                    }
+                    const V dt = deltaAt(a, dp + t * a.dSL, lanes, biasv);
+                    const V uu = vloadN<T, W>(up + t * a.uSL, lanes);
+                    dtb[i] = dt;
+                    dtub[i] = dt * uu;
+                    skipb[i] = Dv * uu;
+                    if (zp) {
+                        const V zv = vloadN<T, W>(zp + t * a.zSL, lanes);
+                        gateb[i] = zv * vsigmoid<T, W>(zv);
+                    }
                 }
-                if (cs && t % K == 0) {
-                    T* dst = cs + (t / K) * N * D;
-                    for (int n = 0; n < N; ++n) vstoreN<T, W>(dst + n * D, h[n], lanes);
+                for (int i = 0; i < len; ++i) {
+                    const int64_t t = g0 + i;
+                    if (cs && t % K == 0) {
+                        T* dst = cs + (t / K) * N * D;
+                        for (int n = 0; n < N; ++n) vstoreN<T, W>(dst + n * D, h[n], lanes);
+                    }
+                    const V dt = dtb[i], dtu = dtub[i];
+                    const T* Bt = bp + t * a.bSL;
+                    const T* Ct = cp + t * a.cSL;
+                    // Four partial sums break the FMA latency chain over n (the loop is unrolled
+                    // when N is a compile-time constant).
+                    V part[4] = {skipb[i], V{}, V{}, V{}};
+                    MTS_SCAN_UNROLL
+                    for (int n = 0; n < N; ++n) {
+                        const V dA = vexp2<T, W>(dt * Av[n]);
+                        h[n] = dA * h[n] + dtu * Bt[n];
+                        part[n & 3] += h[n] * Ct[n];
+                    }
+                    V acc = (part[0] + part[1]) + (part[2] + part[3]);
+                    if (zp) acc = acc * gateb[i];
+                    vstoreN<T, W>(yp + t * D, acc, lanes);
                 }
-                const V dt = deltaAt(a, dp + t * a.dSL, lanes, biasv, nullptr);
-                const V uu = vloadN<T, W>(up + t * a.uSL, lanes);
-                const V dtu = dt * uu;
-                const T* Bt = bp + t * a.bSL;
-                const T* Ct = cp + t * a.cSL;
-                // Four partial sums break the FMA latency chain over n (the loop is unrolled
-                // when N is a compile-time constant, so h[] stays in registers).
-                V part[4] = {Dv * uu, V{}, V{}, V{}};
-                MTS_SCAN_UNROLL
-                for (int n = 0; n < N; ++n) {
-                    const V dA = vexp<T, W>(dt * Av[n]);
-                    h[n] = dA * h[n] + dtu * Bt[n];
-                    part[n & 3] += h[n] * Ct[n];
-                }
-                V acc = (part[0] + part[1]) + (part[2] + part[3]);
-                if (zp) {
-                    const V zv = vloadN<T, W>(zp + t * a.zSL, lanes);
-                    acc = acc * zv * vsigmoid<T, W>(zv);
-                }
-                vstoreN<T, W>(yp + t * D, acc, lanes);
             }
             if (a.hLast) scatterDN(a.hLast + (b * D + d0) * N, N, lanes, N, h);
         }
@@ -122,7 +147,7 @@ struct ScanKernel {
     // decays, the chunk's dB/dC partial sums (W lanes each, summed over the task's blocks), and
     // the per-block values carried from chunk to chunk (A, dh, dA, dD, dbias).
     struct Workspace {
-        VBuf hbuf, dAbuf, dtbuf, sbuf, sigbuf, accB, accC, AvAll, dhAll, dAaccAll, dDAll, dBiasAll;
+        VBuf hbuf, dAbuf, dtbuf, dtubuf, ubuf, dsbuf, dhBbuf, ddtAbuf, sbuf, sigbuf, accB, accC, AvAll, dhAll, dAaccAll, dDAll, dBiasAll;
         int64_t cap[2] = {-1, -1};  // (chunk, blocks per task) the buffers were sized for
         int64_t capN = -1;
         std::vector<T> sb, sc;
@@ -133,6 +158,11 @@ struct ScanKernel {
             ws.hbuf.assign((K + 1) * N);
             ws.dAbuf.assign(K * N);
             ws.dtbuf.assign(K);
+            ws.dtubuf.assign(K);
+            ws.ubuf.assign(K);
+            ws.dsbuf.assign(K);
+            ws.dhBbuf.assign(K);
+            ws.ddtAbuf.assign(K);
             ws.sbuf.assign(K);
             ws.sigbuf.assign(K);
             ws.accB.assign(K * N);
@@ -172,7 +202,7 @@ struct ScanKernel {
             for (int64_t j = 0; j < nb; ++j) {
                 const int64_t d0 = (blk0 + j) * W;
                 const int lanes = int(std::min<int64_t>(W, D - d0));
-                gatherDN(a.A + d0 * N, N, lanes, N, ws.AvAll.data() + j * N);
+                gatherA2(a.A + d0 * N, N, lanes, N, ws.AvAll.data() + j * N);
                 V* dh = ws.dhAll.data() + j * N;
                 if (a.dhLast) {
                     gatherDN(a.dhLast + (b * D + d0) * N, N, lanes, N, dh);
@@ -219,27 +249,58 @@ struct ScanKernel {
                         if (j + 1 < nb) pf(csc + n * D + W);
                     }
                     V dDacc = ws.dDAll[j], dBiasAcc = ws.dBiasAll[j];
+                    // The block after this one (the next block of the chunk, else the first block
+                    // of the previous chunk) reads other cache lines of the same token rows, one
+                    // line per row and tensor: each is fetched one row per step here, a block ahead.
+                    int64_t nT0 = -1, nD0 = 0;
+                    int nLen = 0;
+                    if (j + 1 < nb) {
+                        nT0 = t0;
+                        nLen = len;
+                        nD0 = d0 + W;
+                    } else if (c > 0) {
+                        nT0 = t0 - K;
+                        nLen = int(K);
+                        nD0 = blk0 * W;
+                    }
+                    const int64_t nOff = nD0 - d0;
+                    // Per-step values first, for the whole chunk (independent work; see forward).
                     for (int i = 0; i < len; ++i) {
                         const int64_t t = t0 + i;
-                        pf(dyp + t * a.dySL);
-                        if (zp) pf(zp + t * a.zSL);
+                        if (i < nLen) {
+                            const int64_t tn = nT0 + i;
+                            pf(dp + tn * a.dSL + nOff);
+                            pf(up + tn * a.uSL + nOff);
+                            pf(dyp + tn * a.dySL + nOff);
+                            if (zp) pf(zp + tn * a.zSL + nOff);
+                        }
                         pfw(dup + t * D);
                         pfw(ddp + t * D);
                         if (dzp) pfw(dzp + t * D);
-                        V raw;
-                        const V dt = deltaAt(a, dp + t * a.dSL, lanes, biasv, &raw);
+                        const V raw = vloadN<T, W>(dp + t * a.dSL, lanes) + biasv;
+                        V dt = raw;
+                        if (a.softplus) {
+                            V sig;
+                            dt = vsoftplusSigmoid<T, W>(raw, &sig);
+                            ws.sigbuf[i] = sig;  // softplus' derivative
+                        }
                         const V uu = vloadN<T, W>(up + t * a.uSL, lanes);
-                        const V dtu = dt * uu;
+                        ws.dtbuf[i] = dt;
+                        ws.ubuf[i] = uu;
+                        ws.dtubuf[i] = dt * uu;
+                    }
+                    // Recompute the states over the chunk.
+                    for (int i = 0; i < len; ++i) {
+                        const int64_t t = t0 + i;
+                        const V dt = ws.dtbuf[i], dtu = ws.dtubuf[i];
                         const T* Bt = bp + t * a.bSL;
                         const T* Ct = cp + t * a.cSL;
-                        ws.dtbuf[i] = dt;
-                        if (a.softplus) ws.sigbuf[i] = vsigmoid<T, W>(raw);  // softplus' derivative
-                        V part[4] = {Dv * uu, V{}, V{}, V{}};
+                        V part[4] = {Dv * ws.ubuf[i], V{}, V{}, V{}};
                         V* dAi = dAb + i * N;
                         V* hi = hb + (i + 1) * N;
                         MTS_SCAN_UNROLL
                         for (int n = 0; n < N; ++n) {
-                            const V dA = vexp<T, W>(dt * Av[n]);
+                            const V dA = vexp2<T, W>(dt * Av[n]);
                             h[n] = dA * h[n] + dtu * Bt[n];
                             dAi[n] = dA;
                             hi[n] = h[n];
@@ -247,12 +308,10 @@ struct ScanKernel {
                         }
                         ws.sbuf[i] = (part[0] + part[1]) + (part[2] + part[3]);
                     }
-                    // Reverse recurrence over the chunk.
-                    for (int i = len - 1; i >= 0; --i) {
+                    // Gradient into the gate and the scan output, per step.
+                    for (int i = 0; i < len; ++i) {
                         const int64_t t = t0 + i;
                         const V dyv = vloadN<T, W>(dyp + t * a.dySL, lanes);
-                        const V uu = vloadN<T, W>(up + t * a.uSL, lanes);
-                        const V dt = ws.dtbuf[i];
                         V ds = dyv;
                         if (zp) {
                             const V zv = vloadN<T, W>(zp + t * a.zSL, lanes);
@@ -261,31 +320,59 @@ struct ScanKernel {
                             const V dzv = dyv * ws.sbuf[i] * sig * (T(1) + zv * (T(1) - sig));
                             vstoreN<T, W>(dzp + t * D, dzv, lanes);
                         }
-                        dDacc += ds * uu;
-                        const V dtu = dt * uu;
-                        const T* Bt = bp + t * a.bSL;
-                        const T* Ct = cp + t * a.cSL;
-                        V* accB = ws.accB.data() + i * N;
-                        V* accC = ws.accC.data() + i * N;
-                        const V* dAi = dAb + i * N;
-                        const V* hprev = hb + i * N;
-                        const V* hcur = hb + (i + 1) * N;
-                        V dhBp[4] = {}, ddtAp[4] = {};
-                        MTS_SCAN_UNROLL
-                        for (int n = 0; n < N; ++n) {
-                            const V dhn = dh[n] + ds * Ct[n];
-                            accC[n] += ds * hcur[n];
-                            accB[n] += dhn * dtu;
-                            dhBp[n & 3] += dhn * Bt[n];
-                            dh[n] = dhn * dAi[n];           // dL/dh_{t-1}
-                            const V g = dh[n] * hprev[n];    // = dhn * dA * h_{t-1}: dL/d(dt*A) at (t, n)
-                            ddtAp[n & 3] += g * Av[n];
-                            dAacc[n] += g * dt;
+                        ws.dsbuf[i] = ds;
+                        dDacc += ds * ws.ubuf[i];
+                    }
+                    // Reverse recurrence over the chunk, kGroup state indices at a time (each
+                    // index's recurrence is independent; the sums over n are gathered per step in
+                    // dhBbuf / ddtAbuf), so dh and the dA sums stay in registers.
+                    const int gn = kGroup > 0 ? kGroup : N;
+                    for (int n0 = 0; n0 < N; n0 += gn) {
+                        V dhl[kGroup > 0 ? kGroup : kCap], dAl[kGroup > 0 ? kGroup : kCap];
+                        for (int m = 0; m < gn; ++m) {
+                            dhl[m] = dh[n0 + m];
+                            dAl[m] = dAacc[n0 + m];
                         }
-                        const V dhB = (dhBp[0] + dhBp[1]) + (dhBp[2] + dhBp[3]);
-                        const V ddtA = (ddtAp[0] + ddtAp[1]) + (ddtAp[2] + ddtAp[3]);
-                        vstoreN<T, W>(dup + t * D, dhB * dt + ds * Dv, lanes);
-                        V ddt = dhB * uu + ddtA;
+                        const V* Avg = Av + n0;
+                        for (int i = len - 1; i >= 0; --i) {
+                            const int64_t t = t0 + i;
+                            const V dt = ws.dtbuf[i];
+                            const V ds = ws.dsbuf[i];
+                            const V dtu = ws.dtubuf[i];
+                            const T* Bt = bp + t * a.bSL + n0;
+                            const T* Ct = cp + t * a.cSL + n0;
+                            V* accB = ws.accB.data() + i * N + n0;
+                            V* accC = ws.accC.data() + i * N + n0;
+                            const V* dAi = dAb + i * N + n0;
+                            const V* hprev = hb + i * N + n0;
+                            const V* hcur = hb + (i + 1) * N + n0;
+                            V dhBp[2] = {}, ddtAp[2] = {};
+                            MTS_SCAN_UNROLL
+                            for (int m = 0; m < gn; ++m) {
+                                const V dhn = dhl[m] + ds * Ct[m];
+                                accC[m] += ds * hcur[m];
+                                accB[m] += dhn * dtu;
+                                dhBp[m & 1] += dhn * Bt[m];
+                                dhl[m] = dhn * dAi[m];            // dL/dh_{t-1}
+                                const V g = dhl[m] * hprev[m];    // = dhn * dA * h_{t-1}: dL/d(dt*A) at (t, n)
+                                ddtAp[m & 1] += g * Avg[m];
+                                dAl[m] += g * dt;
+                            }
+                            const V dhB = dhBp[0] + dhBp[1], ddtA = ddtAp[0] + ddtAp[1];
+                            ws.dhBbuf[i] = n0 == 0 ? dhB : ws.dhBbuf[i] + dhB;
+                            ws.ddtAbuf[i] = n0 == 0 ? ddtA : ws.ddtAbuf[i] + ddtA;
+                        }
+                        for (int m = 0; m < gn; ++m) {
+                            dh[n0 + m] = dhl[m];
+                            dAacc[n0 + m] = dAl[m];
+                        }
+                    }
+                    for (int i = 0; i < len; ++i) {
+                        const int64_t t = t0 + i;
+                        const V dt = ws.dtbuf[i], uu = ws.ubuf[i], dhB = ws.dhBbuf[i];
+                        vstoreN<T, W>(dup + t * D, dhB * dt + ws.dsbuf[i] * Dv, lanes);
+                        // Av carries log2(e): the sum over n is scaled back by ln 2 here.
+                        V ddt = dhB * uu + ws.ddtAbuf[i] * T(0.6931471805599453);
                         if (a.softplus) ddt = ddt * ws.sigbuf[i];
                         vstoreN<T, W>(ddp + t * D, ddt, lanes);
                         dBiasAcc += ddt;

@@ -162,6 +162,52 @@ inline typename VecT<T, W>::V vexp(typename VecT<T, W>::V x) {
     return x < P::kMinArg ? zero : out;
 }
 
+// Coefficients of 2^f = e^(f ln2) on |f| <= 1/2: the exp polynomial's, times ln2^i (the same
+// fit, so the same error).
+template <typename T>
+struct Exp2Poly {
+    static constexpr T c(int i) {
+        double s = 1;
+        for (int j = 0; j < i; ++j) s *= 0.6931471805599453;
+        return T(double(ExpPoly<T>::c(i)) * s);
+    }
+};
+
+/// 2^x, for the scan's decays e^(dt A) = 2^(dt A log2 e) with A log2 e precomputed: the
+/// fraction f = x - round(x) is exact, so there is no ln2 reduction step (two fewer
+/// multiply-adds than vexp). Same accuracy as vexp for e^(x ln2), same clamping.
+template <typename T, int W>
+inline typename VecT<T, W>::V vexp2(typename VecT<T, W>::V x) {
+    using P = VecT<T, W>;
+    using V = typename P::V;
+    using I = typename P::I;
+    const V zero = {};
+    constexpr T kLog2e = T(1.4426950408889634);
+#if defined(__x86_64__)
+    if constexpr (std::is_same_v<T, float> && W == 16) {
+        const __mmask16 all = 0xFFFF;
+        const __m512 xv = (__m512)x;
+        const __m512 lo = _mm512_mask_max_ps(xv, all, _mm512_set1_ps(P::kScalefMinArg * kLog2e), xv);
+        const __m512 xc = _mm512_mask_min_ps(lo, all, _mm512_set1_ps(P::kMaxArg * kLog2e), lo);
+        const __m512 k = _mm512_mask_roundscale_ps(xc, all, xc, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        const V f = (V)xc - (V)k;
+        V p = zero + Exp2Poly<T>::c(P::kExpTerms);
+        for (int i = P::kExpTerms - 1; i >= 0; --i) p = p * f + Exp2Poly<T>::c(i);
+        return (V)_mm512_mask_scalef_ps((__m512)p, all, (__m512)p, k);
+    }
+#endif
+    V xc = x < P::kMinArg * kLog2e ? zero + P::kMinArg * kLog2e : x;
+    xc = xc > P::kMaxArg * kLog2e ? zero + P::kMaxArg * kLog2e : xc;
+    const V k = (xc + P::kRoundMagic) - P::kRoundMagic;
+    const V f = xc - k;
+    V p = zero + Exp2Poly<T>::c(P::kExpTerms);
+    for (int i = P::kExpTerms - 1; i >= 0; --i) p = p * f + Exp2Poly<T>::c(i);
+    I ki = __builtin_convertvector(k, I);
+    I bits = (ki + P::kBias) << P::kMantBits;
+    V out = p * (V)bits;
+    return x < P::kMinArg * kLog2e ? zero : out;
+}
+
 /// log(1 + y) for y in [0, 1].
 template <typename T, int W>
 inline typename VecT<T, W>::V vlog1p01(typename VecT<T, W>::V y) {
@@ -187,6 +233,19 @@ inline typename VecT<T, W>::V vsoftplus(typename VecT<T, W>::V x) {
 template <typename T, int W>
 inline typename VecT<T, W>::V vsigmoid(typename VecT<T, W>::V x) {
     return T(1) / (T(1) + vexp<T, W>(-x));
+}
+
+/// softplus(x) and its derivative sigmoid(x) from one exponential: with e = e^-|x|,
+/// sigmoid(x) = 1 / (1 + e) for x >= 0 and e / (1 + e) below.
+template <typename T, int W>
+inline typename VecT<T, W>::V vsoftplusSigmoid(typename VecT<T, W>::V x, typename VecT<T, W>::V* sig) {
+    using V = typename VecT<T, W>::V;
+    const V zero = {};
+    const V ax = x < zero ? -x : x;
+    const V e = vexp<T, W>(-ax);
+    const V inv = T(1) / (T(1) + e);
+    *sig = x < zero ? e * inv : inv;
+    return vmax0<T, W>(x) + vlog1p01<T, W>(e);
 }
 
 /// Horizontal sum of the first n lanes.

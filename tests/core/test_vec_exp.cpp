@@ -121,6 +121,83 @@ TEST(VecExp, Log1pAndSoftplusMatchLibm) {
     }
 }
 
+// The scan's decays are computed as 2^(dt * A log2 e): the base-2 form must hold the same bound.
+TEST(VecExp, Exp2FloatAndDoubleWithinStatedBounds) {
+    auto x = gridF(-125.9, 127.45, 1.3e-4);
+    x.push_back(0.0f);
+    x.push_back(-0.0f);
+    x.push_back(0.5f);
+    x.push_back(-0.5f);
+    std::vector<double> xd;
+    for (double v = -1020.0; v <= 1022.0; v += 1.0 / 512 + 1e-7) xd.push_back(v);
+    for (const auto& isa : mts::scan_cpu::availableIsas()) {
+        IsaScope scope(isa);
+        std::vector<float> y(x.size());
+        mts::scan_cpu::vecExp2(x.data(), y.data(), int64_t(x.size()));
+        double worst = 0;
+        float worstAt = 0;
+        for (size_t i = 0; i < x.size(); ++i) {
+            const double ref = std::exp2(double(x[i]));
+            const double rel = std::fabs(double(y[i]) - ref) / ref;
+            if (rel > worst) {
+                worst = rel;
+                worstAt = x[i];
+            }
+        }
+        EXPECT_LE(worst, mts::scan_cpu::kVecExpMaxRelErrorF32) << isa << " worst at x = " << worstAt;
+        EXPECT_GT(worst, 1e-8) << isa;
+        // Integers are exact powers of two.
+        for (float k : {-20.0f, -1.0f, 0.0f, 1.0f, 7.0f}) {
+            float out = 0;
+            mts::scan_cpu::vecExp2(&k, &out, 1);
+            EXPECT_NEAR(out / std::exp2(double(k)), 1.0, 2e-7) << isa << " 2^" << k;
+        }
+        std::vector<double> yd(xd.size());
+        mts::scan_cpu::vecExp2(xd.data(), yd.data(), int64_t(xd.size()));
+        double worstD = 0;
+        for (size_t i = 0; i < xd.size(); ++i) worstD = std::max(worstD, std::fabs(yd[i] - std::exp2(xd[i])) / std::exp2(xd[i]));
+        EXPECT_LE(worstD, mts::scan_cpu::kVecExpMaxRelErrorF64) << isa;
+    }
+}
+
+TEST(VecExp, Exp2FlushesBelowRangeSaturatesAboveKeepsNaN) {
+    std::vector<float> x = {-127.0f, -151.0f, -1e30f, -INFINITY, 127.9f, 500.0f, INFINITY, NAN};
+    for (const auto& isa : mts::scan_cpu::availableIsas()) {
+        IsaScope scope(isa);
+        std::vector<float> y(x.size());
+        mts::scan_cpu::vecExp2(x.data(), y.data(), int64_t(x.size()));
+        EXPECT_GE(y[0], 0.0f) << isa;
+        EXPECT_LE(y[0], std::numeric_limits<float>::min()) << isa;
+        EXPECT_EQ(y[1], 0.0f) << isa;
+        EXPECT_EQ(y[2], 0.0f) << isa;
+        EXPECT_EQ(y[3], 0.0f) << isa;
+        EXPECT_TRUE(std::isfinite(y[4])) << isa;
+        EXPECT_GT(y[4], 1e38f) << isa;
+        EXPECT_EQ(y[5], y[4]) << isa;
+        EXPECT_EQ(y[6], y[4]) << isa;
+        EXPECT_TRUE(std::isnan(y[7])) << isa;
+    }
+}
+
+TEST(VecExp, SoftplusWithSigmoidFromOneExpMatchesLibm) {
+    auto xs = gridF(-60.0, 60.0, 7e-4);
+    for (const auto& isa : mts::scan_cpu::availableIsas()) {
+        IsaScope scope(isa);
+        std::vector<float> sp(xs.size()), sig(xs.size());
+        mts::scan_cpu::vecSoftplusSigmoid(xs.data(), sp.data(), sig.data(), int64_t(xs.size()));
+        double worstSp = 0, worstSig = 0;
+        for (size_t i = 0; i < xs.size(); ++i) {
+            const double x = xs[i];
+            const double refSp = x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+            const double refSig = 1.0 / (1.0 + std::exp(-x));
+            worstSp = std::max(worstSp, std::fabs(sp[i] - refSp) / refSp);
+            worstSig = std::max(worstSig, std::fabs(sig[i] - refSig) / refSig);
+        }
+        EXPECT_LE(worstSp, 1e-6) << isa << " softplus";
+        EXPECT_LE(worstSig, 1e-6) << isa << " sigmoid";
+    }
+}
+
 TEST(VecExp, OddLengthsUseTheTailPath) {
     for (int n : {1, 3, 17, 31}) {
         std::vector<float> x(n), y(n);

@@ -72,6 +72,13 @@ void vecExp(const float* x, float* y, int64_t n);
 void vecExp(const double* x, double* y, int64_t n);
 void vecLog1p01(const float* x, float* y, int64_t n);
 void vecSoftplus(const float* x, float* y, int64_t n);
+/// 2^x, the form the scan computes its decays in (e^(dt A) = 2^(dt A log2 e), A log2 e
+/// precomputed): the same error bounds as vecExp for 2^x on [-126, 127.49]; below, a subnormal
+/// or 0 (exactly 0 from -150 down); saturates above at 2^127.49; NaN stays NaN.
+void vecExp2(const float* x, float* y, int64_t n);
+void vecExp2(const double* x, double* y, int64_t n);
+/// softplus(x) and sigmoid(x) (its derivative) from one exponential, as the backward uses them.
+void vecSoftplusSigmoid(const float* x, float* softplus, float* sigmoid, int64_t n);
 
 }  // namespace scan_cpu
 }  // namespace mts
