@@ -507,6 +507,14 @@ TrainConfig Trainer::resumeConfig(const fs::path& runOrCheckpoint) {
 }
 
 TrainResult Trainer::run() {
+    TrainResult result = runSession();
+    // The session's model, optimizer state and activations are freed now; hand the memory the
+    // allocator kept for reuse between steps back to the system (the studio lives on).
+    releaseFreedMemory();
+    return result;
+}
+
+TrainResult Trainer::runSession() {
     Impl s(*this);
     auto finish = [&]() {
         s.result.steps = s.st.step;

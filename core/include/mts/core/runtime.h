@@ -16,6 +16,7 @@ struct RuntimeInfo {
     bool cuda = false;
     bool cpuBf16 = false;        // the CPU has avx512_bf16 / amx (fast bf16 matmul)
     std::string scanBackend;     // what runs Mamba's scan on `device`: "fused CPU (avx512)", ...
+    std::string allocator;       // how host memory is served (glibc malloc kept from step to step)
 };
 
 struct RuntimeOptions {
@@ -34,10 +35,15 @@ struct RuntimeOptions {
 /// (/proc/self/exe with the same argv). Returns normally when nothing needs doing or exec fails.
 void ensureThreadingEnvironment(char** argv);
 
-/// Sets intra-op threads, probes BLAS and device, logs one summary (and a warning with the
-/// fix when the BLAS is the reference one, or OpenBLAS's pthread build).
+/// Sets intra-op threads, keeps freed host memory in the process between training steps
+/// (glibc: fixed mmap threshold, no automatic trim), probes BLAS and device, logs one summary
+/// (and a warning with the fix when the BLAS is the reference one, or OpenBLAS's pthread build).
 /// Idempotent: later calls return the first result unless the thread count changes.
 const RuntimeInfo& initRuntime(const RuntimeOptions& options = {});
+
+/// Returns freed host memory that the allocator keeps for reuse (see initRuntime: freed
+/// blocks are not handed back during a run) to the system. The trainer calls it at a run's end.
+void releaseFreedMemory();
 
 /// The last result of initRuntime() (initialising with defaults if never called).
 const RuntimeInfo& runtimeInfo();

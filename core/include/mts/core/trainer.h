@@ -142,6 +142,7 @@ public:
 
 private:
     struct Impl;
+    TrainResult runSession();
     /// Blocks while paused; returns false when cancelled. Returns the seconds spent paused.
     double waitWhilePaused();
 
