@@ -8,6 +8,62 @@
 #include "mts/core/selective_scan.h"
 
 namespace mts {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// Splits the last dimension into views (x | z of in_proj, dt | B | C of x_proj) whose backward
+// is one concatenation. With narrow() each part's backward allocates a zero-filled tensor of
+// the whole input and the parts are then added: for in_proj's (B, L, 2 D_inner) output that
+// was two fills and an add of the largest activation in the block, every step.
+class SplitLastDimFunction : public torch::autograd::Function<SplitLastDimFunction> {
+public:
+    static variable_list forward(AutogradContext* ctx, const torch::Tensor& x, std::vector<int64_t> sizes) {
+        ctx->saved_data["sizes"] = sizes;
+        ctx->saved_data["shape"] = x.sizes().vec();
+        variable_list parts;
+        int64_t offset = 0;
+        for (int64_t s : sizes) {
+            parts.push_back(x.narrow(-1, offset, s));
+            offset += s;
+        }
+        return parts;
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grads) {
+        const std::vector<int64_t> sizes = ctx->saved_data["sizes"].toIntVector();
+        std::vector<int64_t> shape = ctx->saved_data["shape"].toIntVector();
+        torch::TensorOptions opts;
+        for (const auto& g : grads)
+            if (g.defined()) opts = g.options();
+        std::vector<torch::Tensor> parts;
+        for (size_t i = 0; i < sizes.size(); ++i) {
+            if (grads[i].defined()) {
+                parts.push_back(grads[i]);
+            } else {
+                shape.back() = sizes[i];
+                parts.push_back(torch::zeros(shape, opts));
+            }
+        }
+        return {torch::cat(parts, -1), torch::Tensor()};
+    }
+};
+
+variable_list splitLastDim(const torch::Tensor& x, std::vector<int64_t> sizes) {
+    if (!x.requires_grad() || !torch::GradMode::is_enabled()) {
+        variable_list parts;
+        int64_t offset = 0;
+        for (int64_t s : sizes) {
+            parts.push_back(x.narrow(-1, offset, s));
+            offset += s;
+        }
+        return parts;
+    }
+    return SplitLastDimFunction::apply(x, std::move(sizes));
+}
+
+}  // namespace
 
 RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : m_eps(eps) {
     weight = register_parameter("weight", torch::ones({dim}));
@@ -65,9 +121,9 @@ torch::Tensor MambaMixerImpl::forward(const torch::Tensor& hidden, MambaLayerSta
     const int64_t di = m_config.dInner(), n = m_config.dState, r = m_config.resolvedDtRank();
     const int64_t k = m_config.dConv;
 
-    const torch::Tensor xz = in_proj(hidden);   // (B, L, 2*D_inner)
-    const torch::Tensor x = xz.narrow(-1, 0, di);     // (B, L, D_inner)
-    const torch::Tensor z = xz.narrow(-1, di, di);    // (B, L, D_inner)
+    const variable_list xz = splitLastDim(in_proj(hidden), {di, di});  // in_proj: (B, L, 2*D_inner)
+    const torch::Tensor& x = xz[0];                                     // (B, L, D_inner)
+    const torch::Tensor& z = xz[1];                                     // (B, L, D_inner)
 
     // Causal depthwise conv, token-major: left context is the previous K-1 inputs (zeros at the start).
     torch::Tensor xc;
@@ -87,16 +143,16 @@ torch::Tensor MambaMixerImpl::forward(const torch::Tensor& hidden, MambaLayerSta
     xc = activation(xc);                                                     // (B, L, D_inner)
     }
 
-    const torch::Tensor xdbl = x_proj(xc);                                   // (B, L, R + 2N)
-    const torch::Tensor dtLow = xdbl.narrow(-1, 0, r);                       // (B, L, R)
+    const variable_list xdbl = splitLastDim(x_proj(xc), {r, n, n});         // x_proj: (B, L, R + 2N)
+    const torch::Tensor& dtLow = xdbl[0];                                    // (B, L, R)
     ScanInputs in;
     in.u = xc.to(torch::kFloat32);
     in.delta = torch::linear(dtLow, dt_proj->weight).to(torch::kFloat32);  // (B, L, D_inner), bias in the scan
     in.deltaBias = dt_proj->bias.to(torch::kFloat32);
     in.deltaSoftplus = true;
     in.A = -torch::exp(A_log.to(torch::kFloat32));                          // (D_inner, N)
-    in.Bm = xdbl.narrow(-1, r, n).to(torch::kFloat32).contiguous();          // (B, L, N)
-    in.Cm = xdbl.narrow(-1, r + n, n).to(torch::kFloat32).contiguous();      // (B, L, N)
+    in.Bm = xdbl[1].to(torch::kFloat32).contiguous();                        // (B, L, N)
+    in.Cm = xdbl[2].to(torch::kFloat32).contiguous();                        // (B, L, N)
     in.Dskip = D.to(torch::kFloat32);
     if (!m_config.gelu) in.z = z.to(torch::kFloat32);
     if (state) in.initialState = state->ssm;
