@@ -4,75 +4,18 @@
 #include <cmath>
 
 #include "mts/core/causal_conv.h"
+#include "mts/core/fused_ops.h"
 #include "mts/core/mamba.h"
+#include "mts/core/rms_norm.h"
 #include "mts/core/selective_scan.h"
 
 namespace mts {
-namespace {
-
-using torch::autograd::AutogradContext;
-using torch::autograd::variable_list;
-
-// Splits the last dimension into views (x | z of in_proj, dt | B | C of x_proj) whose backward
-// is one concatenation. With narrow() each part's backward allocates a zero-filled tensor of
-// the whole input and the parts are then added: for in_proj's (B, L, 2 D_inner) output that
-// was two fills and an add of the largest activation in the block, every step.
-class SplitLastDimFunction : public torch::autograd::Function<SplitLastDimFunction> {
-public:
-    static variable_list forward(AutogradContext* ctx, const torch::Tensor& x, std::vector<int64_t> sizes) {
-        ctx->saved_data["sizes"] = sizes;
-        ctx->saved_data["shape"] = x.sizes().vec();
-        variable_list parts;
-        int64_t offset = 0;
-        for (int64_t s : sizes) {
-            parts.push_back(x.narrow(-1, offset, s));
-            offset += s;
-        }
-        return parts;
-    }
-
-    static variable_list backward(AutogradContext* ctx, variable_list grads) {
-        const std::vector<int64_t> sizes = ctx->saved_data["sizes"].toIntVector();
-        std::vector<int64_t> shape = ctx->saved_data["shape"].toIntVector();
-        torch::TensorOptions opts;
-        for (const auto& g : grads)
-            if (g.defined()) opts = g.options();
-        std::vector<torch::Tensor> parts;
-        for (size_t i = 0; i < sizes.size(); ++i) {
-            if (grads[i].defined()) {
-                parts.push_back(grads[i]);
-            } else {
-                shape.back() = sizes[i];
-                parts.push_back(torch::zeros(shape, opts));
-            }
-        }
-        return {torch::cat(parts, -1), torch::Tensor()};
-    }
-};
-
-variable_list splitLastDim(const torch::Tensor& x, std::vector<int64_t> sizes) {
-    if (!x.requires_grad() || !torch::GradMode::is_enabled()) {
-        variable_list parts;
-        int64_t offset = 0;
-        for (int64_t s : sizes) {
-            parts.push_back(x.narrow(-1, offset, s));
-            offset += s;
-        }
-        return parts;
-    }
-    return SplitLastDimFunction::apply(x, std::move(sizes));
-}
-
-}  // namespace
-
 RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : m_eps(eps) {
     weight = register_parameter("weight", torch::ones({dim}));
 }
 
 torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
-    const torch::Tensor xf = x.to(torch::kFloat32);
-    const torch::Tensor normed = xf * torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + m_eps);
-    return weight * normed.to(x.scalar_type());
+    return rmsNorm(x, weight, m_eps);
 }
 
 MambaMixerImpl::MambaMixerImpl(const ModelConfig& config) : m_config(config) {
@@ -121,7 +64,7 @@ torch::Tensor MambaMixerImpl::forward(const torch::Tensor& hidden, MambaLayerSta
     const int64_t di = m_config.dInner(), n = m_config.dState, r = m_config.resolvedDtRank();
     const int64_t k = m_config.dConv;
 
-    const variable_list xz = splitLastDim(in_proj(hidden), {di, di});  // in_proj: (B, L, 2*D_inner)
+    const std::vector<torch::Tensor> xz = splitLastDim(in_proj(hidden), {di, di});  // in_proj: (B, L, 2*D_inner)
     const torch::Tensor& x = xz[0];                                     // (B, L, D_inner)
     const torch::Tensor& z = xz[1];                                     // (B, L, D_inner)
 
@@ -143,7 +86,7 @@ torch::Tensor MambaMixerImpl::forward(const torch::Tensor& hidden, MambaLayerSta
     xc = activation(xc);                                                     // (B, L, D_inner)
     }
 
-    const variable_list xdbl = splitLastDim(x_proj(xc), {r, n, n});         // x_proj: (B, L, R + 2N)
+    const std::vector<torch::Tensor> xdbl = splitLastDim(x_proj(xc), {r, n, n});  // x_proj: (B, L, R + 2N)
     const torch::Tensor& dtLow = xdbl[0];                                    // (B, L, R)
     ScanInputs in;
     in.u = xc.to(torch::kFloat32);
