@@ -147,7 +147,7 @@ struct ScanKernel {
     // decays, the chunk's dB/dC partial sums (W lanes each, summed over the task's blocks), and
     // the per-block values carried from chunk to chunk (A, dh, dA, dD, dbias).
     struct Workspace {
-        VBuf hbuf, dAbuf, dtbuf, dtubuf, ubuf, dsbuf, dhBbuf, ddtAbuf, sbuf, sigbuf, accB, accC, AvAll, dhAll, dAaccAll, dDAll, dBiasAll;
+        VBuf hbuf, dAbuf, dtbuf, dtubuf, ubuf, dsbuf, gzbuf, dhBbuf, ddtAbuf, sigbuf, accB, accC, AvAll, dhAll, dAaccAll, dDAll, dBiasAll;
         int64_t cap[2] = {-1, -1};  // (chunk, blocks per task) the buffers were sized for
         int64_t capN = -1;
         std::vector<T> sb, sc;
@@ -163,7 +163,7 @@ struct ScanKernel {
             ws.dsbuf.assign(K);
             ws.dhBbuf.assign(K);
             ws.ddtAbuf.assign(K);
-            ws.sbuf.assign(K);
+            ws.gzbuf.assign(K);
             ws.sigbuf.assign(K);
             ws.accB.assign(K * N);
             ws.accC.assign(K * N);
@@ -289,26 +289,9 @@ struct ScanKernel {
                         ws.ubuf[i] = uu;
                         ws.dtubuf[i] = dt * uu;
                     }
-                    // Recompute the states over the chunk.
-                    for (int i = 0; i < len; ++i) {
-                        const int64_t t = t0 + i;
-                        const V dt = ws.dtbuf[i], dtu = ws.dtubuf[i];
-                        const T* Bt = bp + t * a.bSL;
-                        const T* Ct = cp + t * a.cSL;
-                        V part[4] = {Dv * ws.ubuf[i], V{}, V{}, V{}};
-                        V* dAi = dAb + i * N;
-                        V* hi = hb + (i + 1) * N;
-                        MTS_SCAN_UNROLL
-                        for (int n = 0; n < N; ++n) {
-                            const V dA = vexp2<T, W>(dt * Av[n]);
-                            h[n] = dA * h[n] + dtu * Bt[n];
-                            dAi[n] = dA;
-                            hi[n] = h[n];
-                            part[n & 3] += h[n] * Ct[n];
-                        }
-                        ws.sbuf[i] = (part[0] + part[1]) + (part[2] + part[3]);
-                    }
-                    // Gradient into the gate and the scan output, per step.
+                    // Gradient into the scan output (before the gate) and the gate's factor, per
+                    // step: neither depends on the states, so dC's sums can be taken while they
+                    // are recomputed.
                     for (int i = 0; i < len; ++i) {
                         const int64_t t = t0 + i;
                         const V dyv = vloadN<T, W>(dyp + t * a.dySL, lanes);
@@ -317,11 +300,31 @@ struct ScanKernel {
                             const V zv = vloadN<T, W>(zp + t * a.zSL, lanes);
                             const V sig = vsigmoid<T, W>(zv);
                             ds = dyv * zv * sig;
-                            const V dzv = dyv * ws.sbuf[i] * sig * (T(1) + zv * (T(1) - sig));
-                            vstoreN<T, W>(dzp + t * D, dzv, lanes);
+                            ws.gzbuf[i] = dyv * sig * (T(1) + zv * (T(1) - sig));  // dz = this * s
                         }
                         ws.dsbuf[i] = ds;
                         dDacc += ds * ws.ubuf[i];
+                    }
+                    // Recompute the states over the chunk (and dC's partial sums).
+                    for (int i = 0; i < len; ++i) {
+                        const int64_t t = t0 + i;
+                        const V dt = ws.dtbuf[i], dtu = ws.dtubuf[i], ds = ws.dsbuf[i];
+                        const T* Bt = bp + t * a.bSL;
+                        const T* Ct = cp + t * a.cSL;
+                        V part[4] = {Dv * ws.ubuf[i], V{}, V{}, V{}};
+                        V* dAi = dAb + i * N;
+                        V* hi = hb + (i + 1) * N;
+                        V* accC = ws.accC.data() + i * N;
+                        MTS_SCAN_UNROLL
+                        for (int n = 0; n < N; ++n) {
+                            const V dA = vexp2<T, W>(dt * Av[n]);
+                            h[n] = dA * h[n] + dtu * Bt[n];
+                            dAi[n] = dA;
+                            hi[n] = h[n];
+                            part[n & 3] += h[n] * Ct[n];
+                            accC[n] += ds * h[n];
+                        }
+                        if (zp) vstoreN<T, W>(dzp + t * D, ws.gzbuf[i] * ((part[0] + part[1]) + (part[2] + part[3])), lanes);
                     }
                     // Reverse recurrence over the chunk, kGroup state indices at a time (each
                     // index's recurrence is independent; the sums over n are gathered per step in
@@ -342,15 +345,12 @@ struct ScanKernel {
                             const T* Bt = bp + t * a.bSL + n0;
                             const T* Ct = cp + t * a.cSL + n0;
                             V* accB = ws.accB.data() + i * N + n0;
-                            V* accC = ws.accC.data() + i * N + n0;
                             const V* dAi = dAb + i * N + n0;
                             const V* hprev = hb + i * N + n0;
-                            const V* hcur = hb + (i + 1) * N + n0;
                             V dhBp[2] = {}, ddtAp[2] = {};
                             MTS_SCAN_UNROLL
                             for (int m = 0; m < gn; ++m) {
                                 const V dhn = dhl[m] + ds * Ct[m];
-                                accC[m] += ds * hcur[m];
                                 accB[m] += dhn * dtu;
                                 dhBp[m & 1] += dhn * Bt[m];
                                 dhl[m] = dhn * dAi[m];            // dL/dh_{t-1}
