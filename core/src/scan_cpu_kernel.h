@@ -101,7 +101,7 @@ struct ScanKernel {
                     const int64_t t = g0 + i;
                     if (cs && t % K == 0) {
                         T* dst = cs + (t / K) * N * D;
-                        for (int n = 0; n < N; ++n) vstoreN<T, W>(dst + n * D, h[n], lanes);
+                        for (int n = 0; n < N; ++n) vstoreStream<T, W>(dst + n * D, h[n], lanes);
                     }
                     const V dt = dtb[i], dtu = dtub[i];
                     const T* Bt = bp + t * a.bSL;
@@ -121,6 +121,7 @@ struct ScanKernel {
                 }
             }
             if (a.hLast) scatterDN(a.hLast + (b * D + d0) * N, N, lanes, N, h);
+            vstreamFence<T, W>();
         }
     }
 

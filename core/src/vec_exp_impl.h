@@ -114,6 +114,29 @@ inline void vstoreN(T* p, typename VecT<T, W>::V v, int n) {
     for (int i = 0; i < n; ++i) p[i] = v[i];
 }
 
+/// vstoreN for data read back much later (the forward's saved chunk states, read by the
+/// backward): AVX-512 float streams full aligned vectors past the caches (no read for
+/// ownership, no eviction of the working set). Call vstreamFence() before the data is shared.
+template <typename T, int W>
+inline void vstoreStream(T* p, typename VecT<T, W>::V v, int n) {
+#if defined(__x86_64__)
+    if constexpr (std::is_same_v<T, float> && W == 16) {
+        if (n == W && (reinterpret_cast<uintptr_t>(p) & 63) == 0) {
+            _mm512_stream_ps(p, (__m512)v);
+            return;
+        }
+    }
+#endif
+    vstoreN<T, W>(p, v, n);
+}
+
+template <typename T, int W>
+inline void vstreamFence() {
+#if defined(__x86_64__)
+    if constexpr (std::is_same_v<T, float> && W == 16) _mm_sfence();
+#endif
+}
+
 template <typename T, int W>
 inline typename VecT<T, W>::V vmax0(typename VecT<T, W>::V x) {
     typename VecT<T, W>::V z = {};
