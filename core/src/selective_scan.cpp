@@ -1,5 +1,6 @@
 #include "mts/core/selective_scan.h"
 
+#include <atomic>
 #include <stdexcept>
 
 #include "mts/core/scan_cpu.h"
@@ -17,7 +18,14 @@ std::string toString(ScanBackend b) {
     return "unknown";
 }
 
+namespace {
+std::atomic<int> g_autoOverride{int(ScanBackend::Auto)};
+}  // namespace
+
+void setAutoScanBackendOverride(ScanBackend backend) { g_autoOverride = int(backend); }
+
 ScanBackend resolveScanBackend(const torch::Device& device) {
+    if (const auto o = ScanBackend(g_autoOverride.load()); o != ScanBackend::Auto) return o;
     if (device.is_cpu()) return ScanBackend::FusedCpu;  // kernel: scan_cpu.cpp
     // No fused kernel of ours for other devices (CUDA) in this build: the chunked parallel scan
     // in tensor ops runs wherever LibTorch does, in log2(chunk) steps instead of one per token.

@@ -1,6 +1,7 @@
 // Mamba LM behaviour on tiny random models: layout, init, causality, recurrent == parallel,
 // gradient checkpointing.
 #include <cmath>
+#include <map>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 #include "mts/core/errors.h"
 #include "mts/core/language_model.h"
 #include "mts/core/mamba.h"
+#include "mts/core/selective_scan.h"
 #include "mts/core/torch_compat.h"
 
 namespace {
@@ -218,6 +220,37 @@ TEST(MambaModel, GradientCheckpointingReplaysDropoutMasks) {
     auto cfg = tinyMamba();
     cfg.dropout = 0.2;
     expectCheckpointGradsEqual(cfg);
+}
+
+// The fused training path (conv and scan kernels, the RMSNorm and split functions) against the
+// same model with the reference scan: loss and every parameter's gradient.
+TEST(MambaModel, FusedTrainingPathGivesTheReferenceGradients) {
+    struct Restore {
+        ~Restore() { mts::setAutoScanBackendOverride(mts::ScanBackend::Auto); }
+    } restore;
+    torch::manual_seed(12);
+    auto model = mts::createModel(tinyMamba());
+    const auto ids = torch::randint(0, 50, {2, 19}, torch::kInt64);
+    const auto targets = torch::randint(0, 50, {2 * 19}, torch::kInt64);
+    auto run = [&](mts::ScanBackend backend) {
+        mts::setAutoScanBackendOverride(backend);
+        model->zero_grad();
+        const auto logits = model->forward(ids);
+        const auto loss = torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}), targets);
+        loss.backward();
+        std::map<std::string, torch::Tensor> grads;
+        for (const auto& p : model->named_parameters()) grads[p.key()] = p.value().grad().clone();
+        return std::make_pair(loss.item<double>(), grads);
+    };
+    const auto fused = run(mts::ScanBackend::FusedCpu);
+    const auto ref = run(mts::ScanBackend::Reference);
+    EXPECT_NEAR(fused.first, ref.first, 1e-5);
+    ASSERT_EQ(fused.second.size(), ref.second.size());
+    for (const auto& [name, g] : fused.second) {
+        const auto& r = ref.second.at(name);
+        const double scale = r.abs().max().item<double>() + 1e-8;
+        EXPECT_LT((g - r).abs().max().item<double>() / scale, 2e-4) << name;
+    }
 }
 
 TEST(MambaModel, Bf16AutocastForwardStaysCloseToFp32) {

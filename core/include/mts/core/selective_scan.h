@@ -58,6 +58,10 @@ ScanOutputs selectiveScanChunked(const ScanInputs& in, bool returnLastState = fa
 /// The backend Auto resolves to for a device ("fused CPU", "CUDA kernel", "reference", ...).
 ScanBackend resolveScanBackend(const torch::Device& device);
 
+/// Test hook: make Auto resolve to `backend` on every device (ScanBackend::Auto restores the
+/// per-device choice). Process-wide; not to be changed while scans run.
+void setAutoScanBackendOverride(ScanBackend backend);
+
 /// What runs the scan on a device, for logs and the UI: "fused CPU (avx512)", "chunked
 /// (tensor ops)", ...
 std::string describeScanBackend(const torch::Device& device);
