@@ -4,16 +4,21 @@
 // are those of mts/core/selective_scan.h.
 //
 // Kernel design (scan_cpu_kernel.h): W = SIMD lanes (16 floats with AVX-512) channels form a
-// block. Forward: one task = (sequence b, block); the N states of the block live in N vector
-// registers across the whole time loop; token-major layout makes the W channels of a time
-// step one contiguous load, and rows are prefetched a few steps ahead (each is on another
-// page). Forward saves the state every `chunk` steps (B, L/chunk, N, D). Backward: one task =
+// block. Forward: one task = (sequence b, block); the N states of the block are carried
+// across the whole time loop; token-major layout makes the W channels of a time step one
+// contiguous load, and rows are prefetched a few steps ahead (each is on another page). Steps
+// run in groups of 16: the per-step values (softplus(dt), dt*u, the SiLU gate) are computed
+// for the group first, as independent work, so their exp/log/division latency does not stall
+// the state updates that all wait on dt. Decays are 2^(dt * A log2 e) (vexp2). Forward saves
+// the state every `chunk` steps (B, L/chunk, N, D), with streaming stores. Backward: one task =
 // (sequence b, group of blocks; one group unless sequences are fewer than threads); it walks
-// chunks last to first and, within a chunk, the group's blocks: recomputes the block's states
-// from the saved one into an L1-sized buffer, then runs the reverse recurrence. No
-// (B, L, D, N) tensor is ever formed. dB/dC (reduced over channels) are accumulated as W-lane
-// vectors per chunk, summed over lanes once per chunk and added under a mutex; dA, dD, dbias
-// are written per sequence and summed by the caller.
+// chunks last to first and, within a chunk, the group's blocks: per-step values and the
+// output gradient first, then the block's states recomputed from the saved one into an
+// L1-sized buffer (dC's partial sums taken there), then the reverse recurrence, 8 state
+// indices at a time so its carried gradients stay in registers. No (B, L, D, N) tensor is ever
+// formed. dB/dC (reduced over channels) are accumulated as W-lane vectors per chunk, summed
+// over lanes once per chunk and added under a mutex; dA, dD, dbias are written per sequence
+// and summed by the caller.
 //
 // Threading: the kernels are re-entrant; the entry point parallelises with at::parallel_for.
 #include <cstdint>
