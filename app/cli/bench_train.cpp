@@ -26,7 +26,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-
 struct BenchTrainOptions {
     std::string arch = "mamba";
     int64_t dModel = 256;

@@ -10,6 +10,7 @@
 #include "mts/core/selective_scan.h"
 
 namespace mts {
+
 RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : m_eps(eps) {
     weight = register_parameter("weight", torch::ones({dim}));
 }

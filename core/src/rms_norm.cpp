@@ -2,8 +2,8 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cmath>
-#include <vector>
 
 namespace mts {
 namespace {

@@ -144,8 +144,8 @@ struct ScanKernel {
     };
 
     // Per-thread scratch for backward, kept across calls (sizing, zeroing and first-touch page
-    // faults would otherwise be paid by every call): the block-chunk's recomputed states and
-    // decays, the chunk's dB/dC partial sums (W lanes each, summed over the task's blocks), and
+    // faults would otherwise be paid by every call): the block-chunk's per-step values, its
+    // recomputed states and decays, the chunk's dB/dC partial sums (W lanes each, summed over the task's blocks), and
     // the per-block values carried from chunk to chunk (A, dh, dA, dD, dbias).
     struct Workspace {
         VBuf hbuf, dAbuf, dtbuf, dtubuf, ubuf, dsbuf, gzbuf, dhBbuf, ddtAbuf, sigbuf, accB, accC, AvAll, dhAll, dAaccAll, dDAll, dBiasAll;

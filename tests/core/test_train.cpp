@@ -253,10 +253,8 @@ TEST(Train, FineTunesAnExportedModelWithItsOwnTokenizer) {
     auto pre = test::tinyConfig(text);
     pre.model.vocabSize = bpe->vocabSize();
     pre.maxSteps = 60;
-    pre.initFrom = "";
     torch::manual_seed(1);
-    ModelConfig mc = pre.model;
-    mc.vocabSize = bpe->vocabSize();
+    const ModelConfig mc = pre.model;
     LanguageModel m = createModel(mc);
     saveModel(dir / "fresh", *m, bpe.get());
     pre.initFrom = (dir / "fresh").string();
