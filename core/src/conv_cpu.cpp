@@ -1,6 +1,8 @@
 // LibTorch side of the fused causal depthwise conv1d + SiLU (kernels in conv_cpu_kernel.h).
 #include "mts/core/causal_conv.h"
 
+#include <type_traits>
+
 #include <ATen/Parallel.h>
 
 #include "scan_cpu_args.h"
@@ -14,46 +16,66 @@ using torch::autograd::variable_list;
 
 Tensor lastDimContiguous(const Tensor& t) { return t.stride(-1) == 1 ? t : t.contiguous(); }
 
-template <typename T>
-scan_cpu::ConvKernelSet<T> convKernels();
-template <>
-scan_cpu::ConvKernelSet<float> convKernels<float>() {
-    return scan_cpu::convKernelsF32();
+template <typename T, typename IO>
+scan_cpu::ConvKernelSet<T, IO> convKernels() {
+    if constexpr (std::is_same_v<T, double>) {
+        return scan_cpu::convKernelsF64();
+    } else if constexpr (std::is_same_v<IO, scan_cpu::Bf16>) {
+        return scan_cpu::convKernelsBf16();
+    } else {
+        return scan_cpu::convKernelsF32();
+    }
 }
-template <>
-scan_cpu::ConvKernelSet<double> convKernels<double>() {
-    return scan_cpu::convKernelsF64();
+
+// x's data as the kernels' storage type (Bf16 for bfloat16).
+template <typename IO>
+IO* ioData(const Tensor& t) {
+    if constexpr (std::is_same_v<IO, scan_cpu::Bf16>) {
+        return reinterpret_cast<scan_cpu::Bf16*>(t.data_ptr<at::BFloat16>());
+    } else {
+        return t.data_ptr<IO>();
+    }
+}
+
+// Calls f(T{}, IO{}): compute type and storage type of x / y / dx / dy for x's dtype.
+template <typename F>
+void dispatchConv(at::ScalarType io, F&& f) {
+    switch (io) {
+    case at::kDouble: f(double{}, double{}); break;
+    case at::kBFloat16: f(float{}, scan_cpu::Bf16{}); break;
+    default: f(float{}, float{});
+    }
 }
 
 // weight (D, K) -> taps-major (K, D) so a tap of W channels is one load.
 Tensor tapsMajor(const Tensor& w) { return w.reshape({w.size(0), -1}).t().contiguous(); }
 
-template <typename T>
-void setArgs(scan_cpu::ConvArgs<T>& a, const Tensor& x, const Tensor& wT, const Tensor& bias, const Tensor& left,
+template <typename T, typename IO>
+void setArgs(scan_cpu::ConvArgs<T, IO>& a, const Tensor& x, const Tensor& wT, const Tensor& bias, const Tensor& left,
              bool silu) {
     a.B = x.size(0);
     a.L = x.size(1);
     a.D = x.size(2);
     a.K = wT.size(0);
     a.silu = silu;
-    a.x = x.data_ptr<T>();
+    a.x = ioData<IO>(x);
     a.xSB = x.stride(0);
     a.xSL = x.stride(1);
-    a.left = left.defined() ? left.data_ptr<T>() : nullptr;
+    a.left = left.defined() ? ioData<IO>(left) : nullptr;
     a.w = wT.data_ptr<T>();
     a.bias = bias.defined() ? bias.data_ptr<T>() : nullptr;
 }
 
-int64_t tasks(const Tensor& x, int lanes) { return x.size(0) * ((x.size(2) + lanes - 1) / lanes); }
-
 Tensor convForward(const Tensor& x, const Tensor& wT, const Tensor& bias, const Tensor& left, bool silu) {
     Tensor y = torch::empty(x.sizes(), x.options());
-    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "causal_conv_fwd", [&] {
-        scan_cpu::ConvArgs<scalar_t> a;
+    dispatchConv(x.scalar_type(), [&](auto tTag, auto ioTag) {
+        using T = decltype(tTag);
+        using IO = decltype(ioTag);
+        scan_cpu::ConvArgs<T, IO> a;
         setArgs(a, x, wT, bias, left, silu);
-        a.y = y.data_ptr<scalar_t>();
-        const auto k = convKernels<scalar_t>();
-        at::parallel_for(0, tasks(x, k.lanes), 1, [&](int64_t b, int64_t e) { k.forward(a, b, e); });
+        a.y = ioData<IO>(y);
+        const auto k = convKernels<T, IO>();
+        at::parallel_for(0, k.tasks(a), 1, [&](int64_t b, int64_t e) { k.forward(a, b, e); });
     });
     return y;
 }
@@ -77,22 +99,26 @@ public:
         const Tensor bias = saved[2].numel() > 0 ? saved[2] : Tensor(), left = saved[3].numel() > 0 ? saved[3] : Tensor();
         const bool silu = ctx->saved_data["silu"].toBool();
         const auto wshape = ctx->saved_data["wshape"].toIntVector();
-        const int64_t B = x.size(0), D = x.size(2), K = wT.size(0);
+        const int64_t D = x.size(2), K = wT.size(0);
         Tensor dy = lastDimContiguous(grads[0].to(x.scalar_type()));
         Tensor dx = torch::empty(x.sizes(), x.options());
-        Tensor dwPart = torch::empty({B, K, D}, x.options());
-        Tensor dbPart = bias.defined() ? torch::empty({B, D}, x.options()) : Tensor();
-        AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "causal_conv_bwd", [&] {
-            scan_cpu::ConvArgs<scalar_t> a;
+        Tensor dwPart, dbPart;  // per task, summed below
+        dispatchConv(x.scalar_type(), [&](auto tTag, auto ioTag) {
+            using T = decltype(tTag);
+            using IO = decltype(ioTag);
+            scan_cpu::ConvArgs<T, IO> a;
             setArgs(a, x, wT, bias, left, silu);
-            a.dy = dy.data_ptr<scalar_t>();
+            a.dy = ioData<IO>(dy);
             a.dySB = dy.stride(0);
             a.dySL = dy.stride(1);
-            a.dx = dx.data_ptr<scalar_t>();
-            a.dwPart = dwPart.data_ptr<scalar_t>();
-            a.dbPart = bias.defined() ? dbPart.data_ptr<scalar_t>() : nullptr;
-            const auto k = convKernels<scalar_t>();
-            at::parallel_for(0, tasks(x, k.lanes), 1, [&](int64_t b, int64_t e) { k.backward(a, b, e); });
+            a.dx = ioData<IO>(dx);
+            const auto k = convKernels<T, IO>();
+            const int64_t tasks = k.tasks(a);
+            dwPart = torch::empty({tasks, K, D}, wT.options());
+            if (bias.defined()) dbPart = torch::empty({tasks, D}, wT.options());
+            a.dwPart = dwPart.data_ptr<T>();
+            a.dbPart = bias.defined() ? dbPart.data_ptr<T>() : nullptr;
+            at::parallel_for(0, tasks, 1, [&](int64_t b, int64_t e) { k.backward(a, b, e); });
         });
         Tensor dw = dwPart.sum(0).t().reshape(wshape);
         return {dx, dw, bias.defined() ? dbPart.sum(0) : Tensor(), Tensor(), Tensor()};
@@ -114,11 +140,14 @@ Tensor causalConv1dSilu(const Tensor& xIn, const Tensor& weightIn, const Tensor&
         TORCH_CHECK(leftIn.dim() == 3 && leftIn.size(0) == B && leftIn.size(1) == K - 1 && leftIn.size(2) == D,
                     "causal conv: left must be (B, K-1, D) = (", B, ", ", K - 1, ", ", D, "), got ", leftIn.sizes());
     TORCH_CHECK(xIn.device().is_cpu() && weightIn.device().is_cpu(), "causal conv (fused CPU): tensors must be on the CPU");
+    // Computed in fp32 (fp64 for the gradient tests); bf16 activations are read and written as
+    // bf16 (no conversion pass), the weights stay in their fp32 (fp64) master copy.
     const auto dtype = xIn.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
-    Tensor x = lastDimContiguous(xIn.to(dtype));
+    const auto io = xIn.scalar_type() == torch::kBFloat16 ? torch::kBFloat16 : dtype;
+    Tensor x = lastDimContiguous(xIn.to(io));
     Tensor w = weightIn.to(dtype);
     Tensor bias = biasIn.defined() ? biasIn.to(dtype).reshape({D}).contiguous() : Tensor();
-    Tensor left = leftIn.defined() ? leftIn.to(dtype).contiguous().detach() : Tensor();
+    Tensor left = leftIn.defined() ? leftIn.to(io).contiguous().detach() : Tensor();
     const bool needGrad = torch::GradMode::is_enabled() &&
                           (x.requires_grad() || w.requires_grad() || (bias.defined() && bias.requires_grad()));
     if (needGrad) {

@@ -1,96 +1,113 @@
 // Causal depthwise conv1d + SiLU kernels (X-include for scan_cpu_isa.cpp, like
-// scan_cpu_kernel.h; NO include guard on purpose). One task = (sequence b, W channels).
-// K (the kernel width, 4 in Mamba) is small: the K taps are re-read from L1 each step.
+// scan_cpu_kernel.h; NO include guard on purpose).
+//
+// The conv carries no state through time, so a task is (sequence b, tile of kTile time steps):
+// it walks its tile once per channel block (W channels), the block's K inputs and taps held in
+// registers. A tile's rows (kTile of them, D or 2D elements apart) stay in cache while all the
+// blocks pass over them; a task per block walking the whole sequence would instead fetch a new
+// page at every step. K, the kernel width, is a compile-time 4 (Mamba's) or a run-time value.
 
-template <typename T, int W>
+template <typename T, int W, typename IO = T>
 struct ConvKernel {
     using V = typename VecT<T, W>::V;
+    using Args = scan_cpu::ConvArgs<T, IO>;
     static constexpr int kMaxK = 16;
-    // Rows are D (x: 2D) floats apart, so a task crosses a page every step or two, where the
-    // hardware prefetcher stops: fetch rows kAhead steps ahead (as the scan kernel does).
-    static constexpr int64_t kAhead = 8;
+    static constexpr int64_t kTile = 32;
 
-    // Input at time s of the task's channels: x, or the left context for s < 0.
-    static V xAt(const scan_cpu::ConvArgs<T>& a, int64_t b, int64_t d0, int lanes, int64_t s) {
-        if (s >= 0) return vloadN<T, W>(a.x + b * a.xSB + s * a.xSL + d0, lanes);
+    static int64_t tasks(const Args& a) { return a.B * ((a.L + kTile - 1) / kTile); }
+
+    // Input at time s (any s < L) of channels [d0, d0+lanes): x, the left context for s < 0, or 0.
+    static V xAt(const Args& a, int64_t b, int64_t d0, int lanes, int64_t s) {
+        if (s >= 0) return vloadAs<T, W>(a.x + b * a.xSB + s * a.xSL + d0, lanes);
         if (!a.left) return V{};
-        return vloadN<T, W>(a.left + (b * (a.K - 1) + (a.K - 1 + s)) * a.D + d0, lanes);
+        return vloadAs<T, W>(a.left + (b * (a.K - 1) + (a.K - 1 + s)) * a.D + d0, lanes);
     }
 
-    static void forward(const scan_cpu::ConvArgs<T>& a, int64_t taskBegin, int64_t taskEnd) {
-        const int64_t D = a.D, L = a.L;
-        const int K = int(a.K);
-        const int64_t nBlk = (D + W - 1) / W;
-        V wv[kMaxK];
+    static void forward(const Args& a, int64_t taskBegin, int64_t taskEnd) {
+        if (a.K == 4) return forwardK<4>(a, taskBegin, taskEnd);
+        forwardK<0>(a, taskBegin, taskEnd);
+    }
+    static void backward(const Args& a, int64_t taskBegin, int64_t taskEnd) {
+        if (a.K == 4) return backwardK<4>(a, taskBegin, taskEnd);
+        backwardK<0>(a, taskBegin, taskEnd);
+    }
+
+    // xs[j] = x[t - K + 1 + j]: the window of step t; wv[j] the taps.
+    template <int KS>
+    static void forwardK(const Args& a, int64_t taskBegin, int64_t taskEnd) {
+        const int64_t D = a.D, L = a.L, nT = (L + kTile - 1) / kTile;
+        const int K = KS > 0 ? KS : int(a.K);
+        V wv[KS > 0 ? KS : kMaxK], xs[KS > 0 ? KS : kMaxK];
         for (int64_t task = taskBegin; task < taskEnd; ++task) {
-            const int64_t b = task / nBlk, d0 = (task % nBlk) * W;
-            const int lanes = int(std::min<int64_t>(W, D - d0));
-            for (int j = 0; j < K; ++j) wv[j] = vloadN<T, W>(a.w + j * D + d0, lanes);
-            const V bv = a.bias ? vloadN<T, W>(a.bias + d0, lanes) : V{};
-            T* yp = a.y + b * L * D + d0;
-            for (int64_t t = 0; t < L; ++t) {
-                if (t + kAhead < L) {
-                    __builtin_prefetch(a.x + b * a.xSB + (t + kAhead) * a.xSL + d0, 0, 3);
-                    __builtin_prefetch(yp + (t + kAhead) * D, 1, 3);
+            const int64_t b = task / nT, t0 = (task % nT) * kTile, t1 = std::min(L, t0 + kTile);
+            for (int64_t d0 = 0; d0 < D; d0 += W) {
+                const int lanes = int(std::min<int64_t>(W, D - d0));
+                for (int j = 0; j < K; ++j) wv[j] = vloadN<T, W>(a.w + j * D + d0, lanes);
+                const V bv = a.bias ? vloadN<T, W>(a.bias + d0, lanes) : V{};
+                for (int j = 1; j < K; ++j) xs[j] = xAt(a, b, d0, lanes, t0 - K + j);
+                const IO* xp = a.x + b * a.xSB + d0;
+                IO* yp = a.y + b * L * D + d0;
+                for (int64_t t = t0; t < t1; ++t) {
+                    for (int j = 0; j + 1 < K; ++j) xs[j] = xs[j + 1];
+                    xs[K - 1] = vloadAs<T, W>(xp + t * a.xSL, lanes);
+                    V pre = bv;
+                    for (int j = 0; j < K; ++j) pre += wv[j] * xs[j];
+                    vstoreAs<T, W>(yp + t * D, a.silu ? pre * vsigmoid<T, W>(pre) : pre, lanes);
                 }
-                V pre = bv;
-                if (t >= K - 1) {
-                    const T* xp = a.x + b * a.xSB + (t - K + 1) * a.xSL + d0;
-                    for (int j = 0; j < K; ++j) pre += wv[j] * vloadN<T, W>(xp + j * a.xSL, lanes);
-                } else {
-                    for (int j = 0; j < K; ++j) pre += wv[j] * xAt(a, b, d0, lanes, t - K + 1 + j);
-                }
-                vstoreN<T, W>(yp + t * D, a.silu ? pre * vsigmoid<T, W>(pre) : pre, lanes);
             }
         }
     }
 
-    static void backward(const scan_cpu::ConvArgs<T>& a, int64_t taskBegin, int64_t taskEnd) {
-        const int64_t D = a.D, L = a.L;
-        const int K = int(a.K);
-        const int64_t nBlk = (D + W - 1) / W;
-        V wv[kMaxK], dw[kMaxK], g[kMaxK];  // g: dpre of the next K-1 steps, g[j] = dpre[s + j]
+    // Steps s from the tile's end + K - 2 down to its start: dpre[s] = dy[s] act'(pre[s]) (pre
+    // recomputed from the window xs[j] = x[s - K + 1 + j]), g[j] = dpre[s + j] (so rows past
+    // the tile, which the tile's dx needs, are recomputed by both tiles), dx[s] = sum_j w[j]
+    // dpre[s + K - 1 - j]. dw and db take only the tile's own rows, into the task's partial
+    // sums (a.dwPart is (tasks, K, D), a.dbPart (tasks, D)).
+    template <int KS>
+    static void backwardK(const Args& a, int64_t taskBegin, int64_t taskEnd) {
+        const int64_t D = a.D, L = a.L, nT = (L + kTile - 1) / kTile;
+        const int K = KS > 0 ? KS : int(a.K);
+        constexpr int kCap = KS > 0 ? KS : kMaxK;
+        V wv[kCap], xs[kCap], g[kCap], dw[kCap];
         for (int64_t task = taskBegin; task < taskEnd; ++task) {
-            const int64_t b = task / nBlk, d0 = (task % nBlk) * W;
-            const int lanes = int(std::min<int64_t>(W, D - d0));
-            for (int j = 0; j < K; ++j) {
-                wv[j] = vloadN<T, W>(a.w + j * D + d0, lanes);
-                dw[j] = V{};
-                g[j] = V{};
-            }
-            const V bv = a.bias ? vloadN<T, W>(a.bias + d0, lanes) : V{};
-            V db = {};
-            T* dxp = a.dx + b * L * D + d0;
-            for (int64_t s = L - 1; s >= 0; --s) {
-                if (s - K + 1 - kAhead >= 0) {
-                    __builtin_prefetch(a.x + b * a.xSB + (s - K + 1 - kAhead) * a.xSL + d0, 0, 3);
-                    __builtin_prefetch(a.dy + b * a.dySB + (s - kAhead) * a.dySL + d0, 0, 3);
-                    __builtin_prefetch(dxp + (s - kAhead) * D, 1, 3);
-                }
-                // dpre[s] from dy[s] and the recomputed pre-activation.
-                V pre = bv;
-                V xs[kMaxK];
+            const int64_t b = task / nT, t0 = (task % nT) * kTile, t1 = std::min(L, t0 + kTile);
+            const int64_t sTop = std::min(L, t1 + K - 1) - 1;
+            for (int64_t d0 = 0; d0 < D; d0 += W) {
+                const int lanes = int(std::min<int64_t>(W, D - d0));
                 for (int j = 0; j < K; ++j) {
-                    xs[j] = xAt(a, b, d0, lanes, s - K + 1 + j);
-                    pre += wv[j] * xs[j];
+                    wv[j] = vloadN<T, W>(a.w + j * D + d0, lanes);
+                    dw[j] = V{};
+                    g[j] = V{};
                 }
-                const V dyv = vloadN<T, W>(a.dy + b * a.dySB + s * a.dySL + d0, lanes);
-                V dpre = dyv;
-                if (a.silu) {
-                    const V sig = vsigmoid<T, W>(pre);
-                    dpre = dyv * sig * (T(1) + pre * (T(1) - sig));
+                const V bv = a.bias ? vloadN<T, W>(a.bias + d0, lanes) : V{};
+                V db = {};
+                // The window one step above sTop (its lowest entry unused): shifted up per step.
+                for (int j = 0; j + 1 < K; ++j) xs[j] = xAt(a, b, d0, lanes, sTop - K + 2 + j);
+                const IO* dyp = a.dy + b * a.dySB + d0;
+                IO* dxp = a.dx + b * L * D + d0;
+                for (int64_t s = sTop; s >= t0; --s) {
+                    for (int j = K - 1; j > 0; --j) xs[j] = xs[j - 1];
+                    xs[0] = xAt(a, b, d0, lanes, s - K + 1);
+                    V pre = bv;
+                    for (int j = 0; j < K; ++j) pre += wv[j] * xs[j];
+                    const V dyv = vloadAs<T, W>(dyp + s * a.dySL, lanes);
+                    V dpre = dyv;
+                    if (a.silu) {
+                        const V sig = vsigmoid<T, W>(pre);
+                        dpre = dyv * sig * (T(1) + pre * (T(1) - sig));
+                    }
+                    for (int j = K - 1; j > 0; --j) g[j] = g[j - 1];
+                    g[0] = dpre;
+                    if (s >= t1) continue;  // a row of the next tile: only its dpre is needed
+                    db += dpre;
+                    for (int j = 0; j < K; ++j) dw[j] += dpre * xs[j];
+                    V dxv = {};
+                    for (int j = 0; j < K; ++j) dxv += wv[j] * g[K - 1 - j];
+                    vstoreAs<T, W>(dxp + s * D, dxv, lanes);
                 }
-                for (int j = K - 1; j > 0; --j) g[j] = g[j - 1];
-                g[0] = dpre;
-                db += dpre;
-                for (int j = 0; j < K; ++j) dw[j] += dpre * xs[j];
-                // x[s] feeds pre[s + K - 1 - j] through tap j.
-                V dxv = {};
-                for (int j = 0; j < K; ++j) dxv += wv[j] * g[K - 1 - j];
-                vstoreN<T, W>(dxp + s * D, dxv, lanes);
+                for (int j = 0; j < K; ++j) vstoreN<T, W>(a.dwPart + (task * K + j) * D + d0, dw[j], lanes);
+                if (a.dbPart) vstoreN<T, W>(a.dbPart + task * D + d0, db, lanes);
             }
-            for (int j = 0; j < K; ++j) vstoreN<T, W>(a.dwPart + (b * K + j) * D + d0, dw[j], lanes);
-            if (a.dbPart) vstoreN<T, W>(a.dbPart + b * D + d0, db, lanes);
         }
     }
 };

@@ -8,6 +8,7 @@
 #include "mts/core/mamba.h"
 #include "mts/core/rms_norm.h"
 #include "mts/core/selective_scan.h"
+#include "mts/core/torch_compat.h"
 
 namespace mts {
 
@@ -16,7 +17,10 @@ RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : m_eps(eps) {
 }
 
 torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
-    return rmsNorm(x, weight, m_eps);
+    // Under CPU bf16 autocast the norm's output only feeds linears (in_proj, lm_head), which
+    // would cast it to bf16: the kernel writes it in bf16 itself.
+    const auto [autocast, dtype] = compat::autocastState(c10::DeviceType::CPU);
+    return rmsNorm(x, weight, m_eps, autocast && dtype == torch::kBFloat16 && x.is_cpu());
 }
 
 MambaMixerImpl::MambaMixerImpl(const ModelConfig& config) : m_config(config) {
@@ -89,20 +93,25 @@ torch::Tensor MambaMixerImpl::forward(const torch::Tensor& hidden, MambaLayerSta
 
     const std::vector<torch::Tensor> xdbl = splitLastDim(x_proj(xc), {r, n, n});  // x_proj: (B, L, R + 2N)
     const torch::Tensor& dtLow = xdbl[0];                                    // (B, L, R)
+    // The (B, L, D_inner) activations go to the scan in the dtype they have (bf16 under autocast,
+    // read and written as such by the fused kernel, which computes in fp32); the small tensors
+    // in fp32.
     ScanInputs in;
-    in.u = xc.to(torch::kFloat32);
-    in.delta = torch::linear(dtLow, dt_proj->weight).to(torch::kFloat32);  // (B, L, D_inner), bias in the scan
+    in.u = xc;
+    // dtLow is a slice (rows R + 2N apart): copied first, as oneDNN's bf16 matmul with such a
+    // K = R operand ran ~3x slower than the copy and the packed product together.
+    in.delta = torch::linear(dtLow.contiguous(), dt_proj->weight);           // (B, L, D_inner), bias in the scan
     in.deltaBias = dt_proj->bias.to(torch::kFloat32);
     in.deltaSoftplus = true;
     in.A = -torch::exp(A_log.to(torch::kFloat32));                          // (D_inner, N)
     in.Bm = xdbl[1].to(torch::kFloat32).contiguous();                        // (B, L, N)
     in.Cm = xdbl[2].to(torch::kFloat32).contiguous();                        // (B, L, N)
     in.Dskip = D.to(torch::kFloat32);
-    if (!m_config.gelu) in.z = z.to(torch::kFloat32);
+    if (!m_config.gelu) in.z = z;
     if (state) in.initialState = state->ssm;
 
     ScanOutputs out = selectiveScan(in, /*returnLastState=*/state != nullptr);
-    torch::Tensor y = out.y;                                                 // (B, L, D_inner) fp32
+    torch::Tensor y = out.y;                                                 // (B, L, D_inner)
     if (m_config.gelu) y = y * torch::gelu(z.to(torch::kFloat32));
     if (state) state->ssm = out.lastState.detach();
     return out_proj(y);

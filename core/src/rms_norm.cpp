@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace mts {
 namespace {
@@ -25,28 +26,68 @@ float dot(const float* a, const float* b, int64_t n) {
     return s;
 }
 
+// Rows of y written as float or bf16 (round to nearest even, c10's conversion).
+template <typename Out>
+void forwardRows(const float* xp, const float* wp, Out* yp, float* rp, int64_t rows, int64_t dim, double eps) {
+    at::parallel_for(0, rows, kRowsPerTask, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+            const float* xr = xp + r * dim;
+            Out* yr = yp + r * dim;
+            const float inv = float(1.0 / std::sqrt(double(dot(xr, xr, dim)) / double(dim) + eps));
+            rp[r] = inv;
+            for (int64_t i = 0; i < dim; ++i) yr[i] = Out(wp[i] * (xr[i] * inv));
+        }
+    });
+}
+
+// dy read as float or bf16.
+template <typename G>
+void backwardRows(const float* xp, const float* wp, const float* rp, const G* dyp, float* dxp, float* dwp,
+                  int64_t rows, int64_t dim) {
+    const int64_t tasks = (rows + kRowsPerTask - 1) / kRowsPerTask;
+    at::parallel_for(0, tasks, 1, [&](int64_t t0, int64_t t1) {
+        std::vector<float> dyf(static_cast<size_t>(dim));
+        for (int64_t task = t0; task < t1; ++task) {
+            float* dwr = dwp + task * dim;
+            for (int64_t i = 0; i < dim; ++i) dwr[i] = 0;
+            const int64_t rEnd = std::min(rows, (task + 1) * kRowsPerTask);
+            for (int64_t r = task * kRowsPerTask; r < rEnd; ++r) {
+                const float* xr = xp + r * dim;
+                const G* dyr = dyp + r * dim;
+                float* dxr = dxp + r * dim;
+                float* dy = dyf.data();
+                for (int64_t i = 0; i < dim; ++i) dy[i] = float(dyr[i]);
+                const float inv = rp[r];
+                float* g = dxr;  // dy * w, overwritten by dx below
+                for (int64_t i = 0; i < dim; ++i) g[i] = dy[i] * wp[i];
+                const float c = dot(g, xr, dim) / float(dim) * inv * inv * inv;
+                for (int64_t i = 0; i < dim; ++i) {
+                    dxr[i] = inv * g[i] - c * xr[i];
+                    dwr[i] += dy[i] * (xr[i] * inv);
+                }
+            }
+        }
+    });
+}
+
 class RmsNormFunction : public torch::autograd::Function<RmsNormFunction> {
 public:
+    // y in outDtype: float32, or bfloat16 under CPU autocast (what the next linear would cast
+    // it to; written once here instead of in a separate conversion pass).
     static variable_list forward(AutogradContext* ctx, const torch::Tensor& xIn, const torch::Tensor& wIn,
-                                 double eps) {
+                                 double eps, bool bf16Out) {
         const torch::Tensor x = xIn.contiguous();
         const torch::Tensor w = wIn.contiguous();
         const int64_t dim = x.size(-1), rows = x.numel() / dim;
-        torch::Tensor y = torch::empty_like(x);
+        torch::Tensor y = torch::empty(x.sizes(), x.options().dtype(bf16Out ? torch::kBFloat16 : torch::kFloat32));
         torch::Tensor rstd = torch::empty({rows}, x.options());
-        const float* xp = x.data_ptr<float>();
-        const float* wp = w.data_ptr<float>();
-        float* yp = y.data_ptr<float>();
-        float* rp = rstd.data_ptr<float>();
-        at::parallel_for(0, rows, kRowsPerTask, [&](int64_t r0, int64_t r1) {
-            for (int64_t r = r0; r < r1; ++r) {
-                const float* xr = xp + r * dim;
-                float* yr = yp + r * dim;
-                const float inv = float(1.0 / std::sqrt(double(dot(xr, xr, dim)) / double(dim) + eps));
-                rp[r] = inv;
-                for (int64_t i = 0; i < dim; ++i) yr[i] = wp[i] * (xr[i] * inv);
-            }
-        });
+        if (bf16Out) {
+            forwardRows(x.data_ptr<float>(), w.data_ptr<float>(), y.data_ptr<at::BFloat16>(), rstd.data_ptr<float>(),
+                        rows, dim, eps);
+        } else {
+            forwardRows(x.data_ptr<float>(), w.data_ptr<float>(), y.data_ptr<float>(), rstd.data_ptr<float>(), rows,
+                        dim, eps);
+        }
         ctx->save_for_backward({x, w, rstd});
         return {y};
     }
@@ -55,39 +96,21 @@ public:
     static variable_list backward(AutogradContext* ctx, variable_list grads) {
         const auto saved = ctx->get_saved_variables();
         const torch::Tensor &x = saved[0], &w = saved[1], &rstd = saved[2];
-        const torch::Tensor dy = grads[0].to(torch::kFloat32).contiguous();
+        torch::Tensor dy = grads[0].contiguous();
+        if (dy.scalar_type() != torch::kBFloat16) dy = dy.to(torch::kFloat32);
         const int64_t dim = x.size(-1), rows = x.numel() / dim;
         torch::Tensor dx = torch::empty_like(x);
         const int64_t tasks = (rows + kRowsPerTask - 1) / kRowsPerTask;
         // Per-task partial sums of dw (summed below): no shared accumulator between threads.
         torch::Tensor dwPart = torch::empty({tasks, dim}, x.options());
-        const float* xp = x.data_ptr<float>();
-        const float* wp = w.data_ptr<float>();
-        const float* rp = rstd.data_ptr<float>();
-        const float* dyp = dy.data_ptr<float>();
-        float* dxp = dx.data_ptr<float>();
-        float* dwp = dwPart.data_ptr<float>();
-        at::parallel_for(0, tasks, 1, [&](int64_t t0, int64_t t1) {
-            for (int64_t task = t0; task < t1; ++task) {
-                float* dwr = dwp + task * dim;
-                for (int64_t i = 0; i < dim; ++i) dwr[i] = 0;
-                const int64_t rEnd = std::min(rows, (task + 1) * kRowsPerTask);
-                for (int64_t r = task * kRowsPerTask; r < rEnd; ++r) {
-                    const float* xr = xp + r * dim;
-                    const float* dyr = dyp + r * dim;
-                    float* dxr = dxp + r * dim;
-                    const float inv = rp[r];
-                    float* g = dxr;  // dy * w, overwritten by dx below
-                    for (int64_t i = 0; i < dim; ++i) g[i] = dyr[i] * wp[i];
-                    const float c = dot(g, xr, dim) / float(dim) * inv * inv * inv;
-                    for (int64_t i = 0; i < dim; ++i) {
-                        dxr[i] = inv * g[i] - c * xr[i];
-                        dwr[i] += dyr[i] * (xr[i] * inv);
-                    }
-                }
-            }
-        });
-        return {dx, dwPart.sum(0), torch::Tensor()};
+        if (dy.scalar_type() == torch::kBFloat16) {
+            backwardRows(x.data_ptr<float>(), w.data_ptr<float>(), rstd.data_ptr<float>(), dy.data_ptr<at::BFloat16>(),
+                         dx.data_ptr<float>(), dwPart.data_ptr<float>(), rows, dim);
+        } else {
+            backwardRows(x.data_ptr<float>(), w.data_ptr<float>(), rstd.data_ptr<float>(), dy.data_ptr<float>(),
+                         dx.data_ptr<float>(), dwPart.data_ptr<float>(), rows, dim);
+        }
+        return {dx, dwPart.sum(0), torch::Tensor(), torch::Tensor()};
     }
 };
 
@@ -99,13 +122,16 @@ torch::Tensor rmsNormReference(const torch::Tensor& x, const torch::Tensor& weig
     return weight * normed.to(x.scalar_type());
 }
 
-torch::Tensor rmsNorm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
+torch::Tensor rmsNorm(const torch::Tensor& x, const torch::Tensor& weight, double eps, bool bf16Out) {
     TORCH_CHECK(x.dim() >= 1 && weight.dim() == 1 && weight.size(0) == x.size(-1),
                 "rmsNorm: weight must be (", x.size(-1), "), got ", weight.sizes());
     const bool fused = x.device().is_cpu() && weight.device().is_cpu() && x.scalar_type() == torch::kFloat32 &&
                        weight.scalar_type() == torch::kFloat32 && x.numel() > 0;
-    if (!fused) return rmsNormReference(x, weight, eps);
-    return RmsNormFunction::apply(x, weight, eps)[0];
+    if (!fused) {
+        const torch::Tensor y = rmsNormReference(x, weight, eps);
+        return bf16Out ? y.to(torch::kBFloat16) : y;
+    }
+    return RmsNormFunction::apply(x, weight, eps, bf16Out)[0];
 }
 
 }  // namespace mts

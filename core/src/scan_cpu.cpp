@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <type_traits>
 
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
@@ -39,9 +40,32 @@ Tensor lastDimContiguous(const Tensor& t) {
 Tensor orEmpty(const Tensor& t, const Tensor& like) { return t.defined() ? t : torch::empty({0}, like.options()); }
 Tensor present(const Tensor& t) { return t.defined() && t.numel() > 0 ? t : Tensor(); }
 
+// The data of a tensor as the kernels' element type (Bf16 for bfloat16 storage).
 template <typename T>
-const T* ptrOrNull(const Tensor& t) {
-    return t.defined() ? t.data_ptr<T>() : nullptr;
+T* dataOf(const Tensor& t) {
+    if constexpr (std::is_same_v<T, scan_cpu::Bf16>) {
+        static_assert(sizeof(at::BFloat16) == sizeof(scan_cpu::Bf16), "bf16 layout");
+        return reinterpret_cast<scan_cpu::Bf16*>(t.data_ptr<at::BFloat16>());
+    } else {
+        return t.data_ptr<T>();
+    }
+}
+
+template <typename T>
+T* ptrOrNull(const Tensor& t) {
+    return t.defined() ? dataOf<T>(t) : nullptr;
+}
+
+// Calls f(T{}, IO{}) for the compute type T and activation storage type IO of a scan whose
+// (B, L, D) tensors have dtype io: double/double, float/Bf16 or float/float.
+template <typename F>
+void dispatchScan(at::ScalarType io, F&& f) {
+    switch (io) {
+    case at::kDouble: f(double{}, double{}); break;
+    case at::kBFloat16: f(float{}, scan_cpu::Bf16{}); break;
+    case at::kFloat: f(float{}, float{}); break;
+    default: TORCH_CHECK(false, "selective scan (fused CPU): unsupported dtype ", io);
+    }
 }
 
 struct Dims {
@@ -77,8 +101,8 @@ Dims checkShapes(const Tensor& u, const Tensor& delta, const Tensor& A, const Te
     return {B, L, D, N};
 }
 
-template <typename T>
-void setInputs(scan_cpu::ScanArgs<T>& a, const Dims& d, const Tensor& u, const Tensor& delta, const Tensor& A,
+template <typename T, typename IO>
+void setInputs(scan_cpu::ScanArgs<T, IO>& a, const Dims& d, const Tensor& u, const Tensor& delta, const Tensor& A,
                const Tensor& Bm, const Tensor& Cm, const Tensor& Dskip, const Tensor& z, const Tensor& bias,
                const Tensor& h0, bool softplus, int64_t chunk) {
     a.B = d.B;
@@ -87,13 +111,13 @@ void setInputs(scan_cpu::ScanArgs<T>& a, const Dims& d, const Tensor& u, const T
     a.N = d.N;
     a.chunk = chunk;
     a.softplus = softplus;
-    a.u = u.data_ptr<T>();
+    a.u = dataOf<IO>(u);
     a.uSB = u.stride(0);
     a.uSL = u.stride(1);
-    a.delta = delta.data_ptr<T>();
+    a.delta = dataOf<IO>(delta);
     a.dSB = delta.stride(0);
     a.dSL = delta.stride(1);
-    a.z = ptrOrNull<T>(z);
+    a.z = ptrOrNull<IO>(z);
     if (z.defined()) {
         a.zSB = z.stride(0);
         a.zSL = z.stride(1);
@@ -110,37 +134,38 @@ void setInputs(scan_cpu::ScanArgs<T>& a, const Dims& d, const Tensor& u, const T
     a.h0 = ptrOrNull<T>(h0);
 }
 
-template <typename T>
-scan_cpu::KernelSet<T> kernelsFor(int64_t n);
-template <>
-scan_cpu::KernelSet<float> kernelsFor<float>(int64_t n) {
-    return scan_cpu::kernelsF32(n);
-}
-template <>
-scan_cpu::KernelSet<double> kernelsFor<double>(int64_t n) {
-    return scan_cpu::kernelsF64(n);
+template <typename T, typename IO>
+scan_cpu::KernelSet<T, IO> kernelsFor(int64_t n) {
+    if constexpr (std::is_same_v<T, double>) {
+        return scan_cpu::kernelsF64(n);
+    } else if constexpr (std::is_same_v<IO, scan_cpu::Bf16>) {
+        return scan_cpu::kernelsBf16(n);
+    } else {
+        return scan_cpu::kernelsF32(n);
+    }
 }
 
 int64_t taskCount(const Dims& d, int lanes) { return d.B * ((d.D + lanes - 1) / lanes); }
 
-// Forward: y (B, L, D), hLast (B, D, N), chunk states (B, nChunks, N, D) when saveStates.
-template <typename T>
+// Forward: y (B, L, D) in u's dtype, hLast (B, D, N) and chunk states (B, nChunks, N, D, when
+// saveStates) in A's.
+template <typename T, typename IO>
 void runForward(const Dims& d, const Tensor& u, const Tensor& delta, const Tensor& A, const Tensor& Bm,
                 const Tensor& Cm, const Tensor& Dskip, const Tensor& z, const Tensor& bias, const Tensor& h0,
                 bool softplus, int64_t chunk, Tensor& y, Tensor& hLast, Tensor& states, bool saveStates) {
     TimeInto timer{g_fwdNs, g_fwdCalls};
-    scan_cpu::ScanArgs<T> a;
+    scan_cpu::ScanArgs<T, IO> a;
     setInputs(a, d, u, delta, A, Bm, Cm, Dskip, z, bias, h0, softplus, chunk);
-    const auto opts = u.options();
-    y = torch::empty({d.B, d.L, d.D}, opts);
+    const auto opts = A.options();
+    y = torch::empty({d.B, d.L, d.D}, u.options());
     hLast = torch::empty({d.B, d.D, d.N}, opts);
-    a.y = y.data_ptr<T>();
+    a.y = dataOf<IO>(y);
     a.hLast = hLast.data_ptr<T>();
     if (saveStates) {
         states = torch::empty({d.B, (d.L + chunk - 1) / chunk, d.N, d.D}, opts);
         a.chunkStates = states.data_ptr<T>();
     }
-    const auto k = kernelsFor<T>(d.N);
+    const auto k = kernelsFor<T, IO>(d.N);
     at::parallel_for(0, taskCount(d, k.lanes), 1, [&](int64_t b, int64_t e) { k.forward(a, b, e); });
 }
 
@@ -154,9 +179,9 @@ public:
         h0 = present(h0);
         const Dims d = checkShapes(u, delta, A, Bm, Cm, Dskip, z, bias, h0);
         Tensor y, hLast, states;
-        AT_DISPATCH_FLOATING_TYPES(u.scalar_type(), "fused_scan_fwd", [&] {
-            runForward<scalar_t>(d, u, delta, A, Bm, Cm, Dskip, z, bias, h0, softplus, chunk, y, hLast, states,
-                                 true);
+        dispatchScan(u.scalar_type(), [&](auto t, auto io) {
+            runForward<decltype(t), decltype(io)>(d, u, delta, A, Bm, Cm, Dskip, z, bias, h0, softplus, chunk, y,
+                                                  hLast, states, true);
         });
         ctx->save_for_backward({u, delta, A, Bm, Cm, Dskip, z, bias, h0, states});
         ctx->saved_data["softplus"] = softplus;
@@ -173,37 +198,40 @@ public:
         const bool softplus = ctx->saved_data["softplus"].toBool();
         const int64_t chunk = ctx->saved_data["chunk"].toInt();
         const Dims d{u.size(0), u.size(1), u.size(2), A.size(1)};
-        const auto opts = u.options();
+        // Activation gradients in the activations' dtype (bf16 under autocast), the rest in A's.
+        const auto ioOpts = u.options(), opts = A.options();
         Tensor dy = grads[0].defined() ? lastDimContiguous(grads[0].to(u.scalar_type()))
-                                       : torch::zeros({d.B, d.L, d.D}, opts);
-        Tensor dhLast = grads[1].defined() ? grads[1].to(u.scalar_type()).contiguous() : Tensor();
-        Tensor du = torch::empty({d.B, d.L, d.D}, opts);
-        Tensor ddelta = torch::empty({d.B, d.L, d.D}, opts);
-        Tensor dz = z.defined() ? torch::empty({d.B, d.L, d.D}, opts) : Tensor();
+                                       : torch::zeros({d.B, d.L, d.D}, ioOpts);
+        Tensor dhLast = grads[1].defined() ? grads[1].to(A.scalar_type()).contiguous() : Tensor();
+        Tensor du = torch::empty({d.B, d.L, d.D}, ioOpts);
+        Tensor ddelta = torch::empty({d.B, d.L, d.D}, ioOpts);
+        Tensor dz = z.defined() ? torch::empty({d.B, d.L, d.D}, ioOpts) : Tensor();
         Tensor dB = torch::zeros({d.B, d.L, d.N}, opts);
         Tensor dC = torch::zeros({d.B, d.L, d.N}, opts);
         Tensor dAPart = torch::empty({d.B, d.D, d.N}, opts);
         Tensor dDPart = Dskip.defined() ? torch::empty({d.B, d.D}, opts) : Tensor();
         Tensor dBiasPart = bias.defined() ? torch::empty({d.B, d.D}, opts) : Tensor();
         Tensor dh0 = h0.defined() ? torch::empty({d.B, d.D, d.N}, opts) : Tensor();
-        AT_DISPATCH_FLOATING_TYPES(u.scalar_type(), "fused_scan_bwd", [&] {
-            scan_cpu::ScanArgs<scalar_t> a;
+        dispatchScan(u.scalar_type(), [&](auto tTag, auto ioTag) {
+            using T = decltype(tTag);
+            using IO = decltype(ioTag);
+            scan_cpu::ScanArgs<T, IO> a;
             setInputs(a, d, u, delta, A, Bm, Cm, Dskip, z, bias, h0, softplus, chunk);
-            a.chunkStates = states.data_ptr<scalar_t>();
-            a.dy = dy.data_ptr<scalar_t>();
+            a.chunkStates = states.data_ptr<T>();
+            a.dy = dataOf<IO>(dy);
             a.dySB = dy.stride(0);
             a.dySL = dy.stride(1);
-            a.dhLast = ptrOrNull<scalar_t>(dhLast);
-            a.du = du.data_ptr<scalar_t>();
-            a.ddelta = ddelta.data_ptr<scalar_t>();
-            a.dz = z.defined() ? dz.data_ptr<scalar_t>() : nullptr;
-            a.dB = dB.data_ptr<scalar_t>();
-            a.dC = dC.data_ptr<scalar_t>();
-            a.dAPart = dAPart.data_ptr<scalar_t>();
-            a.dDPart = Dskip.defined() ? dDPart.data_ptr<scalar_t>() : nullptr;
-            a.dBiasPart = bias.defined() ? dBiasPart.data_ptr<scalar_t>() : nullptr;
-            a.dh0 = h0.defined() ? dh0.data_ptr<scalar_t>() : nullptr;
-            const auto k = kernelsFor<scalar_t>(d.N);
+            a.dhLast = ptrOrNull<T>(dhLast);
+            a.du = dataOf<IO>(du);
+            a.ddelta = dataOf<IO>(ddelta);
+            a.dz = ptrOrNull<IO>(dz);
+            a.dB = dB.data_ptr<T>();
+            a.dC = dC.data_ptr<T>();
+            a.dAPart = dAPart.data_ptr<T>();
+            a.dDPart = ptrOrNull<T>(dDPart);
+            a.dBiasPart = ptrOrNull<T>(dBiasPart);
+            a.dh0 = ptrOrNull<T>(dh0);
+            const auto k = kernelsFor<T, IO>(d.N);
             // Whole sequences per task when there are enough of them for the threads (and some
             // balance); otherwise each sequence's channel blocks are split into groups.
             const int64_t blocks = (d.D + k.lanes - 1) / k.lanes;
@@ -253,11 +281,16 @@ void resetScanTimes() {
 ScanOutputs selectiveScanFusedCpu(const ScanInputs& in, bool returnLastState) {
     TORCH_CHECK(in.u.defined() && in.delta.defined() && in.A.defined() && in.Bm.defined() && in.Cm.defined(),
                 "selective scan: u, delta, A, Bm and Cm are required");
-    // The scan runs in fp32 (fp64 for the gradient tests) whatever autocast chose upstream.
+    // The scan computes in fp32 (fp64 for the gradient tests) whatever autocast chose upstream.
+    // bf16 activations (u, delta and z all bf16, as autocast leaves them) are read and written
+    // as bf16 by the kernels, with no conversion pass: y and their gradients come out bf16.
     const at::ScalarType dtype = in.u.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
-    Tensor u = prep(in.u, dtype), delta = prep(in.delta, dtype), A = prep(in.A, dtype).contiguous(),
+    const auto isBf16 = [](const Tensor& t) { return !t.defined() || t.scalar_type() == torch::kBFloat16; };
+    const at::ScalarType io =
+        in.u.scalar_type() == torch::kBFloat16 && isBf16(in.delta) && isBf16(in.z) ? torch::kBFloat16 : dtype;
+    Tensor u = prep(in.u, io), delta = prep(in.delta, io), A = prep(in.A, dtype).contiguous(),
            Bm = prep(in.Bm, dtype), Cm = prep(in.Cm, dtype), Dskip = prep(in.Dskip, dtype),
-           z = prep(in.z, dtype), bias = prep(in.deltaBias, dtype), h0 = prep(in.initialState, dtype);
+           z = prep(in.z, io), bias = prep(in.deltaBias, dtype), h0 = prep(in.initialState, dtype);
     if (Dskip.defined()) Dskip = Dskip.contiguous();
     if (bias.defined()) bias = bias.contiguous();
     if (h0.defined()) h0 = h0.contiguous();
@@ -278,9 +311,9 @@ ScanOutputs selectiveScanFusedCpu(const ScanInputs& in, bool returnLastState) {
     }
     const Dims d = checkShapes(u, delta, A, Bm, Cm, Dskip, z, bias, h0);
     Tensor y, hLast, states;
-    AT_DISPATCH_FLOATING_TYPES(dtype, "fused_scan_fwd", [&] {
-        runForward<scalar_t>(d, u, delta, A, Bm, Cm, Dskip, z, bias, h0, in.deltaSoftplus, chunk, y, hLast, states,
-                             false);
+    dispatchScan(io, [&](auto t, auto ioTag) {
+        runForward<decltype(t), decltype(ioTag)>(d, u, delta, A, Bm, Cm, Dskip, z, bias, h0, in.deltaSoftplus,
+                                                 chunk, y, hLast, states, false);
     });
     out.y = y;
     if (returnLastState) out.lastState = hLast;

@@ -150,8 +150,10 @@ std::string activeIsa() { return isaName(active()); }
 #endif
 
 KernelSet<float> kernelsF32(int64_t n) { MTS_SCAN_DISPATCH(kernelsF32(n)) }
+KernelSet<float, Bf16> kernelsBf16(int64_t n) { MTS_SCAN_DISPATCH(kernelsBf16(n)) }
 KernelSet<double> kernelsF64(int64_t n) { MTS_SCAN_DISPATCH(kernelsF64(n)) }
 ConvKernelSet<float> convKernelsF32() { MTS_SCAN_DISPATCH(convKernelsF32()) }
+ConvKernelSet<float, Bf16> convKernelsBf16() { MTS_SCAN_DISPATCH(convKernelsBf16()) }
 ConvKernelSet<double> convKernelsF64() { MTS_SCAN_DISPATCH(convKernelsF64()) }
 void vecExp(const float* x, float* y, int64_t n) { MTS_SCAN_DISPATCH(vecExpF32(x, y, n)) }
 void vecExp(const double* x, double* y, int64_t n) { MTS_SCAN_DISPATCH(vecExpF64(x, y, n)) }
@@ -161,6 +163,8 @@ void vecSoftplusSigmoid(const float* x, float* softplus, float* sigmoid, int64_t
     MTS_SCAN_DISPATCH(vecSoftplusSigmoidF32(x, softplus, sigmoid, n))
 }
 void vecLog1p01(const float* x, float* y, int64_t n) { MTS_SCAN_DISPATCH(vecLog1p01F32(x, y, n)) }
+void vecToBf16(const float* x, uint16_t* y, int64_t n) { MTS_SCAN_DISPATCH(vecToBf16F32(x, y, n)) }
+void vecFromBf16(const uint16_t* x, float* y, int64_t n) { MTS_SCAN_DISPATCH(vecFromBf16F32(x, y, n)) }
 void vecSoftplus(const float* x, float* y, int64_t n) { MTS_SCAN_DISPATCH(vecSoftplusF32(x, y, n)) }
 
 }  // namespace mts::scan_cpu

@@ -8,7 +8,7 @@
 // index n (one vector), Av[n] = A[d0.., n] * log2(e) (the decay e^(dt A) is computed as
 // 2^(dt Av)), dt = softplus(delta + bias), dtu = dt * u.
 
-template <typename T, int W, int NS>
+template <typename T, int W, int NS, typename IO = T>
 struct ScanKernel {
     using V = typename VecT<T, W>::V;
     static constexpr int kCap = NS > 0 ? NS : int(scan_cpu::kMaxState);
@@ -39,15 +39,16 @@ struct ScanKernel {
     // each row would be a cache + TLB miss. Rows are fetched kPrefetch steps ahead instead.
     static constexpr int64_t kPrefetch = 8;
     static constexpr int kStep = 16;  // forward: steps whose per-step values are computed together
-    static void pf(const T* p) { __builtin_prefetch(p, 0, 3); }
-    static void pfw(T* p) { __builtin_prefetch(p, 1, 3); }
+    static void pf(const void* p) { __builtin_prefetch(p, 0, 3); }
+    static void pfw(void* p) { __builtin_prefetch(p, 1, 3); }
+    using Args = scan_cpu::ScanArgs<T, IO>;
 
-    static V deltaAt(const scan_cpu::ScanArgs<T>& a, const T* dp, int lanes, V biasv) {
-        const V raw = vloadN<T, W>(dp, lanes) + biasv;
+    static V deltaAt(const Args& a, const IO* dp, int lanes, V biasv) {
+        const V raw = vloadAs<T, W>(dp, lanes) + biasv;
         return a.softplus ? vsoftplus<T, W>(raw) : raw;
     }
 
-    static void forward(const scan_cpu::ScanArgs<T>& a, int64_t taskBegin, int64_t taskEnd) {
+    static void forward(const Args& a, int64_t taskBegin, int64_t taskEnd) {
         const int N = NS > 0 ? NS : int(a.N);
         const int64_t L = a.L, D = a.D, K = a.chunk;
         const int64_t nBlk = (D + W - 1) / W;
@@ -64,12 +65,12 @@ struct ScanKernel {
             }
             const V Dv = a.Dskip ? vloadN<T, W>(a.Dskip + d0, lanes) : V{};
             const V biasv = a.bias ? vloadN<T, W>(a.bias + d0, lanes) : V{};
-            const T* up = a.u + b * a.uSB + d0;
-            const T* dp = a.delta + b * a.dSB + d0;
-            const T* zp = a.z ? a.z + b * a.zSB + d0 : nullptr;
+            const IO* up = a.u + b * a.uSB + d0;
+            const IO* dp = a.delta + b * a.dSB + d0;
+            const IO* zp = a.z ? a.z + b * a.zSB + d0 : nullptr;
             const T* bp = a.Bm + b * a.bSB;
             const T* cp = a.Cm + b * a.cSB;
-            T* yp = a.y + b * L * D + d0;
+            IO* yp = a.y + b * L * D + d0;
             T* cs = a.chunkStates ? a.chunkStates + b * nCh * N * D + d0 : nullptr;
             // Steps run in groups of kStep. The per-step values (softplus, the gate) are computed
             // for the whole group first, as independent work the out-of-order core overlaps;
@@ -88,12 +89,12 @@ struct ScanKernel {
                         pfw(yp + tp * D);
                     }
                     const V dt = deltaAt(a, dp + t * a.dSL, lanes, biasv);
-                    const V uu = vloadN<T, W>(up + t * a.uSL, lanes);
+                    const V uu = vloadAs<T, W>(up + t * a.uSL, lanes);
                     dtb[i] = dt;
                     dtub[i] = dt * uu;
                     skipb[i] = Dv * uu;
                     if (zp) {
-                        const V zv = vloadN<T, W>(zp + t * a.zSL, lanes);
+                        const V zv = vloadAs<T, W>(zp + t * a.zSL, lanes);
                         gateb[i] = zv * vsigmoid<T, W>(zv);
                     }
                 }
@@ -117,7 +118,7 @@ struct ScanKernel {
                     }
                     V acc = (part[0] + part[1]) + (part[2] + part[3]);
                     if (zp) acc = acc * gateb[i];
-                    vstoreN<T, W>(yp + t * D, acc, lanes);
+                    vstoreAs<T, W>(yp + t * D, acc, lanes);
                 }
             }
             if (a.hLast) scatterDN(a.hLast + (b * D + d0) * N, N, lanes, N, h);
@@ -185,7 +186,7 @@ struct ScanKernel {
     // a chunk, the task's blocks one after another: the chunk's token rows are shared by all
     // blocks (page and cache locality), and its dB/dC partial sums stay in L1 until they are
     // reduced over lanes once per chunk.
-    static void backward(const scan_cpu::ScanArgs<T>& a, int64_t taskBegin, int64_t taskEnd,
+    static void backward(const Args& a, int64_t taskBegin, int64_t taskEnd,
                          std::mutex& reduce) {
         const int N = NS > 0 ? NS : int(a.N);
         const int64_t L = a.L, D = a.D, K = a.chunk;
@@ -234,13 +235,13 @@ struct ScanKernel {
                     V* dAacc = ws.dAaccAll.data() + j * N;
                     const V Dv = a.Dskip ? vloadN<T, W>(a.Dskip + d0, lanes) : V{};
                     const V biasv = a.bias ? vloadN<T, W>(a.bias + d0, lanes) : V{};
-                    const T* up = a.u + b * a.uSB + d0;
-                    const T* dp = a.delta + b * a.dSB + d0;
-                    const T* zp = a.z ? a.z + b * a.zSB + d0 : nullptr;
-                    const T* dyp = a.dy + b * a.dySB + d0;
-                    T* dup = a.du + b * L * D + d0;
-                    T* ddp = a.ddelta + b * L * D + d0;
-                    T* dzp = a.dz ? a.dz + b * L * D + d0 : nullptr;
+                    const IO* up = a.u + b * a.uSB + d0;
+                    const IO* dp = a.delta + b * a.dSB + d0;
+                    const IO* zp = a.z ? a.z + b * a.zSB + d0 : nullptr;
+                    const IO* dyp = a.dy + b * a.dySB + d0;
+                    IO* dup = a.du + b * L * D + d0;
+                    IO* ddp = a.ddelta + b * L * D + d0;
+                    IO* dzp = a.dz ? a.dz + b * L * D + d0 : nullptr;
                     // Recompute the block's states over the chunk from the saved one (the next
                     // block's saved state, N rows D apart, is fetched meanwhile).
                     const T* csc = cs + c * N * D + d0;
@@ -278,14 +279,14 @@ struct ScanKernel {
                         pfw(dup + t * D);
                         pfw(ddp + t * D);
                         if (dzp) pfw(dzp + t * D);
-                        const V raw = vloadN<T, W>(dp + t * a.dSL, lanes) + biasv;
+                        const V raw = vloadAs<T, W>(dp + t * a.dSL, lanes) + biasv;
                         V dt = raw;
                         if (a.softplus) {
                             V sig;
                             dt = vsoftplusSigmoid<T, W>(raw, &sig);
                             ws.sigbuf[i] = sig;  // softplus' derivative
                         }
-                        const V uu = vloadN<T, W>(up + t * a.uSL, lanes);
+                        const V uu = vloadAs<T, W>(up + t * a.uSL, lanes);
                         ws.dtbuf[i] = dt;
                         ws.ubuf[i] = uu;
                         ws.dtubuf[i] = dt * uu;
@@ -295,10 +296,10 @@ struct ScanKernel {
                     // are recomputed.
                     for (int i = 0; i < len; ++i) {
                         const int64_t t = t0 + i;
-                        const V dyv = vloadN<T, W>(dyp + t * a.dySL, lanes);
+                        const V dyv = vloadAs<T, W>(dyp + t * a.dySL, lanes);
                         V ds = dyv;
                         if (zp) {
-                            const V zv = vloadN<T, W>(zp + t * a.zSL, lanes);
+                            const V zv = vloadAs<T, W>(zp + t * a.zSL, lanes);
                             const V sig = vsigmoid<T, W>(zv);
                             ds = dyv * zv * sig;
                             ws.gzbuf[i] = dyv * sig * (T(1) + zv * (T(1) - sig));  // dz = this * s
@@ -325,7 +326,7 @@ struct ScanKernel {
                             part[n & 3] += h[n] * Ct[n];
                             accC[n] += ds * h[n];
                         }
-                        if (zp) vstoreN<T, W>(dzp + t * D, ws.gzbuf[i] * ((part[0] + part[1]) + (part[2] + part[3])), lanes);
+                        if (zp) vstoreAs<T, W>(dzp + t * D, ws.gzbuf[i] * ((part[0] + part[1]) + (part[2] + part[3])), lanes);
                     }
                     // Reverse recurrence over the chunk, kGroup state indices at a time (each
                     // index's recurrence is independent; the sums over n are gathered per step in
@@ -371,11 +372,11 @@ struct ScanKernel {
                     for (int i = 0; i < len; ++i) {
                         const int64_t t = t0 + i;
                         const V dt = ws.dtbuf[i], uu = ws.ubuf[i], dhB = ws.dhBbuf[i];
-                        vstoreN<T, W>(dup + t * D, dhB * dt + ws.dsbuf[i] * Dv, lanes);
+                        vstoreAs<T, W>(dup + t * D, dhB * dt + ws.dsbuf[i] * Dv, lanes);
                         // Av carries log2(e): the sum over n is scaled back by ln 2 here.
                         V ddt = dhB * uu + ws.ddtAbuf[i] * T(0.6931471805599453);
                         if (a.softplus) ddt = ddt * ws.sigbuf[i];
-                        vstoreN<T, W>(ddp + t * D, ddt, lanes);
+                        vstoreAs<T, W>(ddp + t * D, ddt, lanes);
                         dBiasAcc += ddt;
                     }
                     ws.dDAll[j] = dDacc;

@@ -39,11 +39,25 @@ std::string describeScanBackend(const torch::Device& device) {
     return toString(b);
 }
 
+namespace {
+// The reference takes float32 only: lower-precision inputs (bf16 activations under autocast)
+// are widened for it.
+ScanInputs inFloat32(const ScanInputs& in) {
+    ScanInputs out = in;
+    for (torch::Tensor* t : {&out.u, &out.delta, &out.A, &out.Bm, &out.Cm, &out.Dskip, &out.z, &out.deltaBias,
+                             &out.initialState})
+        if (t->defined() && t->is_floating_point() && t->scalar_type() != torch::kFloat32 &&
+            t->scalar_type() != torch::kFloat64)
+            *t = t->to(torch::kFloat32);
+    return out;
+}
+}  // namespace
+
 ScanOutputs selectiveScan(const ScanInputs& in, bool returnLastState, ScanBackend backend) {
     if (!in.u.defined()) throw std::invalid_argument("selectiveScan: u is undefined");
     if (backend == ScanBackend::Auto) backend = resolveScanBackend(in.u.device());
     switch (backend) {
-        case ScanBackend::Reference: return selectiveScanReference(in, returnLastState);
+        case ScanBackend::Reference: return selectiveScanReference(inFloat32(in), returnLastState);
         case ScanBackend::FusedCpu: return selectiveScanFusedCpu(in, returnLastState);
         case ScanBackend::Chunked: return selectiveScanChunked(in, returnLastState);
         default:

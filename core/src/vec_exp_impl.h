@@ -114,6 +114,86 @@ inline void vstoreN(T* p, typename VecT<T, W>::V v, int n) {
     for (int i = 0; i < n; ++i) p[i] = v[i];
 }
 
+// Integer vectors for the bfloat16 conversions (a dependent vector_size needs a class scope).
+template <int W>
+struct Bf16Vec {
+    typedef uint16_t H __attribute__((vector_size(2 * W)));
+    typedef uint32_t U __attribute__((vector_size(4 * W)));
+};
+
+/// Loads n <= W lanes stored as T, or as bfloat16 (T = float): a bf16 is the top half of the
+/// float, so widening is exact.
+template <typename T, int W>
+inline typename VecT<T, W>::V vloadAs(const T* p, int n) {
+    return vloadN<T, W>(p, n);
+}
+template <typename T, int W>
+inline typename VecT<T, W>::V vloadAs(const Bf16* p, int n) {
+    static_assert(std::is_same_v<T, float>, "bf16 storage is read into float");
+#if defined(__x86_64__)
+    if constexpr (W == 16) {
+        if (n == W) {
+            // (The all-lanes masked forms: GCC 12's unmasked ones warn about their undefined source.)
+            const __mmask16 all = 0xFFFF;
+            const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+            const __m512i wide = _mm512_maskz_cvtepu16_epi32(all, h);
+            return (typename VecT<T, W>::V)_mm512_castsi512_ps(_mm512_maskz_slli_epi32(all, wide, 16));
+        }
+    }
+#endif
+    using H = typename Bf16Vec<W>::H;
+    using U = typename Bf16Vec<W>::U;
+    H h = {};
+    if (n == W) {
+        std::memcpy(&h, p, sizeof(h));
+    } else {
+        for (int i = 0; i < n; ++i) h[i] = p[i].bits;
+    }
+    const U u = __builtin_convertvector(h, U) << 16;
+    typename VecT<T, W>::V v;
+    std::memcpy(&v, &u, sizeof(v));
+    return v;
+}
+
+/// Stores n <= W lanes as T, or rounded to bfloat16 (round to nearest even, NaN kept a quiet
+/// NaN: the rounding of c10::BFloat16, so the tensors match a .to(kBFloat16)).
+template <typename T, int W>
+inline void vstoreAs(T* p, typename VecT<T, W>::V v, int n) {
+    vstoreN<T, W>(p, v, n);
+}
+template <typename T, int W>
+inline void vstoreAs(Bf16* p, typename VecT<T, W>::V v, int n) {
+    static_assert(std::is_same_v<T, float>, "bf16 storage is written from float");
+#if defined(__x86_64__)
+    if constexpr (W == 16) {
+        if (n == W) {
+            // Same rounding, as vpmovdw of the rounded words; NaN lanes blended to 0x7FC0.
+            const __mmask16 all = 0xFFFF;
+            const __m512 x = (__m512)v;
+            const __m512i u = _mm512_castps_si512(x);
+            const __m512i lsb = _mm512_maskz_and_epi32(all, _mm512_maskz_srli_epi32(all, u, 16), _mm512_set1_epi32(1));
+            const __m512i biased = _mm512_maskz_add_epi32(all, u, _mm512_maskz_add_epi32(all, lsb, _mm512_set1_epi32(0x7FFF)));
+            __m512i r = _mm512_maskz_srli_epi32(all, biased, 16);
+            r = _mm512_mask_mov_epi32(r, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), _mm512_set1_epi32(0x7FC0));
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm512_maskz_cvtepi32_epi16(all, r));
+            return;
+        }
+    }
+#endif
+    using U = typename Bf16Vec<W>::U;
+    U u;
+    std::memcpy(&u, &v, sizeof(u));
+    const U rounded = (u + (((u >> 16) & 1u) + 0x7FFFu)) >> 16;
+    const auto isNan = (u & 0x7FFFFFFFu) > 0x7F800000u;
+    const U out = isNan ? U{} + 0x7FC0u : rounded;
+    if (n == W) {
+        const typename Bf16Vec<W>::H h = __builtin_convertvector(out, typename Bf16Vec<W>::H);
+        std::memcpy(p, &h, sizeof(h));
+    } else {
+        for (int i = 0; i < n; ++i) p[i].bits = uint16_t(out[i]);
+    }
+}
+
 /// vstoreN for data read back much later (the forward's saved chunk states, read by the
 /// backward): AVX-512 float streams full aligned vectors past the caches (no read for
 /// ownership, no eviction of the working set). Call vstreamFence() before the data is shared.

@@ -52,6 +52,29 @@ TEST(RmsNorm, NonContiguousInputAndOtherDtypesUseTheirPaths) {
     EXPECT_LT(maxRelErr(yb, mts::rmsNormReference(xb, w, 1e-6)), 1e-6);
 }
 
+// bf16 output (under autocast): the float32 result rounded once, and a bf16 gradient read as it
+// comes, giving the float32 path's gradients for the same (bf16-valued) dy.
+TEST(RmsNorm, Bf16OutputIsTheFloatResultRoundedAndTakesABf16Gradient) {
+    torch::manual_seed(5);
+    for (auto shape : std::vector<std::vector<int64_t>>{{2, 7, 256}, {3, 50, 40}}) {
+        const int64_t dim = shape.back();
+        const torch::Tensor x0 = torch::randn(shape) * 2.0;
+        const torch::Tensor w0 = torch::randn({dim}) * 0.5 + 1.0;
+        const torch::Tensor gy = torch::randn(shape).to(torch::kBFloat16);
+        torch::Tensor x = x0.clone().set_requires_grad(true), w = w0.clone().set_requires_grad(true);
+        const torch::Tensor y = mts::rmsNorm(x, w, 1e-5, /*bf16Out=*/true);
+        ASSERT_EQ(y.scalar_type(), torch::kBFloat16);
+        y.backward(gy);
+        torch::Tensor xf = x0.clone().set_requires_grad(true), wf = w0.clone().set_requires_grad(true);
+        const torch::Tensor yf = mts::rmsNorm(xf, wf, 1e-5);
+        yf.backward(gy.to(torch::kFloat32));
+        EXPECT_TRUE(torch::equal(y, yf.to(torch::kBFloat16))) << shape;
+        EXPECT_EQ(x.grad().scalar_type(), torch::kFloat32);
+        EXPECT_LT(maxRelErr(x.grad(), xf.grad()), 1e-6) << shape;
+        EXPECT_LT(maxRelErr(w.grad(), wf.grad()), 1e-6) << shape;
+    }
+}
+
 TEST(RmsNorm, RejectsAWeightOfTheWrongSize) {
     EXPECT_THROW(mts::rmsNorm(torch::randn({2, 8}), torch::ones({7}), 1e-5), c10::Error);
     EXPECT_THROW(mts::rmsNorm(torch::randn({2, 8}), torch::ones({2, 8}), 1e-5), c10::Error);

@@ -75,6 +75,34 @@ TEST(CausalConvCpu, FloatAndNoGradMatch) {
     EXPECT_LE(relErr(got, oracle(x, w, b, true, Tensor())), 1e-6);
 }
 
+// bf16 x (a slice of the bf16 in_proj output under autocast) is read as bf16 and y / dx
+// written as bf16, computed in fp32: the fp32 kernel's result on the widened input, rounded
+// once. The weight and bias gradients stay fp32.
+TEST(CausalConvCpu, Bf16ActivationsAreReadAndWrittenAsBf16) {
+    for (const auto& isa : mts::scan_cpu::availableIsas()) {
+        mts::scan_cpu::setIsaOverride(isa);
+        torch::manual_seed(3);
+        const int64_t B = 2, L = 13, D = 37, K = 4;
+        Tensor xzLo = torch::randn({B, L, 2 * D}).to(torch::kBFloat16).requires_grad_(true);
+        Tensor xzHi = xzLo.detach().to(torch::kFloat32).requires_grad_(true);
+        Tensor w = torch::randn({D, 1, K}).requires_grad_(true);
+        Tensor b = torch::randn({D}).requires_grad_(true);
+        Tensor got = mts::causalConv1dSilu(xzLo.narrow(2, D, D), w, b);
+        ASSERT_EQ(got.scalar_type(), torch::kBFloat16) << isa;
+        Tensor ref = mts::causalConv1dSilu(xzHi.narrow(2, D, D), w, b);
+        EXPECT_TRUE(torch::equal(got, ref.to(torch::kBFloat16))) << isa;
+        Tensor gy = torch::randn({B, L, D}).to(torch::kBFloat16);
+        auto gGot = torch::autograd::grad({got}, {xzLo, w, b}, {gy});
+        auto gRef = torch::autograd::grad({ref}, {xzHi, w, b}, {gy.to(torch::kFloat32)});
+        EXPECT_EQ(gGot[0].scalar_type(), torch::kBFloat16) << isa;
+        EXPECT_TRUE(torch::equal(gGot[0], gRef[0].to(torch::kBFloat16))) << isa;
+        EXPECT_EQ(gGot[1].scalar_type(), torch::kFloat32) << isa;
+        EXPECT_LE(relErr(gGot[1], gRef[1]), 1e-6) << isa;
+        EXPECT_LE(relErr(gGot[2], gRef[2]), 1e-6) << isa;
+    }
+    mts::scan_cpu::setIsaOverride("");
+}
+
 TEST(CausalConvCpu, BadShapesThrow) {
     Tensor x = torch::randn({2, 5, 8});
     EXPECT_THROW(mts::causalConv1dSilu(x, torch::randn({7, 1, 4}), Tensor()), c10::Error);

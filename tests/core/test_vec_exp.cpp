@@ -1,10 +1,13 @@
 // The vector exp / log1p / softplus of the CPU scan kernels against the C library, on a dense
 // grid, for every instruction set this CPU supports.
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <cstdio>
 #include <limits>
 #include <vector>
 
+#include <c10/util/BFloat16.h>
 #include <gtest/gtest.h>
 
 #include "mts/core/scan_cpu.h"
@@ -204,6 +207,41 @@ TEST(VecExp, OddLengthsUseTheTailPath) {
         for (int i = 0; i < n; ++i) x[i] = 0.37f * i - 3.0f;
         mts::scan_cpu::vecExp(x.data(), y.data(), n);
         for (int i = 0; i < n; ++i) EXPECT_NEAR(y[i] / std::exp(double(x[i])), 1.0, 1e-6) << n << " " << i;
+    }
+}
+
+// The bf16 stores of the kernels round as c10::BFloat16 does (so a bf16 activation written by
+// a kernel equals the fp32 one passed through .to(kBFloat16)); loads widen exactly.
+TEST(VecExp, Bf16RoundingMatchesC10AndWideningIsExact) {
+    std::vector<float> x = {0.0f, -0.0f, 1.0f, -1.5f, 3.14159265f, 1e-40f, -1e-42f, 65504.0f, 3.0e38f,
+                            std::numeric_limits<float>::max(), std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN(),
+                            -std::numeric_limits<float>::quiet_NaN()};
+    // Exact ties (low 16 bits 0x8000) with even and odd kept parts, and their neighbours.
+    for (uint32_t hi : {0x3F80u, 0x3F81u, 0xC2F6u, 0x7F7Fu, 0x0001u}) {
+        for (uint32_t lo : {0x7FFFu, 0x8000u, 0x8001u}) {
+            const uint32_t bits = hi << 16 | lo;
+            float f;
+            std::memcpy(&f, &bits, 4);
+            x.push_back(f);
+        }
+    }
+    for (int i = 0; i < 5000; ++i) x.push_back(float(std::ldexp(std::sin(i * 0.731) , (i % 60) - 30)));
+    for (const auto& isa : mts::scan_cpu::availableIsas()) {
+        IsaScope scope(isa);
+        std::vector<uint16_t> bits(x.size());
+        mts::scan_cpu::vecToBf16(x.data(), bits.data(), int64_t(x.size()));
+        std::vector<float> back(x.size());
+        mts::scan_cpu::vecFromBf16(bits.data(), back.data(), int64_t(x.size()));
+        for (size_t i = 0; i < x.size(); ++i) {
+            const c10::BFloat16 ref(x[i]);
+            if (std::isnan(x[i])) {
+                EXPECT_TRUE(std::isnan(back[i])) << isa << " at " << i;
+                continue;
+            }
+            EXPECT_EQ(bits[i], ref.x) << isa << " x=" << x[i];
+            EXPECT_EQ(back[i], float(ref)) << isa << " x=" << x[i];
+        }
     }
 }
 

@@ -9,12 +9,14 @@
 
 namespace mts {
 
-/// x: (B, L, D) float32/float64 (other types computed in float32), any batch/time strides
+/// x: (B, L, D) float32/float64, or bfloat16 (read and returned as bfloat16, computed in
+/// float32; other types are computed and returned in float32), any batch/time strides
 /// (a slice of in_proj's output needs no copy); weight: (D, K) or (D, 1, K) (nn::Conv1d's
 /// depthwise layout); bias: (D) or undefined; left: (B, K-1, D) previous inputs or undefined
 /// (zeros); silu: apply SiLU, else identity. Returns (B, L, D) contiguous.
-/// Differentiable w.r.t. x, weight and bias (not left). CPU tensors only; throws c10::Error
-/// on shape mismatch or K > 16. Thread-safe; parallel over (batch x channel blocks).
+/// Differentiable w.r.t. x, weight and bias (not left); x's gradient has x's dtype, those of
+/// weight and bias the compute type. CPU tensors only; throws c10::Error on shape mismatch or
+/// K > 16. Thread-safe; parallel over (batch x tiles of time steps).
 torch::Tensor causalConv1dSilu(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                                bool silu = true, const torch::Tensor& left = {});
 

@@ -26,7 +26,8 @@
 
 namespace mts {
 
-/// y = weight * x / sqrt(mean(x^2) + eps), computed in fp32, returned in x's dtype.
+/// y = weight * x / sqrt(mean(x^2) + eps), computed in fp32, returned in x's dtype, or in bf16
+/// under CPU bf16 autocast (its consumers are linears, which would cast it to bf16).
 class RMSNormImpl : public torch::nn::Module {
 public:
     RMSNormImpl(int64_t dim, double eps);

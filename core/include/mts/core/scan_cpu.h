@@ -29,8 +29,10 @@
 
 namespace mts {
 
-/// The fused CPU scan (ScanBackend::FusedCpu). Inputs float32 (or float64, used by the
-/// gradient tests); other floating types are computed in float32 and returned as float32.
+/// The fused CPU scan (ScanBackend::FusedCpu). Computes in float32 (or float64, used by the
+/// gradient tests). When u, delta and z are all bfloat16 they are read as such and y (and their
+/// gradients) are bfloat16, rounded to nearest even; otherwise inputs are converted to float32
+/// and y is float32. The other inputs and gradients are always in the compute type.
 /// Differentiable w.r.t. u, delta, A, Bm, Cm, Dskip, z, deltaBias and initialState.
 /// Throws c10::Error on a non-CPU tensor or mismatched shapes.
 ScanOutputs selectiveScanFusedCpu(const ScanInputs& in, bool returnLastState = false);
@@ -84,6 +86,10 @@ void vecExp2(const float* x, float* y, int64_t n);
 void vecExp2(const double* x, double* y, int64_t n);
 /// softplus(x) and sigmoid(x) (its derivative) from one exponential, as the backward uses them.
 void vecSoftplusSigmoid(const float* x, float* softplus, float* sigmoid, int64_t n);
+/// float -> bfloat16 bits and back, as the kernels store and load bf16 activations: rounding
+/// to nearest even, NaN to a quiet NaN (c10::BFloat16's conversion); widening is exact.
+void vecToBf16(const float* x, uint16_t* y, int64_t n);
+void vecFromBf16(const uint16_t* x, float* y, int64_t n);
 
 }  // namespace scan_cpu
 }  // namespace mts

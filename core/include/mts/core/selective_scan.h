@@ -8,7 +8,9 @@
 // Layout is token-major (what the projections produce, no transposes):
 //   u, delta, z: (B, L, D_inner)   A: (D_inner, N)   Bm, Cm: (B, L, N)   Dskip, deltaBias: (D_inner)
 //   returns y: (B, L, D_inner); lastState (optional): (B, D_inner, N)
-// All inputs are float32 (the scan always runs in fp32; callers cast). Differentiable with
+// The scan computes in float32 (float64 for gradient checks). The fused CPU backend reads
+// bfloat16 u, delta and z as they are (autocast's activations) and then returns y and their
+// gradients in bfloat16; the other backends widen them to float32. Differentiable with
 // respect to u, delta, A, Bm, Cm, Dskip, z, deltaBias.
 #include <optional>
 #include <string>
