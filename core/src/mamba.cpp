@@ -21,6 +21,9 @@ MambaBlockImpl::MambaBlockImpl(const ModelConfig& config) {
 torch::Tensor MambaBlockImpl::finish(const torch::Tensor& x, torch::Tensor y) {
     y = dropout(y);
     if (residual_gate.defined()) y = y * residual_gate;
+    // The mixer's output is bf16 under autocast: widened first, as LibTorch's mixed-dtype add
+    // is a scalar casting loop (~4x a vectorised conversion plus a same-dtype add).
+    if (y.scalar_type() != x.scalar_type()) y = y.to(x.scalar_type());
     torch::Tensor out = x + y;
     if (!out_norm.is_empty()) out = out_norm(out);
     return out;
