@@ -18,7 +18,10 @@
 // indices at a time so its carried gradients stay in registers. No (B, L, D, N) tensor is ever
 // formed. dB/dC (reduced over channels) are accumulated as W-lane vectors per chunk, summed
 // over lanes once per chunk and added under a mutex; dA, dD, dbias are written per sequence
-// and summed by the caller.
+// and summed by the caller. Under bf16 autocast the (B, L, D) activations and their gradients
+// (u, delta, z, y, du, ddelta, dz) are loaded and stored as bf16 (widened exactly, rounded to
+// nearest even), so no conversion pass runs around the kernel; all arithmetic and the
+// states are fp32.
 //
 // Threading: the kernels are re-entrant; the entry point parallelises with at::parallel_for.
 #include <cstdint>
