@@ -52,6 +52,7 @@ struct BenchScanOptions {
     int reps = 5;
     bool reference = true;
     std::string isa;
+    std::string io = "fp32";  // dtype of u, delta, z, y and their gradients (bf16: autocast's)
     bool best = false;  // minimum instead of median (A/B runs on a machine with noisy neighbours)
     bool json = false;
 };
@@ -72,16 +73,17 @@ ScanTiming timeScan(const BenchScanOptions& o, ScanBackend backend, int reps) {
         leaves.push_back(t);
         return t;
     };
-    in.u = leaf(torch::randn({B, L, D}));
-    in.delta = leaf(torch::randn({B, L, D}) - 2.0);
+    const auto io = o.io == "bf16" ? torch::kBFloat16 : torch::kFloat32;
+    in.u = leaf(torch::randn({B, L, D}).to(io));
+    in.delta = leaf((torch::randn({B, L, D}) - 2.0).to(io));
     in.A = leaf(-torch::arange(1, N + 1, torch::kFloat32).repeat({D, 1}));
     in.Bm = leaf(torch::randn({B, L, N}));
     in.Cm = leaf(torch::randn({B, L, N}));
     in.Dskip = leaf(torch::ones({D}));
-    in.z = leaf(torch::randn({B, L, D}));
+    in.z = leaf(torch::randn({B, L, D}).to(io));
     in.deltaBias = leaf(torch::randn({D}) * 0.1);
     in.deltaSoftplus = true;
-    const torch::Tensor gy = torch::randn({B, L, D});
+    const torch::Tensor gy = torch::randn({B, L, D}).to(io);
 
     std::vector<double> fng, fwd, bwd;
     for (int r = 0; r < reps + 1; ++r) {  // first rep warms up
@@ -119,6 +121,7 @@ int runBenchScan(const BenchScanOptions& o) {
     if (o.json) {
         nlohmann::json j = {{"bench", "scan"},
                             {"statistic", o.best ? "min" : "median"},
+                            {"io", o.io},
                             {"shape", {{"batch", o.batch}, {"seq_len", o.seqLen}, {"d_inner", o.dInner}, {"d_state", o.dState}}},
                             {"machine", machineJson()},
                             {"fused", {{"fwd_nograd_ms", fused.fwdNoGrad * 1e3}, {"fwd_ms", fused.fwd * 1e3},
@@ -133,9 +136,10 @@ int runBenchScan(const BenchScanOptions& o) {
         std::printf("%s\n", j.dump(2).c_str());
         return 0;
     }
-    std::printf("selective scan  B=%lld L=%lld D_inner=%lld N=%lld  (%.1fM elements)  isa=%s threads=%d  (%s of %d)\n",
+    std::printf("selective scan  B=%lld L=%lld D_inner=%lld N=%lld  (%.1fM elements)  io=%s isa=%s threads=%d  (%s of %d)\n",
                 (long long)o.batch, (long long)o.seqLen, (long long)o.dInner, (long long)o.dState, elems / 1e6,
-                scan_cpu::activeIsa().c_str(), runtimeInfo().intraOpThreads, o.best ? "best" : "median", o.reps);
+                o.io.c_str(), scan_cpu::activeIsa().c_str(), runtimeInfo().intraOpThreads, o.best ? "best" : "median",
+                o.reps);
     std::printf("%-10s %12s %12s %12s %14s %14s\n", "backend", "fwd ms", "fwd(grad) ms", "bwd ms", "fwd ns/elem",
                 "bwd ns/elem");
     std::printf("%-10s %12.2f %12.2f %12.2f %14.3f %14.3f\n", "fused", fused.fwdNoGrad * 1e3, fused.fwd * 1e3,
@@ -159,6 +163,8 @@ void addBenchScan(CLI::App& bench, Runner& run) {
     sub->add_option("--d-state", o->dState, "State size N")->check(CLI::Range(1, 256));
     sub->add_option("--reps", o->reps, "Timed repetitions (median reported, or the best with --best)")->check(CLI::PositiveNumber);
     sub->add_option("--isa", o->isa, "Force the kernel ISA: avx512, avx2, generic");
+    sub->add_option("--io", o->io, "Activations (u, delta, z, y, their gradients) in fp32 or bf16 (autocast's)")
+        ->check(CLI::IsMember({"fp32", "bf16"}));
     sub->add_flag("!--no-reference", o->reference, "Skip the (slow) reference scan");
     sub->add_flag("--best", o->best, "Report the fastest repetition instead of the median (for A/B runs)");
     sub->add_flag("--json", o->json, "One JSON object on stdout");

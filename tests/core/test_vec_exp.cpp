@@ -226,7 +226,7 @@ TEST(VecExp, Bf16RoundingMatchesC10AndWideningIsExact) {
             x.push_back(f);
         }
     }
-    for (int i = 0; i < 5000; ++i) x.push_back(float(std::ldexp(std::sin(i * 0.731) , (i % 60) - 30)));
+    for (int i = 0; i < 5000; ++i) x.push_back(float(std::ldexp(std::sin(i * 0.731), (i % 60) - 30)));
     for (const auto& isa : mts::scan_cpu::availableIsas()) {
         IsaScope scope(isa);
         std::vector<uint16_t> bits(x.size());
