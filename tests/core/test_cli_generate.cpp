@@ -1,7 +1,5 @@
 // `mamba-studio-cli generate` end to end: exact greedy ids on the fixture, and one clear error
 // line with a non-zero exit for bad input.
-#include <sys/wait.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -13,33 +11,15 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "command_run.h"
 #include "shared_data.h"
 
 namespace {
 
-struct CommandRun {
-    int exitCode = -1;
-    std::string out;
-};
+using mts::test::CommandRun;
+using mts::test::runCommand;
 
-// Runs a shell command line and captures its stdout.
-CommandRun runCommand(const std::string& command) {
-    CommandRun r;
-    FILE* pipe = popen(command.c_str(), "r");
-    if (!pipe) return r;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
-    const int status = pclose(pipe);
-    r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
-
-std::string quoted(const std::string& s) {
-    std::string q = "'";
-    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return q + "'";
-}
+std::string quoted(const std::string& s) { return mts::test::shellQuoted(s); }
 
 std::string cli() { return quoted(MTS_CLI_PATH); }
 
