@@ -5,7 +5,7 @@
 
 #include <ATen/Parallel.h>
 
-#include "scan_cpu_args.h"
+#include "kernel_tensors.h"
 
 namespace mts {
 namespace {
@@ -13,8 +13,9 @@ namespace {
 using torch::Tensor;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
-
-Tensor lastDimContiguous(const Tensor& t) { return t.stride(-1) == 1 ? t : t.contiguous(); }
+using kernel::dataOf;
+using kernel::lastDimContiguous;
+using kernel::ptrOrNull;
 
 template <typename T, typename IO>
 scan_cpu::ConvKernelSet<T, IO> convKernels() {
@@ -24,26 +25,6 @@ scan_cpu::ConvKernelSet<T, IO> convKernels() {
         return scan_cpu::convKernelsBf16();
     } else {
         return scan_cpu::convKernelsF32();
-    }
-}
-
-// x's data as the kernels' storage type (Bf16 for bfloat16).
-template <typename IO>
-IO* ioData(const Tensor& t) {
-    if constexpr (std::is_same_v<IO, scan_cpu::Bf16>) {
-        return reinterpret_cast<scan_cpu::Bf16*>(t.data_ptr<at::BFloat16>());
-    } else {
-        return t.data_ptr<IO>();
-    }
-}
-
-// Calls f(T{}, IO{}): compute type and storage type of x / y / dx / dy for x's dtype.
-template <typename F>
-void dispatchConv(at::ScalarType io, F&& f) {
-    switch (io) {
-    case at::kDouble: f(double{}, double{}); break;
-    case at::kBFloat16: f(float{}, scan_cpu::Bf16{}); break;
-    default: f(float{}, float{});
     }
 }
 
@@ -58,22 +39,22 @@ void setArgs(scan_cpu::ConvArgs<T, IO>& a, const Tensor& x, const Tensor& wT, co
     a.D = x.size(2);
     a.K = wT.size(0);
     a.silu = silu;
-    a.x = ioData<IO>(x);
+    a.x = dataOf<IO>(x);
     a.xSB = x.stride(0);
     a.xSL = x.stride(1);
-    a.left = left.defined() ? ioData<IO>(left) : nullptr;
+    a.left = ptrOrNull<IO>(left);
     a.w = wT.data_ptr<T>();
-    a.bias = bias.defined() ? bias.data_ptr<T>() : nullptr;
+    a.bias = ptrOrNull<T>(bias);
 }
 
 Tensor convForward(const Tensor& x, const Tensor& wT, const Tensor& bias, const Tensor& left, bool silu) {
     Tensor y = torch::empty(x.sizes(), x.options());
-    dispatchConv(x.scalar_type(), [&](auto tTag, auto ioTag) {
+    kernel::dispatchStorage(x.scalar_type(), "causal conv (fused CPU)", [&](auto tTag, auto ioTag) {
         using T = decltype(tTag);
         using IO = decltype(ioTag);
         scan_cpu::ConvArgs<T, IO> a;
         setArgs(a, x, wT, bias, left, silu);
-        a.y = ioData<IO>(y);
+        a.y = dataOf<IO>(y);
         const auto k = convKernels<T, IO>();
         at::parallel_for(0, k.tasks(a), 1, [&](int64_t b, int64_t e) { k.forward(a, b, e); });
     });
@@ -103,21 +84,21 @@ public:
         Tensor dy = lastDimContiguous(grads[0].to(x.scalar_type()));
         Tensor dx = torch::empty(x.sizes(), x.options());
         Tensor dwPart, dbPart;  // per task, summed below
-        dispatchConv(x.scalar_type(), [&](auto tTag, auto ioTag) {
+        kernel::dispatchStorage(x.scalar_type(), "causal conv (fused CPU)", [&](auto tTag, auto ioTag) {
             using T = decltype(tTag);
             using IO = decltype(ioTag);
             scan_cpu::ConvArgs<T, IO> a;
             setArgs(a, x, wT, bias, left, silu);
-            a.dy = ioData<IO>(dy);
+            a.dy = dataOf<IO>(dy);
             a.dySB = dy.stride(0);
             a.dySL = dy.stride(1);
-            a.dx = ioData<IO>(dx);
+            a.dx = dataOf<IO>(dx);
             const auto k = convKernels<T, IO>();
             const int64_t tasks = k.tasks(a);
             dwPart = torch::empty({tasks, K, D}, wT.options());
             if (bias.defined()) dbPart = torch::empty({tasks, D}, wT.options());
             a.dwPart = dwPart.data_ptr<T>();
-            a.dbPart = bias.defined() ? dbPart.data_ptr<T>() : nullptr;
+            a.dbPart = ptrOrNull<T>(dbPart);
             at::parallel_for(0, tasks, 1, [&](int64_t b, int64_t e) { k.backward(a, b, e); });
         });
         Tensor dw = dwPart.sum(0).t().reshape(wshape);

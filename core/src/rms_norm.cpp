@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 namespace mts {
@@ -40,13 +41,13 @@ void forwardRows(const float* xp, const float* wp, Out* yp, float* rp, int64_t r
     });
 }
 
-// dy read as float or bf16.
+// dy read as float, or as bf16 (widened into a row buffer first).
 template <typename G>
 void backwardRows(const float* xp, const float* wp, const float* rp, const G* dyp, float* dxp, float* dwp,
                   int64_t rows, int64_t dim) {
     const int64_t tasks = (rows + kRowsPerTask - 1) / kRowsPerTask;
     at::parallel_for(0, tasks, 1, [&](int64_t t0, int64_t t1) {
-        std::vector<float> dyf(static_cast<size_t>(dim));
+        std::vector<float> dyf(std::is_same_v<G, float> ? 0 : static_cast<size_t>(dim));
         for (int64_t task = t0; task < t1; ++task) {
             float* dwr = dwp + task * dim;
             for (int64_t i = 0; i < dim; ++i) dwr[i] = 0;
@@ -55,8 +56,13 @@ void backwardRows(const float* xp, const float* wp, const float* rp, const G* dy
                 const float* xr = xp + r * dim;
                 const G* dyr = dyp + r * dim;
                 float* dxr = dxp + r * dim;
-                float* dy = dyf.data();
-                for (int64_t i = 0; i < dim; ++i) dy[i] = float(dyr[i]);
+                const float* dy;
+                if constexpr (std::is_same_v<G, float>) {
+                    dy = dyr;
+                } else {
+                    for (int64_t i = 0; i < dim; ++i) dyf[static_cast<size_t>(i)] = float(dyr[i]);
+                    dy = dyf.data();
+                }
                 const float inv = rp[r];
                 float* g = dxr;  // dy * w, overwritten by dx below
                 for (int64_t i = 0; i < dim; ++i) g[i] = dy[i] * wp[i];
@@ -72,8 +78,8 @@ void backwardRows(const float* xp, const float* wp, const float* rp, const G* dy
 
 class RmsNormFunction : public torch::autograd::Function<RmsNormFunction> {
 public:
-    // y in outDtype: float32, or bfloat16 under CPU autocast (what the next linear would cast
-    // it to; written once here instead of in a separate conversion pass).
+    // y in float32, or in bfloat16 when bf16Out (under CPU autocast: what the next linear would
+    // cast it to, written once here instead of in a separate conversion pass).
     static variable_list forward(AutogradContext* ctx, const torch::Tensor& xIn, const torch::Tensor& wIn,
                                  double eps, bool bf16Out) {
         const torch::Tensor x = xIn.contiguous();

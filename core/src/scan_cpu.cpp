@@ -1,6 +1,6 @@
 // LibTorch side of the fused CPU scan: argument checks, the autograd function, parallel
 // dispatch of the raw kernels in scan_cpu_isa.cpp.
-#include "scan_cpu_args.h"
+#include "kernel_tensors.h"
 
 #include <atomic>
 #include <chrono>
@@ -28,45 +28,14 @@ struct TimeInto {
 };
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
-
-// The kernels take (B, L, X) tensors with any batch/time strides but a contiguous last dim.
-Tensor lastDimContiguous(const Tensor& t) {
-    if (!t.defined()) return t;
-    return t.stride(-1) == 1 ? t : t.contiguous();
-}
+using kernel::dataOf;
+using kernel::lastDimContiguous;
+using kernel::ptrOrNull;
 
 // LibTorch 1.13's custom Function cannot take undefined tensors: absent optionals travel as
 // empty tensors and are turned back into undefined ones inside.
 Tensor orEmpty(const Tensor& t, const Tensor& like) { return t.defined() ? t : torch::empty({0}, like.options()); }
 Tensor present(const Tensor& t) { return t.defined() && t.numel() > 0 ? t : Tensor(); }
-
-// The data of a tensor as the kernels' element type (Bf16 for bfloat16 storage).
-template <typename T>
-T* dataOf(const Tensor& t) {
-    if constexpr (std::is_same_v<T, scan_cpu::Bf16>) {
-        static_assert(sizeof(at::BFloat16) == sizeof(scan_cpu::Bf16), "bf16 layout");
-        return reinterpret_cast<scan_cpu::Bf16*>(t.data_ptr<at::BFloat16>());
-    } else {
-        return t.data_ptr<T>();
-    }
-}
-
-template <typename T>
-T* ptrOrNull(const Tensor& t) {
-    return t.defined() ? dataOf<T>(t) : nullptr;
-}
-
-// Calls f(T{}, IO{}) for the compute type T and activation storage type IO of a scan whose
-// (B, L, D) tensors have dtype io: double/double, float/Bf16 or float/float.
-template <typename F>
-void dispatchScan(at::ScalarType io, F&& f) {
-    switch (io) {
-    case at::kDouble: f(double{}, double{}); break;
-    case at::kBFloat16: f(float{}, scan_cpu::Bf16{}); break;
-    case at::kFloat: f(float{}, float{}); break;
-    default: TORCH_CHECK(false, "selective scan (fused CPU): unsupported dtype ", io);
-    }
-}
 
 struct Dims {
     int64_t B, L, D, N;
@@ -179,7 +148,7 @@ public:
         h0 = present(h0);
         const Dims d = checkShapes(u, delta, A, Bm, Cm, Dskip, z, bias, h0);
         Tensor y, hLast, states;
-        dispatchScan(u.scalar_type(), [&](auto t, auto io) {
+        kernel::dispatchStorage(u.scalar_type(), "selective scan (fused CPU)", [&](auto t, auto io) {
             runForward<decltype(t), decltype(io)>(d, u, delta, A, Bm, Cm, Dskip, z, bias, h0, softplus, chunk, y,
                                                   hLast, states, true);
         });
@@ -212,7 +181,7 @@ public:
         Tensor dDPart = Dskip.defined() ? torch::empty({d.B, d.D}, opts) : Tensor();
         Tensor dBiasPart = bias.defined() ? torch::empty({d.B, d.D}, opts) : Tensor();
         Tensor dh0 = h0.defined() ? torch::empty({d.B, d.D, d.N}, opts) : Tensor();
-        dispatchScan(u.scalar_type(), [&](auto tTag, auto ioTag) {
+        kernel::dispatchStorage(u.scalar_type(), "selective scan (fused CPU)", [&](auto tTag, auto ioTag) {
             using T = decltype(tTag);
             using IO = decltype(ioTag);
             scan_cpu::ScanArgs<T, IO> a;
@@ -311,7 +280,7 @@ ScanOutputs selectiveScanFusedCpu(const ScanInputs& in, bool returnLastState) {
     }
     const Dims d = checkShapes(u, delta, A, Bm, Cm, Dskip, z, bias, h0);
     Tensor y, hLast, states;
-    dispatchScan(io, [&](auto t, auto ioTag) {
+    kernel::dispatchStorage(io, "selective scan (fused CPU)", [&](auto t, auto ioTag) {
         runForward<decltype(t), decltype(ioTag)>(d, u, delta, A, Bm, Cm, Dskip, z, bias, h0, in.deltaSoftplus,
                                                  chunk, y, hLast, states, false);
     });
