@@ -3,7 +3,8 @@
 #include <QApplication>
 #include <QIcon>
 
-#include "mts/core/runtime.h"
+#include "mts/core/kernels/scan_backend_name.h"
+#include "mts/core/runtime/runtime.h"
 #include "mts/ui/main_window.h"
 #include "mts/ui/theme.h"
 
@@ -16,7 +17,9 @@ int main(int argc, char** argv) {
     QApplication::setDesktopFileName(QStringLiteral("mamba-studio"));
     QApplication::setWindowIcon(QIcon(QStringLiteral(":/icons/mamba-studio.svg")));
 
-    mts::initRuntime();
+    mts::RuntimeOptions runtimeOptions;
+    runtimeOptions.describeScanBackend = mts::describeDefaultScanBackend;
+    mts::initRuntime(runtimeOptions);
     mts::ui::applyStudioStyle();
 
     mts::ui::MainWindow window;

@@ -8,9 +8,9 @@
 #include <spdlog/spdlog.h>
 
 #include "command.h"
-#include "mts/core/errors.h"
-#include "mts/core/export.h"
-#include "mts/core/model_io.h"
+#include "mts/core/formats/export.h"
+#include "mts/core/formats/model_io.h"
+#include "mts/core/runtime/errors.h"
 
 namespace mts::cli {
 namespace {

@@ -12,10 +12,10 @@
 
 #include "command.h"
 #include "int_list.h"
-#include "mts/core/errors.h"
-#include "mts/core/generation.h"
-#include "mts/core/model_io.h"
-#include "mts/core/torch_compat.h"
+#include "mts/core/formats/model_io.h"
+#include "mts/core/generate/generation.h"
+#include "mts/core/runtime/errors.h"
+#include "mts/core/runtime/torch_compat.h"
 
 namespace mts::cli {
 namespace {

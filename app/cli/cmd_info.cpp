@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
-#include "mts/core/model_io.h"
+#include "mts/core/formats/model_io.h"
 
 namespace mts::cli {
 namespace {

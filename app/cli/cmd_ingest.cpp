@@ -17,10 +17,10 @@
 #include <fmt/format.h>
 
 #include "command.h"
-#include "mts/core/bpe_trainer.h"
-#include "mts/core/corpus_writer.h"
-#include "mts/core/errors.h"
-#include "mts/core/tokenizer.h"
+#include "mts/core/corpus/corpus_writer.h"
+#include "mts/core/runtime/errors.h"
+#include "mts/core/tokenize/bpe_trainer.h"
+#include "mts/core/tokenize/tokenizer.h"
 #include "mts/ingest/ingest.h"
 
 namespace mts::cli {

@@ -11,8 +11,8 @@
 
 #include "command.h"
 #include "int_list.h"
-#include "mts/core/errors.h"
-#include "mts/core/tokenizer.h"
+#include "mts/core/runtime/errors.h"
+#include "mts/core/tokenize/tokenizer.h"
 
 namespace mts::cli {
 namespace {

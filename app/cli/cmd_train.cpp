@@ -19,11 +19,11 @@
 #include <spdlog/spdlog.h>
 
 #include "command.h"
-#include "mts/core/errors.h"
-#include "mts/core/memory_estimate.h"
-#include "mts/core/presets.h"
-#include "mts/core/run_dir.h"
-#include "mts/core/trainer.h"
+#include "mts/core/runtime/errors.h"
+#include "mts/core/train/memory_estimate.h"
+#include "mts/core/train/presets.h"
+#include "mts/core/train/run_dir.h"
+#include "mts/core/train/trainer.h"
 
 namespace {
 

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "mts/core/errors.h"
+#include "mts/core/runtime/errors.h"
 
 namespace mts::cli {
 

@@ -8,7 +8,8 @@
 #include <spdlog/spdlog.h>
 
 #include "command.h"
-#include "mts/core/runtime.h"
+#include "mts/core/kernels/scan_backend_name.h"
+#include "mts/core/runtime/runtime.h"
 
 namespace mts::cli {
 std::vector<CommandAdder>& commandRegistry() {
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
         mts::RuntimeOptions ro;
         ro.threads = threads;
         ro.log = !quiet;  // -q: the start-up summary and set-up advice stay out of the way
+        ro.describeScanBackend = mts::describeDefaultScanBackend;
         mts::initRuntime(ro);
         return run ? run() : 0;
     } catch (const std::exception& e) {

@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "mts/core/bpe_trainer.h"
-#include "mts/core/errors.h"
-#include "mts/core/tokenizer.h"
+#include "mts/core/runtime/errors.h"
+#include "mts/core/tokenize/bpe_trainer.h"
+#include "mts/core/tokenize/tokenizer.h"
 #include "shared_data.h"
 
 namespace {

@@ -4,10 +4,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "mts/core/checkpoint.h"
-#include "mts/core/errors.h"
-#include "mts/core/model_io.h"
-#include "mts/core/trainer.h"
+#include "mts/core/formats/model_io.h"
+#include "mts/core/model/model_factory.h"
+#include "mts/core/runtime/errors.h"
+#include "mts/core/train/checkpoint.h"
+#include "mts/core/train/trainer.h"
 #include "shared_data.h"
 #include "test_train_support.h"
 

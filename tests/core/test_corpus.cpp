@@ -4,10 +4,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "mts/core/corpus.h"
-#include "mts/core/corpus_writer.h"
-#include "mts/core/errors.h"
-#include "mts/core/tokenizer.h"
+#include "mts/core/corpus/corpus.h"
+#include "mts/core/corpus/corpus_writer.h"
+#include "mts/core/runtime/errors.h"
+#include "mts/core/tokenize/tokenizer.h"
 #include "shared_data.h"
 
 namespace fs = std::filesystem;

@@ -6,11 +6,12 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include "mts/core/errors.h"
-#include "mts/core/export.h"
-#include "mts/core/gguf.h"
-#include "mts/core/model_io.h"
-#include "mts/core/safetensors.h"
+#include "mts/core/formats/export.h"
+#include "mts/core/formats/gguf.h"
+#include "mts/core/formats/model_io.h"
+#include "mts/core/formats/safetensors.h"
+#include "mts/core/model/model_factory.h"
+#include "mts/core/runtime/errors.h"
 #include "shared_data.h"
 
 namespace {

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "mts/core/fused_ops.h"
+#include "mts/core/kernels/fused_ops.h"
 
 namespace {
 

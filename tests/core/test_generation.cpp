@@ -8,10 +8,10 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include "mts/core/errors.h"
-#include "mts/core/generation.h"
-#include "mts/core/model_io.h"
-#include "mts/core/tokenizer.h"
+#include "mts/core/formats/model_io.h"
+#include "mts/core/generate/generation.h"
+#include "mts/core/runtime/errors.h"
+#include "mts/core/tokenize/tokenizer.h"
 #include "shared_data.h"
 
 namespace {

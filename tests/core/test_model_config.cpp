@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "mts/core/errors.h"
-#include "mts/core/model_config.h"
+#include "mts/core/model/model_config.h"
+#include "mts/core/runtime/errors.h"
 
 namespace {
 

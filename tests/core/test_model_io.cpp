@@ -7,9 +7,10 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include "mts/core/errors.h"
-#include "mts/core/model_io.h"
-#include "mts/core/safetensors.h"
+#include "mts/core/formats/model_io.h"
+#include "mts/core/formats/safetensors.h"
+#include "mts/core/model/model_factory.h"
+#include "mts/core/runtime/errors.h"
 #include "shared_data.h"
 
 namespace {

@@ -8,8 +8,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "mts/core/gguf.h"
-#include "mts/core/model_io.h"
+#include "mts/core/formats/gguf.h"
+#include "mts/core/formats/model_io.h"
+#include "mts/core/model/model_factory.h"
 #include "shared_data.h"
 
 namespace {

@@ -7,11 +7,12 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "mts/core/errors.h"
-#include "mts/core/language_model.h"
-#include "mts/core/mamba.h"
-#include "mts/core/selective_scan.h"
-#include "mts/core/torch_compat.h"
+#include "mts/core/kernels/selective_scan.h"
+#include "mts/core/model/language_model.h"
+#include "mts/core/model/mamba.h"
+#include "mts/core/model/model_factory.h"
+#include "mts/core/runtime/errors.h"
+#include "mts/core/runtime/torch_compat.h"
 
 namespace {
 

@@ -1,8 +1,9 @@
 // AdamW against LibTorch's AdamW, Muon's orthogonalisation, parameter roles, state round trip.
 #include <gtest/gtest.h>
 
-#include "mts/core/language_model.h"
-#include "mts/core/optimizers.h"
+#include "mts/core/model/language_model.h"
+#include "mts/core/model/model_factory.h"
+#include "mts/core/train/optimizers.h"
 
 namespace mts {
 namespace {

@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "mts/core/language_model.h"
-#include "mts/core/model_io.h"
-#include "mts/core/safetensors.h"
+#include "mts/core/formats/model_io.h"
+#include "mts/core/formats/safetensors.h"
+#include "mts/core/model/language_model.h"
 #include "shared_data.h"
 
 namespace {

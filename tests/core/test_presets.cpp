@@ -4,10 +4,11 @@
 
 #include <gtest/gtest.h>
 
-#include "mts/core/errors.h"
-#include "mts/core/language_model.h"
-#include "mts/core/memory_estimate.h"
-#include "mts/core/presets.h"
+#include "mts/core/model/language_model.h"
+#include "mts/core/model/model_factory.h"
+#include "mts/core/runtime/errors.h"
+#include "mts/core/train/memory_estimate.h"
+#include "mts/core/train/presets.h"
 #include "shared_data.h"
 
 namespace mts {

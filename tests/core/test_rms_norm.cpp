@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "mts/core/rms_norm.h"
+#include "mts/core/kernels/rms_norm.h"
 
 namespace {
 

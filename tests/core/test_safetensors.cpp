@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "mts/core/errors.h"
-#include "mts/core/safetensors.h"
+#include "mts/core/formats/safetensors.h"
+#include "mts/core/runtime/errors.h"
 #include "shared_data.h"
 
 namespace {

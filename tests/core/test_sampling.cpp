@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "mts/core/errors.h"
-#include "mts/core/generation.h"
+#include "mts/core/generate/generation.h"
+#include "mts/core/runtime/errors.h"
 
 namespace {
 

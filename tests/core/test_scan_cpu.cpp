@@ -8,8 +8,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "mts/core/scan_cpu.h"
-#include "mts/core/selective_scan.h"
+#include "mts/core/kernels/scan_cpu.h"
+#include "mts/core/kernels/selective_scan.h"
 
 namespace {
 

@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "mts/core/causal_conv.h"
-#include "mts/core/scan_cpu.h"
+#include "mts/core/kernels/causal_conv.h"
+#include "mts/core/kernels/scan_cpu.h"
 
 namespace {
 

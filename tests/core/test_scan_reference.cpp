@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "mts/core/selective_scan.h"
+#include "mts/core/kernels/selective_scan.h"
 
 namespace {
 

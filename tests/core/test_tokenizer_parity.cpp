@@ -6,10 +6,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "../../core/src/bpe_internal.h"
-#include "../../core/src/utf8_util.h"
-#include "mts/core/tokenizer.h"
+#include "mts/core/tokenize/tokenizer.h"
 #include "shared_data.h"
+#include "tokenize/bpe_internal.h"
+#include "tokenize/utf8_util.h"
 
 namespace {
 

@@ -11,12 +11,13 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "mts/core/bpe_trainer.h"
-#include "mts/core/checkpoint.h"
-#include "mts/core/corpus_writer.h"
-#include "mts/core/model_io.h"
-#include "mts/core/run_dir.h"
-#include "mts/core/trainer.h"
+#include "mts/core/corpus/corpus_writer.h"
+#include "mts/core/formats/model_io.h"
+#include "mts/core/model/model_factory.h"
+#include "mts/core/tokenize/bpe_trainer.h"
+#include "mts/core/train/checkpoint.h"
+#include "mts/core/train/run_dir.h"
+#include "mts/core/train/trainer.h"
 #include "shared_data.h"
 #include "test_train_support.h"
 

@@ -4,10 +4,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "mts/core/data_loader.h"
-#include "mts/core/errors.h"
-#include "mts/core/lr_schedule.h"
-#include "mts/core/train_config.h"
+#include "mts/core/corpus/data_loader.h"
+#include "mts/core/runtime/errors.h"
+#include "mts/core/train/lr_schedule.h"
+#include "mts/core/train/train_config.h"
 #include "shared_data.h"
 #include "test_train_support.h"
 

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <string>
 
-#include "mts/core/train_config.h"
+#include "mts/core/train/train_config.h"
 
 namespace mts::test {
 

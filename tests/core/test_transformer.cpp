@@ -3,7 +3,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "mts/core/language_model.h"
+#include "mts/core/model/language_model.h"
+#include "mts/core/model/model_factory.h"
 
 namespace {
 

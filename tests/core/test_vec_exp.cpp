@@ -10,7 +10,7 @@
 #include <c10/util/BFloat16.h>
 #include <gtest/gtest.h>
 
-#include "mts/core/scan_cpu.h"
+#include "mts/core/kernels/scan_cpu.h"
 
 namespace {
 

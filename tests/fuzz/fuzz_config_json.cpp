@@ -7,9 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "model_io_internal.h"
-#include "mts/core/errors.h"
-#include "mts/core/hf_config.h"
+#include "formats/model_io_internal.h"
+#include "mts/core/formats/hf_config.h"
+#include "mts/core/runtime/errors.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     nlohmann::json j = nlohmann::json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);

@@ -2,8 +2,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "mts/core/errors.h"
-#include "mts/core/safetensors.h"
+#include "mts/core/formats/safetensors.h"
+#include "mts/core/runtime/errors.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     try {

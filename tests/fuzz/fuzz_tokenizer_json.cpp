@@ -8,8 +8,8 @@
 
 #include <unistd.h>
 
-#include "mts/core/errors.h"
-#include "mts/core/tokenizer.h"
+#include "mts/core/runtime/errors.h"
+#include "mts/core/tokenize/tokenizer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static const std::filesystem::path file =

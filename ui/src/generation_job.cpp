@@ -1,6 +1,6 @@
 // LibTorch first: Qt defines `slots` as a macro, which breaks torch's ivalue headers.
-#include "mts/core/generation.h"
-#include "mts/core/model_io.h"
+#include "mts/core/formats/model_io.h"
+#include "mts/core/generate/generation.h"
 
 #include "mts/ui/generation_job.h"
 

@@ -9,9 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "mts/core/bpe_trainer.h"
-#include "mts/core/corpus_writer.h"
-#include "mts/core/tokenizer.h"
+#include "mts/core/corpus/corpus_writer.h"
+#include "mts/core/tokenize/bpe_trainer.h"
+#include "mts/core/tokenize/tokenizer.h"
 #ifdef MTS_HAVE_INGEST
 #include "mts/ingest/ingest.h"
 #endif

@@ -13,7 +13,7 @@
 #include <QStatusBar>
 #include <QTimer>
 
-#include "mts/core/runtime.h"
+#include "mts/core/runtime/runtime.h"
 #include "mts/ui/app_settings.h"
 #include "mts/ui/dataset_page.h"
 #include "mts/ui/generate_page.h"

@@ -8,10 +8,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "mts/core/memory_estimate.h"
-#include "mts/core/presets.h"
-#include "mts/core/runtime.h"
-#include "mts/core/train_config.h"
+#include "mts/core/runtime/runtime.h"
+#include "mts/core/train/memory_estimate.h"
+#include "mts/core/train/presets.h"
+#include "mts/core/train/train_config.h"
 #include "mts/ui/theme.h"
 
 namespace mts::ui {

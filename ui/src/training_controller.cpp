@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "mts/core/trainer.h"
+#include "mts/core/train/trainer.h"
 #include "mts/ui/live_series.h"
 
 namespace mts::ui {

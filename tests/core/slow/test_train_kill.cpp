@@ -14,9 +14,9 @@
 #include <nlohmann/json.hpp>
 
 #include "../test_train_support.h"
-#include "mts/core/checkpoint.h"
-#include "mts/core/model_io.h"
-#include "mts/core/trainer.h"
+#include "mts/core/formats/model_io.h"
+#include "mts/core/train/checkpoint.h"
+#include "mts/core/train/trainer.h"
 #include "shared_data.h"
 
 extern char** environ;

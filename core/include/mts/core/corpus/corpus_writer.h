@@ -1,0 +1,125 @@
+#pragma once
+// CorpusWriter: turns documents into a token corpus directory (layout in corpus.h).
+//
+//   mts::CorpusWriterConfig cfg;
+//   cfg.outDir = "corpora/my-notes";
+//   mts::CorpusWriter writer(cfg, *tokenizer);       // creates corpora/my-notes.tmp-XXXXXX
+//   for (...) writer.add({source, kind, text});       // streaming, bounded memory
+//   mts::CorpusSummary s = writer.finish(extraJson);  // renames the temp dir to outDir
+//
+// Until finish() returns, outDir does not exist (or still holds the previous corpus when
+// overwrite is set): a cancelled or failed ingest never leaves a corpus that looks complete.
+// abort() (or destroying an unfinished writer) removes the temporary directory.
+//
+// Split: each document goes to val when hash(source, seed) < valFraction (deterministic, by
+// document). If val then holds fewer than minValTokens tokens (capped at half of all tokens),
+// the last train documents are moved to val; when one document is all there is, its tail is
+// split off (recorded as two parts in documents.jsonl). Every document is followed by the
+// tokenizer's end-of-document id in its split.
+//
+// Threading: one thread calls add()/finish()/abort(); tokenizing runs on `threads` workers.
+// Failure: std::runtime_error / FormatError naming the path (I/O, disk full); the writer is
+// then aborted.
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "mts/core/corpus/corpus.h"
+#include "mts/core/tokenize/tokenizer.h"
+
+namespace mts {
+
+/// One cleaned document from ingest.
+struct CorpusDocument {
+    std::string source;  // path (or path#record) it came from; also the split hash key
+    std::string kind;    // "text", "code", "pdf", "config", ... (counted per kind in the manifest)
+    std::string text;    // UTF-8
+};
+
+struct CorpusWriterConfig {
+    std::filesystem::path outDir;   // the corpus directory to create
+    bool overwrite = false;         // replace an existing outDir on finish (else: error up front)
+    double valFraction = 0.05;      // share of documents sent to val by hash, 0..1
+    uint64_t minValTokens = 4096;   // val is topped up to this many tokens (<= half of all)
+    uint64_t seed = 0;              // split hash seed
+    int threads = 0;                // tokenizing threads, 0 = hardware concurrency (max 16)
+    size_t batchBytes = 8u << 20;   // text buffered before one parallel tokenizing pass
+};
+
+struct CorpusKindStats {
+    uint64_t documents = 0;
+    uint64_t bytes = 0;
+    uint64_t tokens = 0;
+};
+
+struct CorpusSummary {
+    std::filesystem::path dir;
+    uint64_t documents = 0;
+    uint64_t trainDocuments = 0;  // whole documents (a split document counts in both)
+    uint64_t valDocuments = 0;
+    uint64_t trainTokens = 0;     // including end-of-document ids
+    uint64_t valTokens = 0;
+    uint64_t textBytes = 0;
+    std::map<std::string, CorpusKindStats> kinds;
+    std::vector<std::string> warnings;
+};
+
+class CorpusWriter {
+public:
+    /// Creates the temporary directory beside outDir. Throws std::runtime_error when outDir
+    /// exists and overwrite is false, or when the tokenizer has no end-of-document id.
+    /// `tokenizer` must outlive the writer.
+    CorpusWriter(CorpusWriterConfig config, const Tokenizer& tokenizer);
+    ~CorpusWriter();
+    CorpusWriter(const CorpusWriter&) = delete;
+    CorpusWriter& operator=(const CorpusWriter&) = delete;
+
+    /// Queues one document (tokenized in batches). Empty texts are counted and skipped.
+    void add(CorpusDocument doc);
+    /// Documents and bytes accepted so far (for progress).
+    uint64_t documentsAdded() const { return m_docsAdded; }
+    uint64_t bytesAdded() const { return m_bytesAdded; }
+
+    /// Writes everything, manifest.json included (`extraManifest`, a JSON object from ingest:
+    /// sources, skipped files, commit, settings... is merged in at the top level; the writer's
+    /// own keys win), fsyncs, and renames the temporary directory to outDir.
+    CorpusSummary finish(const nlohmann::json& extraManifest = nlohmann::json::object());
+    /// Removes the temporary directory; the writer is unusable afterwards. Never throws.
+    void abort() noexcept;
+
+private:
+    struct DocRecord {
+        std::string source;
+        std::string kind;
+        bool val = false;
+        uint64_t offset = 0;
+        uint64_t tokens = 0;  // including the end-of-document id
+        int part = 0;         // 0 = whole; 1/2 = head/tail of a document split for val
+    };
+    void flushBatch();
+    void topUpValidation();
+    void writeDocumentsIndex(const std::filesystem::path& file) const;
+
+    CorpusWriterConfig m_config;
+    const Tokenizer& m_tokenizer;
+    int32_t m_eos = 0;
+    std::filesystem::path m_tmpDir;
+    std::unique_ptr<TokenFileWriter> m_train;
+    std::unique_ptr<TokenFileWriter> m_val;
+    std::vector<CorpusDocument> m_batch;
+    size_t m_batchBytes = 0;
+    std::vector<DocRecord> m_docs;
+    CorpusSummary m_summary;
+    uint64_t m_docsAdded = 0;
+    uint64_t m_bytesAdded = 0;
+    uint64_t m_emptyDocs = 0;
+    bool m_done = false;
+};
+
+}  // namespace mts

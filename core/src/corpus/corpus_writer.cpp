@@ -1,0 +1,301 @@
+// CorpusWriter: documents -> tokenized, split corpus directory, written atomically.
+#include "mts/core/corpus/corpus_writer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <mutex>
+#include <fstream>
+#include <thread>
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "mts/core/runtime/errors.h"
+
+namespace mts {
+
+namespace fs = std::filesystem;
+
+namespace {
+std::string isoTimeNow() {
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+void fsyncPath(const fs::path& p) {
+    const int fd = ::open(p.string().c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ::fsync(fd);
+        ::close(fd);
+    }
+}
+
+void writeTextFile(const fs::path& file, const std::string& text) {
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) throw std::runtime_error(file.string() + ": write failed (disk full?)");
+    out.close();
+    fsyncPath(file);
+}
+
+bool goesToVal(const std::string& source, uint64_t seed, double fraction) {
+    if (fraction <= 0) return false;
+    const uint64_t h = XXH64(source.data(), source.size(), seed);
+    const double u = static_cast<double>(h >> 11) * (1.0 / 9007199254740992.0);  // [0, 1)
+    return u < fraction;
+}
+}  // namespace
+
+CorpusWriter::CorpusWriter(CorpusWriterConfig config, const Tokenizer& tokenizer)
+    : m_config(std::move(config)), m_tokenizer(tokenizer) {
+    if (m_config.outDir.empty()) throw std::runtime_error("corpus: no output directory given");
+    const auto eos = tokenizer.eosId();
+    if (!eos) throw std::runtime_error("corpus: the tokenizer has no end-of-document token");
+    m_eos = *eos;
+    if (m_config.valFraction < 0 || m_config.valFraction > 1)
+        throw ConfigError("val_fraction must be within 0..1");
+    std::error_code ec;
+    if (fs::exists(m_config.outDir, ec) && !m_config.overwrite)
+        throw std::runtime_error(m_config.outDir.string() + ": already exists (choose another --out or overwrite)");
+    const fs::path parent = fs::absolute(m_config.outDir).parent_path();
+    fs::create_directories(parent, ec);
+    if (ec) throw std::runtime_error(parent.string() + ": cannot create: " + ec.message());
+    std::string pattern = (parent / (m_config.outDir.filename().string() + ".tmp-XXXXXX")).string();
+    if (!::mkdtemp(pattern.data())) throw std::runtime_error(pattern + ": cannot create the temporary directory");
+    m_tmpDir = pattern;
+    const uint32_t dtype = tokenizer.vocabSize() <= 65536 ? 2 : 4;
+    try {
+        m_train = std::make_unique<TokenFileWriter>(m_tmpDir / "train.bin", dtype);
+        m_val = std::make_unique<TokenFileWriter>(m_tmpDir / "val.bin", dtype);
+    } catch (...) {
+        abort();
+        throw;
+    }
+}
+
+CorpusWriter::~CorpusWriter() {
+    if (!m_done) abort();
+}
+
+void CorpusWriter::abort() noexcept {
+    m_done = true;
+    try {
+        if (m_train) m_train->close();
+        if (m_val) m_val->close();
+        m_train.reset();
+        m_val.reset();
+        std::error_code ec;
+        if (!m_tmpDir.empty()) fs::remove_all(m_tmpDir, ec);
+        m_tmpDir.clear();
+        m_batch.clear();
+    } catch (...) {
+    }
+}
+
+void CorpusWriter::add(CorpusDocument doc) {
+    if (m_done) throw std::runtime_error("corpus: add() after finish() or abort()");
+    ++m_docsAdded;
+    m_bytesAdded += doc.text.size();
+    if (doc.text.empty()) {
+        ++m_emptyDocs;
+        return;
+    }
+    m_batchBytes += doc.text.size();
+    m_batch.push_back(std::move(doc));
+    if (m_batchBytes >= m_config.batchBytes) flushBatch();
+}
+
+void CorpusWriter::flushBatch() {
+    if (m_batch.empty()) return;
+    std::vector<std::vector<int32_t>> ids(m_batch.size());
+    int threads = m_config.threads > 0 ? m_config.threads : static_cast<int>(std::thread::hardware_concurrency());
+    threads = std::clamp(threads, 1, 16);
+    threads = std::min<int>(threads, static_cast<int>(m_batch.size()));
+    auto work = [&](int t) {
+        for (size_t i = static_cast<size_t>(t); i < m_batch.size(); i += static_cast<size_t>(threads))
+            ids[i] = m_tokenizer.encode(m_batch[i].text);
+    };
+    try {
+        if (threads <= 1) {
+            work(0);
+        } else {
+            std::vector<std::thread> pool;
+            std::exception_ptr error;
+            std::mutex errorMutex;
+            for (int t = 0; t < threads; ++t)
+                pool.emplace_back([&, t] {
+                    try {
+                        work(t);
+                    } catch (...) {
+                        std::lock_guard<std::mutex> lock(errorMutex);
+                        if (!error) error = std::current_exception();
+                    }
+                });
+            for (auto& th : pool) th.join();
+            if (error) std::rethrow_exception(error);
+        }
+        for (size_t i = 0; i < m_batch.size(); ++i) {
+            CorpusDocument& doc = m_batch[i];
+            std::vector<int32_t>& tokens = ids[i];
+            tokens.push_back(m_eos);
+            DocRecord rec;
+            rec.source = std::move(doc.source);
+            rec.kind = doc.kind;
+            rec.val = goesToVal(rec.source, m_config.seed, m_config.valFraction);
+            TokenFileWriter& out = rec.val ? *m_val : *m_train;
+            rec.offset = out.count();
+            rec.tokens = tokens.size();
+            out.append(tokens);
+            auto& k = m_summary.kinds[doc.kind];
+            ++k.documents;
+            k.bytes += doc.text.size();
+            k.tokens += tokens.size();
+            m_summary.textBytes += doc.text.size();
+            m_docs.push_back(std::move(rec));
+        }
+    } catch (...) {
+        abort();
+        throw;
+    }
+    m_batch.clear();
+    m_batchBytes = 0;
+}
+
+void CorpusWriter::topUpValidation() {
+    const uint64_t total = m_train->count() + m_val->count();
+    const uint64_t need = std::min<uint64_t>(m_config.minValTokens, total / 2);
+    size_t cursor = m_docs.size();
+    while (m_val->count() < need) {
+        // The last document still in train.
+        while (cursor > 0 && (m_docs[cursor - 1].val)) --cursor;
+        if (cursor == 0) break;
+        DocRecord& rec = m_docs[cursor - 1];
+        const uint64_t missing = need - m_val->count();
+        const bool othersInTrain = m_train->count() > rec.tokens;
+        // Whole documents when possible (val may overshoot the minimum; never past half).
+        if (othersInTrain && m_val->count() + rec.tokens <= total / 2) {
+            const auto tokens = m_train->readBack(rec.offset, rec.tokens);
+            m_train->truncate(rec.offset);
+            rec.val = true;
+            rec.offset = m_val->count();
+            m_val->append(tokens);
+            continue;
+        }
+        // Split the document: its last `take` tokens (with the end-of-document id) go to val.
+        const uint64_t take = std::min<uint64_t>(missing, rec.tokens - 1);
+        if (take == 0) break;
+        const uint64_t headTokens = rec.tokens - take;
+        const auto tail = m_train->readBack(rec.offset + headTokens, take);
+        m_train->truncate(rec.offset + headTokens);
+        DocRecord tailRec = rec;
+        tailRec.val = true;
+        tailRec.offset = m_val->count();
+        tailRec.tokens = take;
+        tailRec.part = 2;
+        rec.tokens = headTokens;
+        rec.part = 1;
+        m_val->append(tail);
+        m_summary.warnings.push_back("too few documents for the minimum validation size: the tail of '" +
+                                     rec.source + "' (" + std::to_string(take) + " tokens) was moved to val");
+        m_docs.push_back(std::move(tailRec));
+        break;
+    }
+}
+
+void CorpusWriter::writeDocumentsIndex(const fs::path& file) const {
+    std::string text;
+    for (const auto& d : m_docs) {
+        nlohmann::ordered_json line{{"source", d.source}, {"kind", d.kind}, {"split", d.val ? "val" : "train"},
+                                    {"offset", d.offset}, {"tokens", d.tokens}};
+        if (d.part) line["part"] = d.part;
+        text += line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        text += '\n';
+    }
+    writeTextFile(file, text);
+}
+
+CorpusSummary CorpusWriter::finish(const nlohmann::json& extraManifest) {
+    if (m_done) throw std::runtime_error("corpus: finish() after finish() or abort()");
+    try {
+        flushBatch();
+        topUpValidation();
+        m_summary.trainTokens = m_train->count();
+        m_summary.valTokens = m_val->count();
+        for (const auto& d : m_docs) {
+            if (d.part == 2) continue;
+            ++m_summary.documents;
+            if (d.part == 1 || !d.val) ++m_summary.trainDocuments;
+            if (d.part == 1 || d.val) ++m_summary.valDocuments;
+        }
+        if (m_summary.documents == 0) m_summary.warnings.push_back("the corpus holds no documents");
+        if (m_emptyDocs) m_summary.warnings.push_back(std::to_string(m_emptyDocs) + " empty documents were skipped");
+        m_train->finish();
+        m_val->finish();
+        m_tokenizer.save(m_tmpDir / "tokenizer.json");
+        fsyncPath(m_tmpDir / "tokenizer.json");
+        writeDocumentsIndex(m_tmpDir / "documents.jsonl");
+
+        nlohmann::ordered_json manifest = nlohmann::ordered_json::object();
+        if (extraManifest.is_object())
+            for (auto it = extraManifest.begin(); it != extraManifest.end(); ++it) manifest[it.key()] = it.value();
+        const uint32_t dtype = m_tokenizer.vocabSize() <= 65536 ? 2 : 4;
+        manifest["format"] = "mts-corpus";
+        manifest["version"] = 1;
+        manifest["created"] = isoTimeNow();
+        manifest["tokenizer"] = {{"kind", m_tokenizer.kind()},
+                                 {"vocab_size", m_tokenizer.vocabSize()},
+                                 {"eos_id", m_eos},
+                                 {"file", "tokenizer.json"}};
+        manifest["dtype"] = dtype == 2 ? "uint16" : "uint32";
+        manifest["split"] = {{"by", "document"},
+                             {"val_fraction", m_config.valFraction},
+                             {"min_val_tokens", m_config.minValTokens},
+                             {"seed", m_config.seed}};
+        manifest["documents"] = {{"total", m_summary.documents},
+                                 {"train", m_summary.trainDocuments},
+                                 {"val", m_summary.valDocuments},
+                                 {"empty_skipped", m_emptyDocs}};
+        manifest["tokens"] = {{"train", m_summary.trainTokens}, {"val", m_summary.valTokens}};
+        manifest["text_bytes"] = m_summary.textBytes;
+        nlohmann::ordered_json kinds = nlohmann::ordered_json::object();
+        for (const auto& [name, k] : m_summary.kinds)
+            kinds[name] = {{"documents", k.documents}, {"bytes", k.bytes}, {"tokens", k.tokens}};
+        manifest["kinds"] = kinds;
+        manifest["warnings"] = m_summary.warnings;
+        writeTextFile(m_tmpDir / "manifest.json",
+                      manifest.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+        fsyncPath(m_tmpDir);
+
+        // Swap in: the old corpus (overwrite) is moved aside first, so outDir is never half-written.
+        std::error_code ec;
+        fs::path old;
+        if (fs::exists(m_config.outDir, ec)) {
+            if (!m_config.overwrite) throw std::runtime_error(m_config.outDir.string() + ": appeared while writing");
+            old = m_tmpDir;
+            old += ".old";
+            fs::rename(m_config.outDir, old);
+        }
+        fs::rename(m_tmpDir, m_config.outDir);
+        if (!old.empty()) fs::remove_all(old, ec);
+        fsyncPath(fs::absolute(m_config.outDir).parent_path());
+    } catch (...) {
+        abort();
+        throw;
+    }
+    m_train.reset();
+    m_val.reset();
+    m_tmpDir.clear();
+    m_done = true;
+    m_summary.dir = m_config.outDir;
+    return m_summary;
+}
+
+}  // namespace mts

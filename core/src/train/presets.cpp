@@ -1,0 +1,135 @@
+#include "mts/core/train/presets.h"
+
+#include <cstdlib>
+#include <fstream>
+
+#include <unistd.h>
+
+#include "mts/core/runtime/errors.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace mts {
+
+namespace {
+
+fs::path exeDir() {
+    std::error_code ec;
+    fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    return ec ? fs::path() : exe.parent_path();
+}
+
+// The source tree this was built from (core/CMakeLists.txt defines it for this file only).
+fs::path sourceResources() { return fs::path(MTS_SOURCE_RESOURCES_DIR); }
+
+json readJsonFile(const fs::path& file) {
+    std::ifstream in(file);
+    if (!in) throw FormatError(file.string(), "cannot open");
+    json j = json::parse(in, nullptr, false);
+    if (j.is_discarded()) throw FormatError(file.string(), "not valid JSON");
+    if (!j.is_object() || !j.contains("presets") || !j.at("presets").is_object())
+        throw FormatError(file.string(), "expected an object with a \"presets\" object");
+    for (auto& [name, entry] : j.at("presets").items())
+        if (!entry.is_object()) throw FormatError(file.string(), "preset '" + name + "' is not an object");
+    return j.at("presets");
+}
+
+void overlayFile(json& section, const fs::path& file) {
+    if (!fs::exists(file)) return;
+    const json presets = readJsonFile(file);  // named: items() of a temporary would dangle
+    for (auto& [name, entry] : presets.items()) section[name] = entry;
+}
+
+std::vector<std::string> names(const json& section) {
+    std::vector<std::string> out;
+    for (auto& [name, v] : section.items()) out.push_back(name);
+    return out;
+}
+
+const json& pick(const json& section, const std::string& name, const char* what) {
+    if (!section.contains(name)) {
+        std::string avail;
+        for (auto& n : names(section)) avail += (avail.empty() ? "" : ", ") + n;
+        throw ConfigError(std::string(what) + ": unknown preset '" + name + "' (available: " + avail + ")");
+    }
+    return section.at(name);
+}
+
+}  // namespace
+
+fs::path resourcesDir() {
+    std::vector<fs::path> candidates;
+    if (const char* env = std::getenv("MTS_RESOURCES_DIR"); env && *env) candidates.emplace_back(env);
+    if (auto dir = exeDir(); !dir.empty()) candidates.push_back(dir / ".." / "share" / "mamba-studio");
+    candidates.push_back(sourceResources());
+    std::string tried;
+    for (auto& c : candidates) {
+        if (fs::is_directory(c / "presets")) return c.lexically_normal();
+        tried += (tried.empty() ? "" : ", ") + c.string();
+    }
+    throw std::runtime_error("no resources folder with presets/ found (looked in " + tried +
+                             "); set MTS_RESOURCES_DIR");
+}
+
+fs::path userPresetsDir() {
+    if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg && *xdg)
+        return fs::path(xdg) / "mamba-studio" / "presets";
+    if (const char* home = std::getenv("HOME"); home && *home)
+        return fs::path(home) / ".config" / "mamba-studio" / "presets";
+    return {};
+}
+
+void PresetCatalog::overlay(const fs::path& dir) {
+    overlayFile(models, dir / "models.json");
+    overlayFile(memoryTiers, dir / "memory_tiers.json");
+    overlayFile(training, dir / "training.json");
+}
+
+PresetCatalog PresetCatalog::loadFrom(const fs::path& dir) {
+    PresetCatalog c;
+    c.overlay(dir);
+    return c;
+}
+
+PresetCatalog PresetCatalog::load() {
+    PresetCatalog c = loadFrom(resourcesDir() / "presets");
+    if (auto user = userPresetsDir(); !user.empty() && fs::is_directory(user)) c.overlay(user);
+    return c;
+}
+
+std::vector<std::string> PresetCatalog::modelNames() const { return names(models); }
+std::vector<std::string> PresetCatalog::memoryTierNames() const { return names(memoryTiers); }
+std::vector<std::string> PresetCatalog::trainingNames() const { return names(training); }
+
+TrainConfig composeConfig(const PresetCatalog& catalog, const PresetChoice& choice) {
+    json cfg = TrainConfig{}.toJson();
+    const json& training = pick(catalog.training, choice.training, "train-preset");
+    if (training.contains("config")) mergeJson(cfg, training.at("config"));
+
+    const json& tier = pick(catalog.memoryTiers, choice.memoryTier, "memory-tier");
+    for (const char* key : {"micro_batch", "grad_accum", "precision", "grad_checkpointing", "device"})
+        if (tier.contains(key)) cfg[key] = tier.at(key);
+
+    const json& model = pick(catalog.models, choice.model, "model-preset");
+    if (!model.contains(choice.arch))
+        throw ConfigError("model-preset: '" + choice.model + "' has no entry for arch '" + choice.arch + "'");
+    json m = ModelConfig{}.toJson();
+    mergeJson(m, model.at(choice.arch));
+    if (!m.contains("arch") || m["arch"] != choice.arch) m["arch"] = choice.arch;
+    cfg["model"] = m;
+    try {
+        return TrainConfig::fromJson(cfg);
+    } catch (const ConfigError& e) {
+        throw ConfigError(std::string("presets (") + choice.training + ", " + choice.memoryTier + ", " +
+                          choice.model + "): " + e.what());
+    }
+}
+
+int64_t memoryTierBytes(const PresetCatalog& catalog, const std::string& tier) {
+    const json& t = pick(catalog.memoryTiers, tier, "memory-tier");
+    double gb = t.value("memory_gb", 0.0);
+    return static_cast<int64_t>(gb * 1024.0 * 1024.0 * 1024.0);
+}
+
+}  // namespace mts

@@ -1,0 +1,275 @@
+#include "mts/core/train/train_config.h"
+
+#include <cmath>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "mts/core/formats/model_io.h"
+#include "mts/core/runtime/errors.h"
+
+namespace mts {
+
+using nlohmann::json;
+
+std::string toString(OptimizerKind k) { return k == OptimizerKind::Muon ? "muon" : "adamw"; }
+
+std::string toString(Precision p) {
+    switch (p) {
+        case Precision::Bf16: return "bf16";
+        case Precision::Fp16: return "fp16";
+        default: return "fp32";
+    }
+}
+
+OptimizerKind optimizerFromString(const std::string& s) {
+    if (s == "adamw") return OptimizerKind::AdamW;
+    if (s == "muon") return OptimizerKind::Muon;
+    throw ConfigError("optimizer: unknown value '" + s + "' (expected adamw or muon)");
+}
+
+Precision precisionFromString(const std::string& s) {
+    if (s == "fp32") return Precision::Fp32;
+    if (s == "bf16") return Precision::Bf16;
+    if (s == "fp16") return Precision::Fp16;
+    throw ConfigError("precision: unknown value '" + s + "' (expected fp32, bf16 or fp16)");
+}
+
+void mergeJson(json& base, const json& overlay) {
+    if (!base.is_object() || !overlay.is_object()) {
+        base = overlay;
+        return;
+    }
+    for (auto it = overlay.begin(); it != overlay.end(); ++it) {
+        if (base.contains(it.key()) && base[it.key()].is_object() && it.value().is_object())
+            mergeJson(base[it.key()], it.value());
+        else
+            base[it.key()] = it.value();
+    }
+}
+
+void TrainConfig::validate() const {
+    model.validate();
+    auto positive = [](int64_t v, const char* key) {
+        if (v <= 0) throw ConfigError(std::string(key) + ": must be > 0 (got " + std::to_string(v) + ")");
+    };
+    auto nonNegative = [](double v, const char* key) {
+        if (!(v >= 0) || !std::isfinite(v))
+            throw ConfigError(std::string(key) + ": must be >= 0 (got " + std::to_string(v) + ")");
+    };
+    if (data.empty()) throw ConfigError("data: no training data given");
+    if (!(valFraction > 0 && valFraction < 0.5)) throw ConfigError("val_fraction: must be in (0, 0.5)");
+    positive(seqLen, "seq_len");
+    positive(microBatch, "micro_batch");
+    positive(gradAccum, "grad_accum");
+    if (maxSteps < 0) throw ConfigError("max_steps: must be >= 0");
+    nonNegative(maxMinutes, "max_minutes");
+    if (maxSteps == 0 && maxMinutes <= 0)
+        throw ConfigError("max_steps: 0 (unlimited) needs max_minutes > 0");
+    if (!(lr > 0)) throw ConfigError("lr: must be > 0");
+    if (!(muonLr > 0)) throw ConfigError("muon_lr: must be > 0");
+    if (!(muonMomentum >= 0 && muonMomentum < 1)) throw ConfigError("muon_momentum: must be in [0, 1)");
+    positive(muonNsSteps, "muon_ns_steps");
+    if (!(minLrRatio >= 0 && minLrRatio <= 1)) throw ConfigError("min_lr_ratio: must be in [0, 1]");
+    if (warmupSteps < 0) throw ConfigError("warmup_steps: must be >= 0");
+    nonNegative(weightDecay, "weight_decay");
+    if (!(beta1 >= 0 && beta1 < 1)) throw ConfigError("beta1: must be in [0, 1)");
+    if (!(beta2 >= 0 && beta2 < 1)) throw ConfigError("beta2: must be in [0, 1)");
+    if (!(eps > 0)) throw ConfigError("eps: must be > 0");
+    nonNegative(gradClip, "grad_clip");
+    if (device != "auto" && device != "cpu" && device != "cuda")
+        throw ConfigError("device: unknown value '" + device + "' (expected auto, cpu or cuda)");
+    if (threads < 0) throw ConfigError("threads: must be >= 0");
+    positive(logEvery, "log_every");
+    if (evalEvery < 0) throw ConfigError("eval_every: must be >= 0");
+    positive(evalBatches, "eval_batches");
+    if (sampleEvery < 0) throw ConfigError("sample_every: must be >= 0");
+    if (sampleTokens < 0) throw ConfigError("sample_tokens: must be >= 0");
+    nonNegative(sampleTemperature, "sample_temperature");
+    if (checkpointEvery < 0) throw ConfigError("checkpoint_every: must be >= 0");
+    positive(keepLast, "keep_last");
+    if (earlyStoppingPatience < 0) throw ConfigError("early_stopping_patience: must be >= 0");
+    nonNegative(stopAtLoss, "stop_at_loss");
+    positive(maxNonFinite, "max_non_finite");
+    if (!(fp16InitScale >= 1)) throw ConfigError("fp16_init_scale: must be >= 1");
+    positive(fp16GrowthInterval, "fp16_growth_interval");
+    if (debugCheckpointDelayMs < 0) throw ConfigError("debug_checkpoint_delay_ms: must be >= 0");
+}
+
+json TrainConfig::toJson() const {
+    json j;
+    j["model"] = model.toJson();
+    j["data"] = data;
+    j["init_from"] = initFrom;
+    j["val_fraction"] = valFraction;
+    j["seq_len"] = seqLen;
+    j["micro_batch"] = microBatch;
+    j["grad_accum"] = gradAccum;
+    j["max_steps"] = maxSteps;
+    j["max_minutes"] = maxMinutes;
+    j["optimizer"] = toString(optimizer);
+    j["lr"] = lr;
+    j["muon_lr"] = muonLr;
+    j["muon_momentum"] = muonMomentum;
+    j["muon_ns_steps"] = muonNsSteps;
+    j["min_lr_ratio"] = minLrRatio;
+    j["warmup_steps"] = warmupSteps;
+    j["weight_decay"] = weightDecay;
+    j["beta1"] = beta1;
+    j["beta2"] = beta2;
+    j["eps"] = eps;
+    j["grad_clip"] = gradClip;
+    j["precision"] = toString(precision);
+    j["grad_checkpointing"] = gradCheckpointing;
+    j["device"] = device;
+    j["threads"] = threads;
+    j["log_every"] = logEvery;
+    j["eval_every"] = evalEvery;
+    j["eval_batches"] = evalBatches;
+    j["sample_every"] = sampleEvery;
+    j["sample_prompts"] = samplePrompts;
+    j["sample_tokens"] = sampleTokens;
+    j["sample_temperature"] = sampleTemperature;
+    j["checkpoint_every"] = checkpointEvery;
+    j["keep_last"] = keepLast;
+    j["keep_best"] = keepBest;
+    j["seed"] = seed;
+    j["early_stopping_patience"] = earlyStoppingPatience;
+    j["stop_at_loss"] = stopAtLoss;
+    j["max_non_finite"] = maxNonFinite;
+    j["fp16_init_scale"] = fp16InitScale;
+    j["fp16_growth_interval"] = fp16GrowthInterval;
+    j["debug_nan_steps"] = debugNanSteps;
+    j["debug_checkpoint_delay_ms"] = debugCheckpointDelayMs;
+    return j;
+}
+
+namespace {
+
+template <typename T>
+void readKey(const json& j, const char* key, T& out) {
+    auto it = j.find(key);
+    if (it == j.end()) return;
+    try {
+        out = it->get<T>();
+    } catch (const json::exception&) {
+        throw ConfigError(std::string(key) + ": wrong type (" + it->dump() + ")");
+    }
+}
+
+// Integers written as 3.0 by hand (or by --set parsing "1e3") are accepted when exact.
+void readInt(const json& j, const char* key, int64_t& out) {
+    auto it = j.find(key);
+    if (it == j.end()) return;
+    if (it->is_number_integer()) {
+        out = it->get<int64_t>();
+    } else if (it->is_number_float() && std::floor(it->get<double>()) == it->get<double>()) {
+        out = static_cast<int64_t>(it->get<double>());
+    } else {
+        throw ConfigError(std::string(key) + ": expected an integer (" + it->dump() + ")");
+    }
+}
+
+const std::set<std::string>& knownKeys() {
+    static const std::set<std::string> keys = [] {
+        std::set<std::string> k;
+        const json defaults = TrainConfig{}.toJson();  // named: items() must not outlive it
+        for (auto& [key, v] : defaults.items()) k.insert(key);
+        return k;
+    }();
+    return keys;
+}
+
+}  // namespace
+
+TrainConfig TrainConfig::fromJson(const json& j) {
+    if (!j.is_object()) throw ConfigError("train config: expected a JSON object");
+    for (auto& [key, v] : j.items())
+        if (!knownKeys().count(key)) throw ConfigError(key + ": unknown training config key");
+    TrainConfig c;
+    if (j.contains("model")) c.model = ModelConfig::fromJson(j.at("model"));
+    readKey(j, "data", c.data);
+    readKey(j, "init_from", c.initFrom);
+    readKey(j, "val_fraction", c.valFraction);
+    readInt(j, "seq_len", c.seqLen);
+    readInt(j, "micro_batch", c.microBatch);
+    readInt(j, "grad_accum", c.gradAccum);
+    readInt(j, "max_steps", c.maxSteps);
+    readKey(j, "max_minutes", c.maxMinutes);
+    if (j.contains("optimizer")) {
+        std::string s;
+        readKey(j, "optimizer", s);
+        c.optimizer = optimizerFromString(s);
+    }
+    readKey(j, "lr", c.lr);
+    readKey(j, "muon_lr", c.muonLr);
+    readKey(j, "muon_momentum", c.muonMomentum);
+    readInt(j, "muon_ns_steps", c.muonNsSteps);
+    readKey(j, "min_lr_ratio", c.minLrRatio);
+    readInt(j, "warmup_steps", c.warmupSteps);
+    readKey(j, "weight_decay", c.weightDecay);
+    readKey(j, "beta1", c.beta1);
+    readKey(j, "beta2", c.beta2);
+    readKey(j, "eps", c.eps);
+    readKey(j, "grad_clip", c.gradClip);
+    if (j.contains("precision")) {
+        std::string s;
+        readKey(j, "precision", s);
+        c.precision = precisionFromString(s);
+    }
+    readKey(j, "grad_checkpointing", c.gradCheckpointing);
+    readKey(j, "device", c.device);
+    readKey(j, "threads", c.threads);
+    readInt(j, "log_every", c.logEvery);
+    readInt(j, "eval_every", c.evalEvery);
+    readInt(j, "eval_batches", c.evalBatches);
+    readInt(j, "sample_every", c.sampleEvery);
+    readKey(j, "sample_prompts", c.samplePrompts);
+    readInt(j, "sample_tokens", c.sampleTokens);
+    readKey(j, "sample_temperature", c.sampleTemperature);
+    readInt(j, "checkpoint_every", c.checkpointEvery);
+    readInt(j, "keep_last", c.keepLast);
+    readKey(j, "keep_best", c.keepBest);
+    readKey(j, "seed", c.seed);
+    readInt(j, "early_stopping_patience", c.earlyStoppingPatience);
+    readKey(j, "stop_at_loss", c.stopAtLoss);
+    readInt(j, "max_non_finite", c.maxNonFinite);
+    readKey(j, "fp16_init_scale", c.fp16InitScale);
+    readInt(j, "fp16_growth_interval", c.fp16GrowthInterval);
+    readKey(j, "debug_nan_steps", c.debugNanSteps);
+    readInt(j, "debug_checkpoint_delay_ms", c.debugCheckpointDelayMs);
+    return c;
+}
+
+void TrainConfig::set(const std::string& assignment) {
+    auto eq = assignment.find('=');
+    if (eq == std::string::npos || eq == 0)
+        throw ConfigError("--set: expected key=value, got '" + assignment + "'");
+    std::string key = assignment.substr(0, eq);
+    std::string text = assignment.substr(eq + 1);
+    json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (value.is_discarded()) value = text;
+
+    json j = toJson();
+    json* node = &j;
+    size_t start = 0;
+    while (true) {
+        auto dot = key.find('.', start);
+        std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+        if (!node->is_object() || !node->contains(part))
+            throw ConfigError(key + ": unknown training config key");
+        node = &(*node)[part];
+        if (dot == std::string::npos) break;
+        start = dot + 1;
+    }
+    // A string field given a bare number/bool ("data=123") stays a string.
+    if (node->is_string() && !value.is_string()) value = text;
+    *node = value;
+    *this = fromJson(j);
+}
+
+ModelConfig effectiveModelConfig(const TrainConfig& config) {
+    return config.initFrom.empty() ? config.model : inspectModel(config.initFrom).config;
+}
+
+}  // namespace mts
