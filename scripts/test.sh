@@ -9,6 +9,10 @@ bash scripts/setup.sh
 jobs="$(nproc)"
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$jobs"
+# The house plan's boundary, checked on every run: core + CLI build alone, without Qt, poppler
+# or libgit2 (what a GPU server with only LibTorch builds).
+cmake --preset core-only >/dev/null
+cmake --build --preset core-only -j "$jobs" --target mamba-studio-cli
 export QT_QPA_PLATFORM=offscreen
 # Short OpenMP spin so OpenBLAS threads are not starved (see mts::ensureThreadingEnvironment).
 export GOMP_SPINCOUNT="${GOMP_SPINCOUNT:-3000}"

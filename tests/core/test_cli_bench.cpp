@@ -13,7 +13,7 @@ namespace {
 
 using mts::test::runCommand;
 
-std::string cli() { return mts::test::shellQuoted(MTS_CLI_PATH) + " -q --threads 1"; }
+std::string cli() { return mts::test::shellQuoted(mts::test::cliPath()) + " -q --threads 1"; }
 
 nlohmann::json runJson(const std::string& args) {
     const auto r = runCommand(cli() + " " + args + " --json 2>/dev/null");

@@ -21,7 +21,7 @@ using mts::test::runCommand;
 
 std::string quoted(const std::string& s) { return mts::test::shellQuoted(s); }
 
-std::string cli() { return quoted(MTS_CLI_PATH); }
+std::string cli() { return quoted(mts::test::cliPath()); }
 
 std::vector<std::string> lines(const std::string& text) {
     std::vector<std::string> out;

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "command_run.h"
 #include "mts/core/formats/gguf.h"
 #include "mts/core/formats/model_io.h"
 #include "mts/core/model/model_factory.h"
@@ -30,7 +31,7 @@ struct CliRun {
 };
 
 CliRun runCli(const std::string& args, const mts::test::TempDir& tmp) {
-    const fs::path cli = MTS_CLI_PATH;
+    const fs::path cli = mts::test::cliPath();
     const std::string cmd = "'" + cli.string() + "' -q --threads 1 " + args + " > '" + (tmp / "out.txt").string() +
                             "' 2> '" + (tmp / "err.txt").string() + "'";
     const int status = std::system(cmd.c_str());
@@ -38,7 +39,7 @@ CliRun runCli(const std::string& args, const mts::test::TempDir& tmp) {
 }
 
 #define MTS_REQUIRE_CLI()                                                                   \
-    if (!fs::exists(MTS_CLI_PATH)) GTEST_SKIP() << "mamba-studio-cli not built: " << MTS_CLI_PATH
+    ASSERT_TRUE(fs::exists(mts::test::cliPath())) << "mamba-studio-cli not built: " << mts::test::cliPath()
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "command_run.h"
 #include "shared_data.h"
 
 namespace {
@@ -29,12 +30,12 @@ std::pair<std::string, int> runWithInput(const std::string& command, const std::
     return {out, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
 }
 
-std::string cli() { return std::string("'") + MTS_CLI_PATH + "'"; }
+std::string cli() { return std::string("'") + mts::test::cliPath() + "'"; }
 
 }  // namespace
 
 TEST(TokenizeCli, EncodesAndDecodesGpt2) {
-    if (!std::filesystem::exists(MTS_CLI_PATH)) GTEST_SKIP() << "CLI not built: " << MTS_CLI_PATH;
+    ASSERT_TRUE(std::filesystem::exists(mts::test::cliPath())) << "CLI not built: " << mts::test::cliPath();
     MTS_REQUIRE_SHARED(dir, "fixtures/tokenizer-gpt2");
     const std::string tok = " --tokenizer '" + dir.string() + "'";
     auto [ids, rc] = runWithInput(cli() + " tokenize" + tok, "Hello world");
@@ -49,7 +50,7 @@ TEST(TokenizeCli, EncodesAndDecodesGpt2) {
 }
 
 TEST(TokenizeCli, RejectsBadIdsAndMissingTokenizer) {
-    if (!std::filesystem::exists(MTS_CLI_PATH)) GTEST_SKIP() << "CLI not built: " << MTS_CLI_PATH;
+    ASSERT_TRUE(std::filesystem::exists(mts::test::cliPath())) << "CLI not built: " << mts::test::cliPath();
     EXPECT_EQ(runWithInput(cli() + " tokenize --tokenizer byte --decode", "104,105").first, "hi");
     EXPECT_NE(runWithInput(cli() + " tokenize --tokenizer byte --decode", "1,x").second, 0);
     EXPECT_NE(runWithInput(cli() + " tokenize --tokenizer byte --decode", "300").second, 0);

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "command_run.h"
 #include "mts/ingest/ingest.h"
 #include "shared_data.h"
 
@@ -59,8 +60,8 @@ std::vector<std::string> decodeByteCorpus(const fs::path& bin) {
 }  // namespace
 
 TEST(CliIngest, CorpusDecodesToTheCleanDocuments) {
-    const fs::path cli = MTS_CLI_PATH;
-    if (!fs::exists(cli)) GTEST_SKIP() << "mamba-studio-cli not built: " << cli;
+    const fs::path cli = mts::test::cliPath();
+    ASSERT_TRUE(fs::exists(cli)) << "mamba-studio-cli not built: " << cli;
     mts::test::TempDir tmp;
     const fs::path src = tmp / "src";
     // ~1 KB per note, so the 30 % validation share (by hash) is well over the writer's

@@ -6,6 +6,8 @@
 
 namespace mts::test {
 
+std::string cliPath() { return MTS_CLI_PATH; }
+
 CommandRun runCommand(const std::string& command) {
     CommandRun r;
     FILE* pipe = popen(command.c_str(), "r");

@@ -12,6 +12,9 @@ struct CommandRun {
 /// Runs `command` with /bin/sh and captures its stdout (redirect stderr in the command).
 CommandRun runCommand(const std::string& command);
 
+/// Path of the mamba-studio-cli executable built with these tests.
+std::string cliPath();
+
 /// `s` single-quoted for the shell.
 std::string shellQuoted(const std::string& s);
 

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../test_train_support.h"
+#include "command_run.h"
 #include "mts/core/formats/model_io.h"
 #include "mts/core/train/checkpoint.h"
 #include "mts/core/train/trainer.h"
@@ -28,7 +29,7 @@ namespace fs = std::filesystem;
 
 // Starts the CLI with args, stdout/stderr to `log`. Returns the pid.
 pid_t spawnCli(const std::vector<std::string>& args, const fs::path& log) {
-    std::vector<std::string> all = {MTS_CLI_PATH, "--threads", "1"};
+    std::vector<std::string> all = {mts::test::cliPath(), "--threads", "1"};
     all.insert(all.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& a : all) argv.push_back(const_cast<char*>(a.c_str()));
@@ -40,7 +41,7 @@ pid_t spawnCli(const std::vector<std::string>& args, const fs::path& log) {
     pid_t pid = -1;
     int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&fa);
-    EXPECT_EQ(rc, 0) << "cannot start " << MTS_CLI_PATH;
+    EXPECT_EQ(rc, 0) << "cannot start " << mts::test::cliPath();
     return pid;
 }
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../test_train_support.h"
+#include "command_run.h"
 #include "shared_data.h"
 
 namespace mts {
@@ -15,7 +16,7 @@ namespace {
 
 // Runs the CLI and returns the JSON object it prints last on stdout.
 nlohmann::json runCli(const std::string& args) {
-    std::string cmd = std::string(MTS_CLI_PATH) + " --threads 2 -q " + args + " 2>/dev/null";
+    std::string cmd = std::string(mts::test::cliPath()) + " --threads 2 -q " + args + " 2>/dev/null";
     std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(cmd.c_str(), "r"), ::pclose);
     EXPECT_TRUE(pipe) << cmd;
     std::string out, last;
