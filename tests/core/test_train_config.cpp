@@ -127,10 +127,15 @@ TEST(DataLoader, TextSplitsValidationOffTheEnd) {
     test::TempDir dir;
     auto path = test::writeTinyCorpus(dir.path(), 2000);
     auto data = openTrainData(path, 0.1, 16);
-    EXPECT_EQ(data.train.size() + data.val.size(), 2000u);
+    // The text goes through the corpus builder: one document, ended by the end-of-document id
+    // like every document of a corpus; validation is the last floor(0.1 x 2001) tokens.
+    EXPECT_EQ(data.train.size() + data.val.size(), 2001u);
     EXPECT_EQ(data.val.size(), 200u);
     EXPECT_EQ(data.tokenizer->kind(), "byte");
-    EXPECT_NEAR(data.bytesPerToken, 1.0, 1e-9);
+    EXPECT_NEAR(data.bytesPerToken, 199.0 / 200.0, 1e-9);  // the end id stands for no text
+    std::vector<int64_t> last(1);
+    data.val.read(199, 1, last.data());
+    EXPECT_EQ(last[0], *data.tokenizer->eosId());
     // Evaluation batches are the same each time and stay inside the split.
     auto e1 = evalBatch(data.val, 1, 3, 2, 16);
     EXPECT_TRUE(torch::equal(e1, evalBatch(data.val, 1, 3, 2, 16)));
@@ -143,7 +148,7 @@ TEST(DataLoader, FolderOfTextAndErrors) {
     test::writeTinyCorpus(dir / "docs" / "sub", 1500, "b.txt");
     std::ofstream(dir / "docs" / "ignored.bin") << "xx";
     auto data = openTrainData(dir / "docs", 0.1, 16);
-    EXPECT_EQ(data.train.size() + data.val.size(), 3001u);  // + one end-of-document id
+    EXPECT_EQ(data.train.size() + data.val.size(), 3002u);  // + an end-of-document id after each file
     EXPECT_THROW(openTrainData(dir / "missing.txt", 0.1, 16), ConfigError);
     std::ofstream(dir / "short.txt") << "too short";
     EXPECT_THROW(openTrainData(dir / "short.txt", 0.1, 16), ConfigError);

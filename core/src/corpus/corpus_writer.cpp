@@ -149,7 +149,8 @@ void CorpusWriter::flushBatch() {
             DocRecord rec;
             rec.source = std::move(doc.source);
             rec.kind = doc.kind;
-            rec.val = goesToVal(rec.source, m_config.seed, m_config.valFraction);
+            rec.val = m_config.split == CorpusSplit::ByDocument &&
+                      goesToVal(rec.source, m_config.seed, m_config.valFraction);
             TokenFileWriter& out = rec.val ? *m_val : *m_train;
             rec.offset = out.count();
             rec.tokens = tokens.size();
@@ -210,6 +211,35 @@ void CorpusWriter::topUpValidation() {
     }
 }
 
+void CorpusWriter::splitTail() {
+    const uint64_t total = m_train->count();
+    const auto share = static_cast<uint64_t>(static_cast<double>(total) * m_config.valFraction);
+    const uint64_t need = std::min<uint64_t>(std::max<uint64_t>(share, m_config.minValTokens), total);
+    if (need == 0) return;
+    const uint64_t cut = total - need;
+    // Copied in chunks so a long text never needs its whole validation share in memory.
+    constexpr uint64_t kChunk = 1u << 20;
+    for (uint64_t at = cut; at < total; at += kChunk) m_val->append(m_train->readBack(at, std::min(kChunk, total - at)));
+    m_train->truncate(cut);
+    for (size_t i = 0; i < m_docs.size(); ++i) {
+        DocRecord& rec = m_docs[i];
+        if (rec.offset >= cut) {
+            rec.val = true;
+            rec.offset -= cut;
+        } else if (rec.offset + rec.tokens > cut) {
+            DocRecord tailRec = rec;
+            tailRec.val = true;
+            tailRec.offset = 0;
+            tailRec.tokens = rec.offset + rec.tokens - cut;
+            tailRec.part = 2;
+            rec.tokens = cut - rec.offset;
+            rec.part = 1;
+            m_docs.insert(m_docs.begin() + static_cast<std::ptrdiff_t>(i) + 1, std::move(tailRec));
+            ++i;
+        }
+    }
+}
+
 void CorpusWriter::writeDocumentsIndex(const fs::path& file) const {
     std::string text;
     for (const auto& d : m_docs) {
@@ -226,7 +256,10 @@ CorpusSummary CorpusWriter::finish(const nlohmann::json& extraManifest) {
     if (m_done) throw std::runtime_error("corpus: finish() after finish() or abort()");
     try {
         flushBatch();
-        topUpValidation();
+        if (m_config.split == CorpusSplit::Tail)
+            splitTail();
+        else
+            topUpValidation();
         m_summary.trainTokens = m_train->count();
         m_summary.valTokens = m_val->count();
         for (const auto& d : m_docs) {
@@ -255,7 +288,7 @@ CorpusSummary CorpusWriter::finish(const nlohmann::json& extraManifest) {
                                  {"eos_id", m_eos},
                                  {"file", "tokenizer.json"}};
         manifest["dtype"] = dtype == 2 ? "uint16" : "uint32";
-        manifest["split"] = {{"by", "document"},
+        manifest["split"] = {{"by", m_config.split == CorpusSplit::Tail ? "tail" : "document"},
                              {"val_fraction", m_config.valFraction},
                              {"min_val_tokens", m_config.minValTokens},
                              {"seed", m_config.seed}};

@@ -1,11 +1,11 @@
 #include "mts/core/corpus/data_loader.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
+#include "mts/core/corpus/corpus_builder.h"
 #include "mts/core/runtime/errors.h"
 
 namespace fs = std::filesystem;
@@ -34,50 +34,53 @@ void TokenStream::read(uint64_t start, uint64_t n, int64_t* out) const {
 
 namespace {
 
-std::string readWholeFile(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) throw FormatError(p.string(), "cannot open for reading");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) throw FormatError(p.string(), "read error");
-    return ss.str();
-}
+// Removes a temporary folder when the text path is done with it: the token files stay
+// mapped (an unlinked file lives on while mapped), so nothing is left on disk.
+struct ScratchDir {
+    fs::path path;
+    ~ScratchDir() {
+        std::error_code ec;
+        if (!path.empty()) fs::remove_all(path, ec);
+    }
+};
 
+// Plain text goes through the corpus builder like every other source: one document per file,
+// each ending with the end-of-document id, the last valFraction of the tokens (at least one
+// window) for validation. The corpus is built in a scratch folder and opened from there.
 TrainData openText(const fs::path& path, double valFraction, int64_t seqLen, std::shared_ptr<Tokenizer> tokenizer) {
-    std::vector<fs::path> files;
-    if (fs::is_directory(path)) {
-        for (auto& e : fs::recursive_directory_iterator(path))
-            if (e.is_regular_file() && e.path().extension() == ".txt") files.push_back(e.path());
-        std::sort(files.begin(), files.end());
-        if (files.empty()) throw ConfigError(path.string() + ": no .txt files and no train.bin in this folder");
-    } else {
-        files.push_back(path);
-    }
-    TrainData d;
-    d.tokenizer = tokenizer ? std::move(tokenizer) : std::shared_ptr<Tokenizer>(makeByteTokenizer());
-    std::vector<int32_t> ids;
-    uint64_t bytes = 0;
-    const auto eos = d.tokenizer->eosId();
-    for (size_t i = 0; i < files.size(); ++i) {
-        std::string text = readWholeFile(files[i]);
-        bytes += text.size();
-        auto part = d.tokenizer->encode(text);
-        ids.insert(ids.end(), part.begin(), part.end());
-        if (files.size() > 1 && eos && i + 1 < files.size()) ids.push_back(*eos);
-    }
+    ScratchDir scratch;
+    std::string pattern = (fs::temp_directory_path() / "mts-text-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) throw std::runtime_error(pattern + ": cannot create a temporary folder");
+    scratch.path = pattern;
     const uint64_t window = static_cast<uint64_t>(seqLen) + 1;
-    uint64_t nVal = static_cast<uint64_t>(static_cast<double>(ids.size()) * valFraction);
-    nVal = std::max<uint64_t>(nVal, window);
-    if (ids.size() < nVal + window)
+    CorpusBuildConfig cfg;
+    cfg.outDir = scratch.path / "corpus";
+    if (!tokenizer) tokenizer = makeByteTokenizer();
+    cfg.givenTokenizer = tokenizer;
+    cfg.valFraction = valFraction;
+    cfg.minValTokens = window;
+    cfg.split = CorpusSplit::Tail;
+    uint64_t files = 0, bytes = 0;
+    const CorpusDocumentSource text = textFileSource(path);
+    const CorpusBuildResult built = buildCorpus(cfg, [&](const CorpusDocumentSink& sink) {
+        return text([&](CorpusDocument doc) {
+            ++files;
+            bytes += doc.text.size();
+            return sink(std::move(doc));
+        });
+    });
+    const uint64_t total = built.summary.trainTokens + built.summary.valTokens;
+    if (built.summary.trainTokens < window || built.summary.valTokens < window)
         throw ConfigError(fmt::format("{}: only {} tokens; need at least {} for one training and one validation "
                                       "window of seq_len + 1 = {} tokens",
-                                      path.string(), ids.size(), nVal + window, window));
-    std::vector<int32_t> val(ids.end() - static_cast<std::ptrdiff_t>(nVal), ids.end());
-    ids.resize(ids.size() - nVal);
+                                      path.string(), total, std::max(built.summary.valTokens, window) + window, window));
+    TokenFile train(cfg.outDir / "train.bin"), val(cfg.outDir / "val.bin");
+    TrainData d;
+    d.tokenizer = std::move(tokenizer);  // the caller's own object: a fine-tuning run compares it with the model's
     d.description = fmt::format("text {} ({} file{}, {} bytes): {} train / {} val tokens ({} tokenizer, vocab {})",
-                                path.string(), files.size(), files.size() == 1 ? "" : "s", bytes, ids.size(),
-                                val.size(), d.tokenizer->kind(), d.tokenizer->vocabSize());
-    d.train = TokenStream(std::move(ids));
+                                path.string(), files, files == 1 ? "" : "s", bytes, train.size(), val.size(),
+                                d.tokenizer->kind(), d.tokenizer->vocabSize());
+    d.train = TokenStream(std::move(train));
     d.val = TokenStream(std::move(val));
     d.bytesPerToken = measureBytesPerToken(d.val, *d.tokenizer);
     return d;

@@ -11,11 +11,15 @@
 // overwrite is set): a cancelled or failed ingest never leaves a corpus that looks complete.
 // abort() (or destroying an unfinished writer) removes the temporary directory.
 //
-// Split: each document goes to val when hash(source, seed) < valFraction (deterministic, by
-// document). If val then holds fewer than minValTokens tokens (capped at half of all tokens),
-// the last train documents are moved to val; when one document is all there is, its tail is
-// split off (recorded as two parts in documents.jsonl). Every document is followed by the
-// tokenizer's end-of-document id in its split.
+// Split (CorpusSplit::ByDocument, the default): each document goes to val when
+// hash(source, seed) < valFraction (deterministic, by document). If val then holds fewer than
+// minValTokens tokens (capped at half of all tokens), the last train documents are moved to
+// val; when one document is all there is, its tail is split off (recorded as two parts in
+// documents.jsonl).
+// Split CorpusSplit::Tail (plain text files, e.g. one long book): every document goes to
+// train, then the last max(floor(valFraction x tokens), minValTokens) tokens (at most all of
+// them) move to val; the document the cut falls in is recorded as two parts.
+// Every document is followed by the tokenizer's end-of-document id in its split.
 //
 // Threading: one thread calls add()/finish()/abort(); tokenizing runs on `threads` workers.
 // Failure: std::runtime_error / FormatError naming the path (I/O, disk full); the writer is
@@ -42,12 +46,19 @@ struct CorpusDocument {
     std::string text;    // UTF-8
 };
 
+/// How documents are shared out between train.bin and val.bin (see the file comment).
+enum class CorpusSplit {
+    ByDocument,  ///< by a hash of each document's source ("by": "document" in the manifest)
+    Tail,        ///< the last tokens of the whole stream ("by": "tail")
+};
+
 struct CorpusWriterConfig {
     std::filesystem::path outDir;   // the corpus directory to create
     bool overwrite = false;         // replace an existing outDir on finish (else: error up front)
     double valFraction = 0.05;      // share of documents sent to val by hash, 0..1
     uint64_t minValTokens = 4096;   // val is topped up to this many tokens (<= half of all)
     uint64_t seed = 0;              // split hash seed
+    CorpusSplit split = CorpusSplit::ByDocument;
     int threads = 0;                // tokenizing threads, 0 = hardware concurrency (max 16)
     size_t batchBytes = 8u << 20;   // text buffered before one parallel tokenizing pass
 };
@@ -86,6 +97,10 @@ public:
     uint64_t documentsAdded() const { return m_docsAdded; }
     uint64_t bytesAdded() const { return m_bytesAdded; }
 
+    /// Adds a line to the corpus warnings (the summary's and the manifest's "warnings"), e.g.
+    /// the BPE trainer's. Before finish().
+    void addWarning(std::string warning) { m_summary.warnings.push_back(std::move(warning)); }
+
     /// Writes everything, manifest.json included (`extraManifest`, a JSON object from ingest:
     /// sources, skipped files, commit, settings... is merged in at the top level; the writer's
     /// own keys win), fsyncs, and renames the temporary directory to outDir.
@@ -104,6 +119,7 @@ private:
     };
     void flushBatch();
     void topUpValidation();
+    void splitTail();
     void writeDocumentsIndex(const std::filesystem::path& file) const;
 
     CorpusWriterConfig m_config;

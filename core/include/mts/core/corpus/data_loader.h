@@ -4,8 +4,12 @@
 //
 // Sources (openTrainData):
 //   - a corpus folder (corpus.h): train.bin + val.bin memory-mapped, tokenizer.json
-//   - a .txt file, or a folder of .txt files (sorted by path, recursively): byte tokenizer,
-//     documents joined with <|endoftext|>, the last valFraction of the tokens is validation
+//   - a .txt file, or a folder of .txt files (sorted by path, recursively): built into a corpus
+//     by the corpus builder (corpus_builder.h, textFileSource) in a scratch folder under the
+//     system temporary folder ($TMPDIR), mapped, and the folder removed at once (nothing is
+//     left on disk). One document per file, each followed by <|endoftext|>; byte tokenizer
+//     unless a text tokenizer is given; validation is the last valFraction of the tokens
+//     (CorpusSplit::Tail), at least one window of seqLen + 1.
 //
 // Batches: row r of the batch for optimizer step s starts at a position drawn from a hash of
 // (seed, s, r) alone, where r counts rows across the micro-batches of the step. So the
