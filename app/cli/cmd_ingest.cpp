@@ -8,7 +8,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
-#include <fstream>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,10 +17,8 @@
 #include <fmt/format.h>
 
 #include "command.h"
-#include "mts/core/corpus/corpus_writer.h"
+#include "mts/core/corpus/corpus_builder.h"
 #include "mts/core/runtime/errors.h"
-#include "mts/core/tokenize/bpe_trainer.h"
-#include "mts/core/tokenize/tokenizer.h"
 #include "mts/ingest/ingest.h"
 
 namespace mts::cli {
@@ -56,50 +54,8 @@ std::string shorten(const std::string& s, size_t n) {
     return "..." + s.substr(s.size() - (n - 3));
 }
 
-// Documents spooled to disk between the BPE training pass and the writing pass, so memory
-// stays bounded and ingest runs once. Format: u32 len + bytes for source, kind, text.
-class Spool {
-public:
-    explicit Spool(std::filesystem::path path) : m_path(std::move(path)) {
-        m_out.open(m_path, std::ios::binary | std::ios::trunc);
-        if (!m_out) throw std::runtime_error(fmt::format("{}: cannot create spool file", m_path.string()));
-    }
-    ~Spool() {
-        std::error_code ec;
-        std::filesystem::remove(m_path, ec);
-    }
-    void write(const ingest::Document& d) {
-        for (const std::string* s : {&d.source, &d.kind, &d.text}) {
-            uint32_t n = static_cast<uint32_t>(s->size());
-            m_out.write(reinterpret_cast<const char*>(&n), 4);
-            m_out.write(s->data(), n);
-        }
-        if (!m_out) throw std::runtime_error(fmt::format("{}: write failed (disk full?)", m_path.string()));
-    }
-    template <class Fn>
-    void replay(Fn&& fn) {
-        m_out.close();
-        std::ifstream in(m_path, std::ios::binary);
-        CorpusDocument doc;
-        for (;;) {
-            std::string* fields[] = {&doc.source, &doc.kind, &doc.text};
-            for (std::string* s : fields) {
-                uint32_t n = 0;
-                if (!in.read(reinterpret_cast<char*>(&n), 4)) return;
-                s->resize(n);
-                in.read(s->data(), n);
-            }
-            fn(std::move(doc));
-            doc = CorpusDocument{};
-        }
-    }
-
-private:
-    std::filesystem::path m_path;
-    std::ofstream m_out;
-};
-
-void printSummary(const ingest::IngestResult& r, const CorpusSummary& s) {
+void printSummary(const ingest::IngestResult& r, const CorpusBuildResult& built) {
+    const CorpusSummary& s = built.summary;
     std::printf("%-10s %8s %10s %10s %10s %12s\n", "kind", "files", "documents", "MB in", "MB text", "tokens");
     for (const auto& [kind, k] : r.kinds) {
         uint64_t tokens = s.kinds.count(kind) ? s.kinds.at(kind).tokens : 0;
@@ -121,19 +77,22 @@ void printSummary(const ingest::IngestResult& r, const CorpusSummary& s) {
         for (const auto& [reason, n] : r.skippedByReason) std::printf("  %-16s %8llu\n", reason.c_str(), (unsigned long long)n);
     }
     for (const auto& g : r.gitSources) std::printf("git: %s @ %s (%s)\n", g.path.c_str(), g.commit.c_str(), g.revision.c_str());
-    if (!r.warnings.empty()) std::printf("%zu warnings (see manifest.json)\n", r.warnings.size());
-    std::printf("corpus: %s  (%.1f s)\n", s.dir.string().c_str(), r.seconds);
+    std::printf("tokenizer: %s, %lld ids\n", built.tokenizerKind.c_str(), (long long)built.vocabSize);
+    for (const auto& w : built.warnings) std::printf("warning: %s\n", w.c_str());
+    if (!r.warnings.empty()) std::printf("%zu ingest warnings (see manifest.json)\n", r.warnings.size());
+    std::printf("corpus: %s  (%.1f s)\n", s.dir.string().c_str(), built.seconds);
 }
 
 int runIngest(const IngestCliOptions& o) {
     if (o.valFraction < 0 || o.valFraction >= 1) throw ConfigError("--val-fraction must be in [0, 1)");
     if (o.maxFileMb <= 0) throw ConfigError("--max-file-mb must be positive");
-    const std::filesystem::path outDir = o.out;
-    if (std::filesystem::exists(outDir) && !o.overwrite)
+    if (std::filesystem::exists(o.out) && !o.overwrite)
         throw ConfigError(fmt::format("--out {} already exists (use --overwrite to replace it)", o.out));
 
     ingest::IngestOptions opt;
-    for (const auto& s : o.sources) opt.sources.emplace_back(s);
+    // Absolute sources: document names (and so the split) do not depend on the working folder,
+    // and match what the studio records for the same folder.
+    for (const auto& s : o.sources) opt.sources.push_back(ingest::normalizedSource(s));
     opt.revision = o.revision;
     opt.pdfPassword = o.password;
     opt.maxFileBytes = static_cast<uint64_t>(o.maxFileMb * 1024 * 1024);
@@ -146,34 +105,23 @@ int runIngest(const IngestCliOptions& o) {
     opt.cacheDir = o.cacheDir;
     opt.cancel = &gCancel;
 
-    // Tokenizer: byte, a file, or BPE trained on this corpus (then documents are spooled).
-    std::unique_ptr<Tokenizer> tokenizer;
-    std::unique_ptr<BpeTrainer> bpe;
-    int64_t bpeVocab = 0;
-    if (o.tokenizer == "byte") {
-        tokenizer = makeByteTokenizer();
-    } else if (o.tokenizer.rfind("bpe:", 0) == 0) {
-        try {
-            bpeVocab = std::stoll(o.tokenizer.substr(4));
-        } catch (const std::exception&) {
-            throw ConfigError("--tokenizer bpe:VOCAB needs a number, e.g. bpe:8192");
-        }
-        if (bpeVocab < 257) throw ConfigError("--tokenizer bpe:VOCAB: VOCAB must be at least 257");
-        BpeTrainerConfig bc;
-        bc.vocabSize = bpeVocab;
-        bc.cancel = &gCancel;
-        bpe = std::make_unique<BpeTrainer>(bc);
-    } else {
-        tokenizer = loadTokenizer(o.tokenizer);
-    }
-
     const bool tty = ::isatty(STDERR_FILENO) == 1;
-    auto progress = [&](const ingest::IngestProgress& p) {
+    auto ingestProgress = [&](const ingest::IngestProgress& p) {
         if (!tty) return;
         std::fprintf(stderr, "\r\033[K[%llu/%llu files] %s/%s MB  %.1f MB/s  %llu docs  %s",
                      (unsigned long long)p.filesDone, (unsigned long long)p.filesTotal, megabytes(p.bytesDone).c_str(),
                      megabytes(p.bytesTotal).c_str(), p.bytesPerSecond / 1e6, (unsigned long long)p.documents,
                      shorten(p.currentFile, 50).c_str());
+        std::fflush(stderr);
+    };
+    auto buildProgress = [&](const CorpusBuildProgress& p) {
+        if (!tty || p.phase == CorpusBuildPhase::Reading) return;  // ingest's own line covers reading
+        if (p.phase == CorpusBuildPhase::TrainingTokenizer)
+            std::fprintf(stderr, "\r\033[Ktraining BPE tokenizer: %lld/%lld merges", (long long)p.merges,
+                         (long long)p.mergesTotal);
+        else
+            std::fprintf(stderr, "\r\033[Kwriting: %llu/%llu documents", (unsigned long long)p.documents,
+                         (unsigned long long)p.documentsTotal);
         std::fflush(stderr);
     };
 
@@ -188,68 +136,40 @@ int runIngest(const IngestCliOptions& o) {
         }
     } restore{previous, previousTerm};
 
-    CorpusWriterConfig wc;
-    wc.outDir = outDir;
-    wc.overwrite = o.overwrite;
-    wc.valFraction = o.valFraction;
-    wc.seed = o.seed;
+    CorpusBuildConfig bc;
+    bc.outDir = o.out;
+    bc.overwrite = o.overwrite;
+    bc.tokenizer = o.tokenizer;
+    bc.valFraction = o.valFraction;
+    bc.seed = o.seed;
     ingest::IngestResult result;
-    std::unique_ptr<CorpusWriter> writer;
-    std::unique_ptr<Spool> spool;
-    if (bpe) {
-        std::filesystem::path spoolPath = outDir;
-        spoolPath += fmt::format(".spool-{}", ::getpid());
-        spool = std::make_unique<Spool>(spoolPath);
-        result = ingest::ingest(opt, [&](const ingest::Document& d) {
-            bpe->addText(d.text);
-            spool->write(d);
-            return true;
-        }, progress);
-    } else {
-        writer = std::make_unique<CorpusWriter>(wc, *tokenizer);
-        result = ingest::ingest(opt, [&](const ingest::Document& d) {
-            writer->add({d.source, d.kind, d.text});
-            return true;
-        }, progress);
-    }
+    const CorpusDocumentSource source = [&](const CorpusDocumentSink& sink) {
+        result = ingest::ingest(
+            opt, [&](const ingest::Document& d) { return sink({d.source, d.kind, d.text}); }, ingestProgress);
+        if (tty) std::fprintf(stderr, "\n");
+        if (!result.cancelled && result.documents == 0)
+            throw std::runtime_error(fmt::format("no documents found in the sources ({} files seen, {} skipped)",
+                                                 result.filesSeen, result.skipped.size()));
+        return ingest::manifestJson(opt, result);
+    };
+    const CorpusBuildResult built = buildCorpus(bc, source, buildProgress, &gCancel);
     if (tty) std::fprintf(stderr, "\n");
-    if (result.cancelled) {
-        if (writer) writer->abort();
+    if (built.cancelled) {
         std::fprintf(stderr, "ingest cancelled: no corpus written\n");
         return 130;
     }
-    if (result.documents == 0) {
-        if (writer) writer->abort();
-        throw std::runtime_error(fmt::format("no documents found in the sources ({} files seen, {} skipped)",
-                                             result.filesSeen, result.skipped.size()));
-    }
-    if (bpe) {
-        std::fprintf(stderr, "training BPE tokenizer (vocabulary %lld)...\n", (long long)bpeVocab);
-        BpeTrainResult tr = bpe->train();
-        if (tr.cancelled) {
-            std::fprintf(stderr, "ingest cancelled: no corpus written\n");
-            return 130;
-        }
-        for (auto& w : tr.warnings) result.warnings.push_back("bpe: " + w);
-        tokenizer = std::move(tr.tokenizer);
-        writer = std::make_unique<CorpusWriter>(wc, *tokenizer);
-        spool->replay([&](CorpusDocument&& d) { writer->add(std::move(d)); });
-    }
-    nlohmann::json extra;
-    extra["ingest"] = ingest::toJson(result);
-    extra["ingest_settings"] = ingest::toJson(opt);
-    extra["sources"] = extra["ingest_settings"]["sources"];
-    if (!result.gitSources.empty()) extra["source_commit"] = result.gitSources.front().commit;
-    CorpusSummary summary = writer->finish(extra);
+    const CorpusSummary& summary = built.summary;
     if (o.json) {
         nlohmann::json j = {{"corpus", summary.dir.string()},
                             {"documents", summary.documents},
                             {"train_tokens", summary.trainTokens},
                             {"val_tokens", summary.valTokens},
+                            {"tokenizer", {{"kind", built.tokenizerKind}, {"vocab_size", built.vocabSize}}},
+                            {"warnings", built.warnings},
                             {"ingest", ingest::toJson(result)}};
         std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     } else {
-        printSummary(result, summary);
+        printSummary(result, built);
     }
     return 0;
 }

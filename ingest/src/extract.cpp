@@ -119,16 +119,22 @@ FileOutcome extractFile(const FileTask& task, const IngestOptions& options, Repo
                 return o;
             }
             PdfExtraction pdf = extractPdf(content, options.pdfPassword, options.cancel);
+            auto pdfSkipped = [](const std::string& reason, const std::string& why) {
+                FileOutcome s = skipped(reason, why);
+                s.pdfExtracted = true;
+                return s;
+            };
+            o.pdfExtracted = true;
             switch (pdf.status) {
-                case PdfExtraction::Status::Encrypted: return skipped("encrypted", pdf.detail);
-                case PdfExtraction::Status::Damaged: return skipped("damaged", pdf.detail);
-                case PdfExtraction::Status::NoText: return skipped("no-text", pdf.detail);
-                case PdfExtraction::Status::Cancelled: return skipped("cancelled", "cancelled during extraction");
+                case PdfExtraction::Status::Encrypted: return pdfSkipped("encrypted", pdf.detail);
+                case PdfExtraction::Status::Damaged: return pdfSkipped("damaged", pdf.detail);
+                case PdfExtraction::Status::NoText: return pdfSkipped("no-text", pdf.detail);
+                case PdfExtraction::Status::Cancelled: return pdfSkipped("cancelled", "cancelled during extraction");
                 case PdfExtraction::Status::Ok: break;
             }
             for (const auto& m : pdf.messages) o.warnings.push_back(fmt::format("{}: poppler: {}", task.source, m));
             std::string text = cleanText(pdf.text());
-            if (text.empty()) return skipped("no-text", "no text left after cleaning");
+            if (text.empty()) return pdfSkipped("no-text", "no text left after cleaning");
             nlohmann::json meta = {{"pages", pdf.pageCount}};
             if (pdf.wasEncrypted) meta["decrypted"] = true;
             if (!pdf.messages.empty()) meta["repaired"] = true;

@@ -97,6 +97,7 @@ bool Job::deliver(Document&& doc) {
 
 void Job::account(const detail::FileTask& task, detail::FileOutcome& o, uint64_t delivered) {
     m_result.bytesIn += task.size;
+    if (o.pdfExtracted) ++m_result.pdfExtractions;
     for (auto& w : o.warnings) warn(std::move(w));
     if (o.skipped) {
         if (o.reason != "cancelled") skip(task.source, o.reason, o.detail);
@@ -281,6 +282,7 @@ nlohmann::json toJson(const IngestResult& r) {
                 {"duplicates", {{"exact", r.exactDuplicates}, {"near", r.nearDuplicates}}},
                 {"utf8", {{"repaired_files", r.utf8RepairedFiles}, {"replacements", r.utf8Replacements}}},
                 {"cache_hits", r.cacheHits},
+                {"pdf_extractions", r.pdfExtractions},
                 {"warnings", r.warnings},
                 {"git", git},
                 {"cancelled", r.cancelled},
@@ -303,4 +305,23 @@ nlohmann::json toJson(const IngestOptions& o) {
             {"threads", o.threads}};
 }
 
+std::filesystem::path normalizedSource(const std::filesystem::path& source) {
+    std::error_code ec;
+    std::filesystem::path p = std::filesystem::absolute(source, ec);
+    if (ec) p = source;
+    p = p.lexically_normal();
+    if (!p.has_filename() && p.has_relative_path()) p = p.parent_path();  // "dir/" -> "dir"
+    return p;
+}
+
+nlohmann::json manifestJson(const IngestOptions& options, const IngestResult& result) {
+    nlohmann::json m = nlohmann::json::object();
+    m["ingest"] = toJson(result);
+    m["ingest_settings"] = toJson(options);
+    m["sources"] = m["ingest_settings"]["sources"];
+    if (!result.gitSources.empty()) m["source_commit"] = result.gitSources.front().commit;
+    return m;
+}
+
 }  // namespace mts::ingest
+

@@ -63,6 +63,7 @@ struct FileOutcome {
     std::vector<std::string> warnings;
     uint64_t utf8Replacements = 0;
     bool cacheHit = false;
+    bool pdfExtracted = false;      ///< poppler ran on it (not a cache hit)
     bool deferred = false;          ///< large record file: to be streamed on the delivering thread
     size_t documents = 0;           ///< documents produced
 };

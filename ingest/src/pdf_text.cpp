@@ -420,7 +420,14 @@ size_t dropRepeatedHeadersFooters(std::vector<std::string>& pages) {
     return removed;
 }
 
+namespace {
+std::atomic<uint64_t> gPdfExtractions{0};
+}  // namespace
+
+uint64_t pdfExtractionCount() { return gPdfExtractions.load(); }
+
 PdfExtraction extractPdf(std::string_view bytes, const std::string& password, const std::atomic<bool>* cancel) {
+    gPdfExtractions.fetch_add(1);
     installPopplerCallback();
     PdfExtraction r;
     MessageScope scope(&r.messages);

@@ -117,6 +117,7 @@ struct IngestResult {
     uint64_t utf8RepairedFiles = 0;
     uint64_t utf8Replacements = 0;  ///< invalid sequences replaced by U+FFFD
     uint64_t cacheHits = 0;
+    uint64_t pdfExtractions = 0;  ///< PDF files poppler ran on in this job (cache hits not counted)
     std::vector<std::string> warnings;  ///< e.g. poppler messages, cache problems
     std::vector<GitSourceInfo> gitSources;
     bool cancelled = false;
@@ -138,6 +139,16 @@ nlohmann::json toJson(const IngestResult& result);
 
 /// The settings, for the corpus manifest.
 nlohmann::json toJson(const IngestOptions& options);
+
+/// What a corpus manifest records about an ingest job, the same whichever front end ran it:
+/// {"ingest": toJson(result), "ingest_settings": toJson(options), "sources": the settings'
+/// sources, "source_commit": the first git source's commit (only when there is one)}.
+nlohmann::json manifestJson(const IngestOptions& options, const IngestResult& result);
+
+/// A source as front ends should pass it: absolute, lexically normal, without a trailing
+/// slash. Document names (and so a corpus's split) then depend neither on the working folder
+/// nor on how the folder was typed, and the CLI and the studio name the same folder alike.
+std::filesystem::path normalizedSource(const std::filesystem::path& source);
 
 /// A path as valid UTF-8 for reports: invalid bytes become "\xNN".
 std::string displayPath(const std::filesystem::path& path);

@@ -15,6 +15,7 @@
 // diagnostics are captured per thread through a global error callback installed on first use,
 // so nothing is printed to stderr.
 #include <atomic>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,10 @@ struct PdfExtraction {
 /// Extracts text from PDF bytes. Never throws for bad input; see Status.
 PdfExtraction extractPdf(std::string_view bytes, const std::string& password = {},
                          const std::atomic<bool>* cancel = nullptr);
+
+/// How many times extractPdf has run in this process, whatever the outcome (a counter that
+/// only grows; thread-safe). Lets a test see that a front end extracts each PDF once.
+uint64_t pdfExtractionCount();
 
 // ---- layout helpers, public for tests ----
 
