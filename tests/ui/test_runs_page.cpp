@@ -1,6 +1,8 @@
 #include <fstream>
 
 #include <QFileInfo>
+#include <QPlainTextEdit>
+#include <QSignalSpy>
 #include <QTableWidget>
 
 #include <gtest/gtest.h>
@@ -32,20 +34,25 @@ void writeRun(const fs::path& dir, const std::string& arch, int dModel, int step
 
 }  // namespace
 
-TEST(RunStore, ReadsSummaryAndMetricsAndSkipsBrokenLines) {
+// The adapter carries core's reading (tests/core/test_run_reader.cpp) over to Qt types.
+TEST(RunStore, ReadsSummaryAndMetricsThroughCore) {
     mts::test::TempDir dir;
     writeRun(dir / "a", "mamba", 64, 20, 4.0);
     const RunSummary s = readRunSummary(mts::test::qpath(dir / "a"));
     EXPECT_EQ(s.arch, QStringLiteral("mamba"));
+    EXPECT_EQ(s.name, QStringLiteral("a"));
     EXPECT_DOUBLE_EQ(s.steps, 20);
     EXPECT_DOUBLE_EQ(s.tokens, 20 * 512);
     EXPECT_NEAR(s.bestValLoss, 4.0 / 20 + 0.1, 1e-9);
     EXPECT_EQ(s.checkpoints.size(), 1);
+    EXPECT_LT(qAbs(s.modified.secsTo(QDateTime::currentDateTime())), 60);
     const RunMetrics m = readRunMetrics(mts::test::qpath(dir / "a"));
     EXPECT_EQ(m.loss.size(), 20);
     EXPECT_EQ(m.valLoss.size(), 4);
+    EXPECT_DOUBLE_EQ(m.loss[1].value, 2.0);
     EXPECT_EQ(m.skippedLines, 1);
     EXPECT_DOUBLE_EQ(m.elapsedSeconds, 10.0);
+    EXPECT_EQ(listRuns(mts::test::qpath(dir.path())).size(), 1);
 }
 
 TEST(RunStore, DiffListsOnlyDifferingKeys) {
@@ -68,7 +75,11 @@ TEST(RunsPage, OverlaysTwoRunsAndExports) {
     RunsPage page(settings);
     page.resize(1000, 700);
     page.show();
-    page.refresh();
+    page.refresh();  // asked while the refresh of show() runs: done right after it
+    ASSERT_TRUE(page.isRefreshing());
+    QSignalSpy refreshed(&page, &RunsPage::refreshed);
+    ASSERT_TRUE(mts::test::waitUntil([&] { return !page.isRefreshing(); }, 10000));
+    EXPECT_EQ(refreshed.count(), 1);
     ASSERT_EQ(page.runCount(), 2);
     auto* table = page.findChild<QTableWidget*>(QStringLiteral("runsTable"));
     ASSERT_NE(table, nullptr);
@@ -78,6 +89,20 @@ TEST(RunsPage, OverlaysTwoRunsAndExports) {
     EXPECT_EQ(page.overlayGraphCount(), 2);  // train + validation of one run
     page.selectRuns({QStringLiteral("mamba-run"), QStringLiteral("transformer-run")});
     EXPECT_EQ(page.overlayGraphCount(), 4);
+
+    // The Config tab shows the configuration the current run used: its config.json as written.
+    auto* config = page.findChild<QPlainTextEdit*>(QStringLiteral("runConfig"));
+    ASSERT_NE(config, nullptr);
+    EXPECT_TRUE(config->isReadOnly());
+    const QString shown = page.configRunDir();
+    EXPECT_TRUE(shown.endsWith(QStringLiteral("-run")));
+    std::ifstream written((shown + QStringLiteral("/config.json")).toStdString());
+    EXPECT_EQ(config->toPlainText().toStdString(), std::string(std::istreambuf_iterator<char>(written), {}));
+    page.selectRuns({QStringLiteral("transformer-run")});
+    EXPECT_TRUE(config->toPlainText().contains(QStringLiteral("\"transformer\"")));
+    page.selectRuns({});
+    EXPECT_TRUE(config->toPlainText().isEmpty());
+    page.selectRuns({QStringLiteral("mamba-run"), QStringLiteral("transformer-run")});
 
     auto* diff = page.findChild<QTableWidget*>(QStringLiteral("configDiff"));
     ASSERT_NE(diff, nullptr);

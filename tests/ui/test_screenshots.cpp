@@ -110,6 +110,7 @@ TEST(DISABLED_Screenshots, AllPages) {
     window.showPage(Page::Runs);
     RunsPage* runs = window.runsPage();
     runs->refresh();
+    ASSERT_TRUE(mts::test::waitUntil([&] { return !runs->isRefreshing(); }, 30000));
     QStringList names;
     for (const auto& run : listRuns(window.settings().runsFolder())) names << run.name;
     runs->selectRuns(names);

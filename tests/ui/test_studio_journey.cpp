@@ -222,6 +222,7 @@ TEST(StudioJourney, DropTrainStopGenerateCompare) {
     again.show();
     RunsPage* runs = again.runsPage();
     runs->refresh();
+    ASSERT_TRUE(mts::test::waitUntil([&] { return !runs->isRefreshing(); }, 30000));
     ASSERT_EQ(runs->runCount(), 2);
     runs->selectRuns({QFileInfo(firstRun).fileName(), QFileInfo(outcome2.runDir).fileName()});
     EXPECT_GE(runs->overlayGraphCount(), 2);

@@ -312,6 +312,16 @@ void DatasetPage::cancel() {
 }
 
 void DatasetPage::onProgress(const IngestProgressInfo& p) {
+    if (p.phase == QLatin1String("training BPE")) {
+        if (p.mergesTotal > 0) m_progress->setValue(int(1000.0 * double(p.merges) / double(p.mergesTotal)));
+        m_progressText->setText(QStringLiteral("%1: %2 / %3 merges").arg(p.phase).arg(p.merges).arg(p.mergesTotal));
+        return;
+    }
+    if (p.phase == QLatin1String("writing")) {
+        if (p.documentsTotal > 0) m_progress->setValue(int(1000.0 * double(p.documents) / double(p.documentsTotal)));
+        m_progressText->setText(QStringLiteral("%1: %2 / %3 documents").arg(p.phase).arg(p.documents).arg(p.documentsTotal));
+        return;
+    }
     if (p.bytesTotal > 0) m_progress->setValue(int(1000.0 * double(p.bytesDone) / double(p.bytesTotal)));
     m_progressText->setText(QStringLiteral("%1: ").arg(p.phase) + QStringLiteral("%1 / %2 files · %3 / %4 · %5/s · %6 documents · %7")
                                 .arg(p.filesDone)
@@ -352,13 +362,16 @@ void DatasetPage::showDataset(const QString& corpusDir) {
 }
 
 void DatasetPage::showReport(const IngestReport& r) {
-    m_summary->setText(QStringLiteral("<b>%1</b><br>%2 files · %3 documents · %4 of text · %5 train + %6 validation tokens%7")
+    m_summary->setText(QStringLiteral("<b>%1</b><br>%2 files · %3 documents · %4 of text · %5 train + %6 validation tokens"
+                                      " · %7 tokenizer, %8 ids%9")
                            .arg(r.corpusDir.toHtmlEscaped())
                            .arg(r.files)
                            .arg(r.documents)
                            .arg(formatBytes(double(r.textBytes)))
                            .arg(r.trainTokens)
                            .arg(r.valTokens)
+                           .arg(r.tokenizer.toHtmlEscaped())
+                           .arg(r.vocabSize)
                            .arg(r.warnings.isEmpty() ? QString() : QStringLiteral("<br>") + r.warnings.join(QStringLiteral("<br>")).toHtmlEscaped()));
     m_kinds->setSortingEnabled(false);
     m_kinds->setRowCount(r.kinds.size());

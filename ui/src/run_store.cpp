@@ -1,167 +1,78 @@
 #include "mts/ui/run_store.h"
 
-#include <algorithm>
-#include <cerrno>
-#include <fstream>
-#include <map>
-#include <set>
-
-#include <QDir>
-#include <QFileInfo>
-
-#include <nlohmann/json.hpp>
-#include <signal.h>
+#include "mts/core/train/run_reader.h"
 
 namespace mts::ui {
 
 namespace {
 
-nlohmann::json readJsonFile(const QString& file) {
-    std::ifstream in(file.toStdString());
-    if (!in) return nullptr;
-    try {
-        nlohmann::json j;
-        in >> j;
-        return j;
-    } catch (const std::exception&) {
-        return nullptr;
-    }
+QString q(const std::string& s) { return QString::fromStdString(s); }
+QString q(const std::filesystem::path& p) { return QString::fromStdString(p.string()); }
+std::filesystem::path fsPath(const QString& s) { return std::filesystem::path(s.toStdString()); }
+
+QVector<MetricPoint> points(const std::vector<RunMetricPoint>& in) {
+    QVector<MetricPoint> out;
+    out.reserve(int(in.size()));
+    for (const RunMetricPoint& p : in) out.push_back({p.step, p.tokens, p.value});
+    return out;
 }
 
-double num(const nlohmann::json& j, const char* key, double fallback = 0) {
-    auto it = j.find(key);
-    return it != j.end() && it->is_number() ? it->get<double>() : fallback;
-}
-
-void flatten(const nlohmann::json& j, const std::string& prefix, std::map<std::string, std::string>& out) {
-    if (j.is_object()) {
-        for (auto it = j.begin(); it != j.end(); ++it) flatten(it.value(), prefix.empty() ? it.key() : prefix + "." + it.key(), out);
-    } else {
-        out[prefix] = j.dump();
-    }
+RunSummary fromCore(const mts::RunSummary& c) {
+    RunSummary s;
+    s.dir = q(c.dir);
+    s.name = q(c.name);
+    s.status = q(c.status);
+    s.arch = q(c.arch);
+    s.params = c.params;
+    s.nonEmbeddingParams = c.nonEmbeddingParams;
+    s.tokens = c.tokens;
+    s.steps = c.steps;
+    s.bestValLoss = c.bestValLoss;
+    s.wallSeconds = c.wallSeconds;
+    s.modified = QDateTime::fromMSecsSinceEpoch(c.modifiedUnixMs);
+    for (const auto& ck : c.checkpoints) s.checkpoints << q(ck);
+    s.configJson = q(c.configJson);
+    return s;
 }
 
 }  // namespace
 
 QStringList listCheckpoints(const QString& runDir) {
-    QDir dir(runDir + QStringLiteral("/checkpoints"));
     QStringList out;
-    const QStringList names = dir.entryList({QStringLiteral("step-*")}, QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name);
-    for (const QString& n : names) {
-        if (QFileInfo::exists(dir.filePath(n) + QStringLiteral("/config.json"))) out << dir.filePath(n);
-    }
+    for (const auto& ck : mts::listCheckpoints(fsPath(runDir))) out << q(ck);
     return out;
 }
 
 RunMetrics readRunMetrics(const QString& runDir) {
+    const mts::RunMetrics c = mts::readRunMetrics(fsPath(runDir));
     RunMetrics m;
-    std::ifstream in((runDir + QStringLiteral("/metrics.jsonl")).toStdString());
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.empty()) continue;
-        nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-        if (j.is_discarded() || !j.is_object()) {
-            ++m.skippedLines;
-            continue;
-        }
-        const std::string type = j.value("type", std::string("train"));
-        const double step = num(j, "step"), tokens = num(j, "tokens");
-        if (type == "eval") {
-            if (j.contains("val_loss")) m.valLoss.push_back({step, tokens, num(j, "val_loss")});
-        } else if (type == "train") {
-            if (j.contains("loss")) m.loss.push_back({step, tokens, num(j, "loss")});
-            if (j.contains("lr")) m.lr.push_back({step, tokens, num(j, "lr")});
-            if (j.contains("grad_norm")) m.gradNorm.push_back({step, tokens, num(j, "grad_norm")});
-            if (j.contains("tokens_per_sec")) m.tokensPerSec.push_back({step, tokens, num(j, "tokens_per_sec")});
-            m.elapsedSeconds = std::max(m.elapsedSeconds, num(j, "elapsed_sec"));
-        }
-    }
+    m.loss = points(c.loss);
+    m.lr = points(c.lr);
+    m.gradNorm = points(c.gradNorm);
+    m.tokensPerSec = points(c.tokensPerSec);
+    m.valLoss = points(c.valLoss);
+    m.elapsedSeconds = c.elapsedSeconds;
+    m.skippedLines = c.skippedLines;
     return m;
 }
 
-RunSummary readRunSummary(const QString& runDir) {
-    RunSummary s;
-    QFileInfo info(runDir);
-    s.dir = info.absoluteFilePath();
-    s.name = info.fileName();
-    const nlohmann::json config = readJsonFile(runDir + QStringLiteral("/config.json"));
-    if (config.is_null()) {
-        s.status = QStringLiteral("empty");
-        return s;
-    }
-    s.configJson = QString::fromStdString(config.dump(2));
-    if (config.contains("model") && config["model"].is_object()) {
-        s.arch = QString::fromStdString(config["model"].value("arch", std::string()));
-    }
-    const RunMetrics metrics = readRunMetrics(runDir);
-    if (!metrics.loss.isEmpty()) {
-        s.tokens = metrics.loss.back().tokens;
-        s.steps = metrics.loss.back().step;
-    }
-    for (const MetricPoint& p : metrics.valLoss) {
-        if (s.bestValLoss < 0 || p.value < s.bestValLoss) s.bestValLoss = p.value;
-    }
-    s.wallSeconds = metrics.elapsedSeconds;
-    s.checkpoints = listCheckpoints(runDir);
-    // The trainer's summary file, when there is one, knows the status and the sizes.
-    const nlohmann::json run = readJsonFile(runDir + QStringLiteral("/run.json"));
-    QFileInfo metricsInfo(runDir + QStringLiteral("/metrics.jsonl"));
-    s.modified = metricsInfo.exists() ? metricsInfo.lastModified() : info.lastModified();
-    if (run.is_object()) {
-        s.status = QString::fromStdString(run.value("status", std::string()));
-        // A "running" or "paused" run whose process is gone was killed (or the machine stopped).
-        const qint64 pid = qint64(num(run, "pid", -1));
-        if ((s.status == QStringLiteral("running") || s.status == QStringLiteral("paused")) && pid > 0 &&
-            ::kill(pid_t(pid), 0) != 0 && errno == ESRCH)
-            s.status = s.checkpoints.isEmpty() ? QStringLiteral("interrupted") : QStringLiteral("interrupted (saved)");
-        s.params = qint64(num(run, "params", -1));
-        s.nonEmbeddingParams = qint64(num(run, "non_embedding_params", -1));
-        if (s.wallSeconds <= 0) s.wallSeconds = num(run, "elapsed_sec");
-    }
-    if (s.status.isEmpty()) {
-        const double maxSteps = config.is_object() ? num(config, "max_steps") : 0;
-        if (maxSteps > 0 && s.steps >= maxSteps) s.status = QStringLiteral("finished");
-        else if (s.modified.secsTo(QDateTime::currentDateTime()) < 30) s.status = QStringLiteral("running");
-        else s.status = s.checkpoints.isEmpty() ? QStringLiteral("stopped") : QStringLiteral("stopped (saved)");
-    }
-    return s;
-}
+RunSummary readRunSummary(const QString& runDir) { return fromCore(mts::readRunSummary(fsPath(runDir))); }
 
-QVector<RunSummary> listRuns(const QString& runsFolder) {
+QVector<RunSummary> listRuns(const QString& runsFolder, const std::atomic<bool>* cancel) {
     QVector<RunSummary> runs;
-    QDir dir(runsFolder);
-    for (const QFileInfo& sub : dir.entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot)) {
-        if (!QFileInfo::exists(sub.absoluteFilePath() + QStringLiteral("/config.json"))) continue;
-        runs.push_back(readRunSummary(sub.absoluteFilePath()));
-    }
-    std::sort(runs.begin(), runs.end(), [](const RunSummary& a, const RunSummary& b) { return a.modified > b.modified; });
+    for (const mts::RunSummary& c : mts::listRuns(fsPath(runsFolder), cancel)) runs.push_back(fromCore(c));
     return runs;
 }
 
 QVector<ConfigDiffRow> diffConfigs(const QStringList& configJsonTexts) {
-    std::vector<std::map<std::string, std::string>> flat;
-    std::set<std::string> keys;
-    for (const QString& text : configJsonTexts) {
-        std::map<std::string, std::string> f;
-        nlohmann::json j = nlohmann::json::parse(text.toStdString(), nullptr, false);
-        if (!j.is_discarded()) flatten(j, "", f);
-        for (const auto& [k, v] : f) keys.insert(k);
-        flat.push_back(std::move(f));
-    }
+    std::vector<std::string> texts;
+    for (const QString& t : configJsonTexts) texts.push_back(t.toStdString());
     QVector<ConfigDiffRow> rows;
-    for (const std::string& key : keys) {
+    for (const mts::ConfigDiffRow& c : mts::diffConfigs(texts)) {
         ConfigDiffRow row;
-        row.key = QString::fromStdString(key);
-        bool differs = false;
-        const std::string* first = nullptr;
-        for (size_t i = 0; i < flat.size(); ++i) {
-            auto it = flat[i].find(key);
-            const std::string* v = it == flat[i].end() ? nullptr : &it->second;
-            row.values << (v ? QString::fromStdString(*v) : QStringLiteral("—"));
-            if (i == 0) first = v;
-            else if ((v == nullptr) != (first == nullptr) || (v && first && *v != *first)) differs = true;
-        }
-        if (differs) rows.push_back(row);
+        row.key = q(c.key);
+        for (const std::string& v : c.values) row.values << q(v);
+        rows.push_back(row);
     }
     return rows;
 }

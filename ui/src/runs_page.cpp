@@ -8,7 +8,10 @@
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QFontDatabase>
 #include <QLabel>
+#include <QMetaObject>
+#include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSplitter>
 #include <QSvgGenerator>
@@ -127,14 +130,30 @@ RunsPage::RunsPage(AppSettings& settings, QWidget* parent) : QWidget(parent), m_
     m_diff->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_diff->verticalHeader()->hide();
     m_diff->setToolTip(QStringLiteral("Configuration keys whose values differ between the selected runs"));
+    auto* configBox = new QWidget(lower);
+    auto* configLayout = new QVBoxLayout(configBox);
+    m_configTitle = new QLabel(configBox);
+    m_configTitle->setObjectName(QStringLiteral("runConfigTitle"));
+    m_configTitle->setWordWrap(true);
+    m_config = new QPlainTextEdit(configBox);
+    m_config->setObjectName(QStringLiteral("runConfig"));
+    m_config->setReadOnly(true);
+    m_config->setLineWrapMode(QPlainTextEdit::NoWrap);
+    m_config->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    m_config->setToolTip(QStringLiteral("The run's config.json as the trainer wrote it: every setting the run really used, "
+                                        "presets and defaults resolved"));
+    configLayout->addWidget(m_configTitle);
+    configLayout->addWidget(m_config, 1);
     lower->addTab(plotBox, QStringLiteral("Curves"));
     lower->addTab(m_diff, QStringLiteral("Config diff"));
+    lower->addTab(configBox, QStringLiteral("Config"));
     splitter->addWidget(m_table);
     splitter->addWidget(lower);
     splitter->setStretchFactor(1, 2);
     root->addWidget(splitter, 1);
 
     connect(m_table, &QTableWidget::itemSelectionChanged, this, &RunsPage::onSelectionChanged);
+    connect(m_table, &QTableWidget::currentCellChanged, this, &RunsPage::updateConfigView);
     connect(m_metric, &QComboBox::currentIndexChanged, this, &RunsPage::redrawOverlay);
     connect(m_xAxis, &QComboBox::currentIndexChanged, this, &RunsPage::redrawOverlay);
     connect(refreshButton, &QPushButton::clicked, this, &RunsPage::refresh);
@@ -157,7 +176,10 @@ RunsPage::RunsPage(AppSettings& settings, QWidget* parent) : QWidget(parent), m_
     changeEvent(nullptr);
 }
 
-RunsPage::~RunsPage() = default;
+RunsPage::~RunsPage() {
+    m_stopLoading = true;
+    m_loader.join();
+}
 
 void RunsPage::showEvent(QShowEvent* event) {
     refresh();
@@ -173,9 +195,28 @@ void RunsPage::changeEvent(QEvent* event) {
 }
 
 void RunsPage::refresh() {
-    const QStringList selected = selectedDirs();
     m_folderLabel->setText(m_settings.runsFolder());
-    m_runs = listRuns(m_settings.runsFolder());
+    if (m_loading) {
+        m_reloadWanted = true;
+        return;
+    }
+    m_loading = true;
+    m_reloadWanted = false;
+    const QString folder = m_settings.runsFolder();
+    m_loader.start([this, folder] {
+        QVector<RunSummary> runs;
+        try {
+            runs = listRuns(folder, &m_stopLoading);
+        } catch (const std::exception&) {
+            // An unreadable folder lists as empty; the folder label says which one it was.
+        }
+        QMetaObject::invokeMethod(this, [this, runs] { applyRuns(runs); }, Qt::QueuedConnection);
+    });
+}
+
+void RunsPage::applyRuns(const QVector<RunSummary>& runs) {
+    const QStringList selected = selectedDirs();
+    m_runs = runs;
     m_table->blockSignals(true);
     m_table->setSortingEnabled(false);
     m_table->clearContents();
@@ -202,6 +243,12 @@ void RunsPage::refresh() {
     }
     m_table->blockSignals(false);
     onSelectionChanged();
+    m_loading = false;
+    if (m_reloadWanted) {
+        refresh();
+        return;
+    }
+    Q_EMIT refreshed();
 }
 
 int RunsPage::runCount() const { return m_runs.size(); }
@@ -230,6 +277,28 @@ QStringList RunsPage::selectedDirs() const {
 void RunsPage::onSelectionChanged() {
     redrawOverlay();
     updateDiff();
+    updateConfigView();
+}
+
+QString RunsPage::configRunDir() const {
+    const QStringList dirs = selectedDirs();
+    if (dirs.isEmpty()) return {};
+    const QTableWidgetItem* current = m_table->currentRow() >= 0 ? m_table->item(m_table->currentRow(), kName) : nullptr;
+    if (current && current->isSelected()) return current->data(Qt::UserRole).toString();
+    return dirs.front();
+}
+
+void RunsPage::updateConfigView() {
+    const QString dir = configRunDir();
+    for (const RunSummary& run : m_runs) {
+        if (run.dir != dir) continue;
+        m_configTitle->setText(QStringLiteral("<b>%1</b> — %2/config.json, the configuration this run used")
+                                   .arg(run.name.toHtmlEscaped(), run.dir.toHtmlEscaped()));
+        m_config->setPlainText(run.configJson.isEmpty() ? QStringLiteral("(no readable config.json)") : run.configJson);
+        return;
+    }
+    m_configTitle->setText(QStringLiteral("Select a run to see the configuration it used."));
+    m_config->clear();
 }
 
 void RunsPage::redrawOverlay() {

@@ -1,10 +1,12 @@
 #pragma once
-// IngestJob: the Qt adapter that turns dropped folders/files into a token corpus:
-// mts::ingest::ingest (documents) -> mts::CorpusWriter (tokens) on one worker thread.
+// IngestJob: the Qt adapter that turns dropped folders/files into a token corpus on one worker
+// thread: core's corpus builder (mts/core/corpus/corpus_builder.h) with mts::ingest::ingest as
+// its document source, exactly as `mamba-studio-cli ingest` does, so the same folder and
+// options give the same corpus byte for byte. One pass over the sources, BPE included.
 //
 // Threading: call from the GUI thread; signals arrive on the GUI thread (queued). cancel()
-// returns at once; the worker stops between files and the half-built corpus is removed (the
-// CorpusWriter only renames its temporary folder on success). Exceptions become failed().
+// returns at once; the worker stops between files (or BPE merges) and everything half-built is
+// removed (the builder only renames its temporary folder on success). Exceptions become failed().
 #include <atomic>
 #include <memory>
 
@@ -22,14 +24,18 @@ struct IngestRequest {
     QString outputDir;            // corpus folder to create (must not exist)
     QString tokenizer = QStringLiteral("byte");  // "byte", "bpe" (trained on these sources), or a tokenizer.json path / folder
     int bpeVocab = 4096;          // vocabulary size when tokenizer == "bpe"
+    // The split, with the CLI's defaults (`mamba-studio-cli ingest --val-fraction --seed`).
     double valFraction = 0.05;
+    quint64 seed = 0;
 };
 
 struct IngestProgressInfo {
-    QString phase;  // "reading", "training BPE" (a first pass), "tokenizing"
-    quint64 filesDone = 0, filesTotal = 0;
-    quint64 bytesDone = 0, bytesTotal = 0;
-    quint64 documents = 0;
+    QString phase;  // "reading", "training BPE", "writing" (mts::phaseName)
+    quint64 filesDone = 0, filesTotal = 0;  // reading
+    quint64 bytesDone = 0, bytesTotal = 0;  // reading: input bytes
+    quint64 documents = 0;                  // read so far; "writing": written so far ...
+    quint64 documentsTotal = 0;             // ... of this many
+    qint64 merges = 0, mergesTotal = 0;     // "training BPE"
     QString currentFile;
     double bytesPerSecond = 0.0;
     double seconds = 0.0;
@@ -53,7 +59,10 @@ struct IngestReport {
     QVector<IngestSkip> skipped;
     QVector<QPair<QString, QString>> samples;  // (source, first characters of the text)
     quint64 files = 0, documents = 0, trainTokens = 0, valTokens = 0, textBytes = 0;
-    QStringList warnings;
+    QStringList warnings;        // the corpus's (writer, BPE trainer), then ingest's
+    QString tokenizer;           // "byte", "bpe", ...
+    qint64 vocabSize = 0;
+    quint64 pdfExtractions = 0;  // PDF files poppler ran on during this build (0 for readCorpus)
     double seconds = 0.0;
 };
 
@@ -68,8 +77,9 @@ public:
     void cancel();
     bool running() const { return m_thread.running(); }
 
-    /// Reads a finished corpus folder's manifest.json into a report (GUI thread; small file).
-    /// Throws FormatError-like std::runtime_error for a folder that is not a corpus.
+    /// Reads a finished corpus folder's manifest.json into a report through core's reader
+    /// (mts::readCorpusInfo; any thread, small file). Throws mts::FormatError naming the
+    /// manifest for a folder that is not a corpus.
     static IngestReport readCorpus(const QString& corpusDir);
 
 Q_SIGNALS:

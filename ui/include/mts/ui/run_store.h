@@ -1,10 +1,12 @@
 #pragma once
-// RunStore: reads the run folders the trainer writes (layout in mts/core/run_dir.h) into plain
-// structs for the Runs, Train and Generate pages. Readers only: never writes a run.
+// RunStore: the Qt face of core's run-folder reader (mts/core/train/run_reader.h, layout in
+// run_dir.h) for the Runs, Train and Generate pages: the same structs with Qt types. It parses
+// nothing itself: every file of a run is read by core. Readers only: never writes a run.
 //
-// Threading: plain functions, callable from any thread; they read small files (metrics.jsonl
-// is streamed line by line). A malformed line is skipped and counted, never fatal: a run being
-// written has a half-written last line.
+// Threading: plain functions, callable from any thread (core's rules: small files, a malformed
+// metrics line is skipped and counted, never fatal).
+#include <atomic>
+
 #include <QDateTime>
 #include <QString>
 #include <QStringList>
@@ -33,11 +35,13 @@ struct RunSummary {
     double wallSeconds = 0;
     QDateTime modified;
     QStringList checkpoints; // checkpoint folder paths, newest last
-    QString configJson;      // config.json text (pretty), empty if missing
+    QString configJson;      // config.json as the trainer wrote it (the configuration the run
+                             // really used), empty if missing
 };
 
-/// Run folders directly under runsFolder (those with a config.json), newest first.
-QVector<RunSummary> listRuns(const QString& runsFolder);
+/// Run folders directly under runsFolder (those with a config.json), newest first. Stops
+/// early when *cancel becomes true.
+QVector<RunSummary> listRuns(const QString& runsFolder, const std::atomic<bool>* cancel = nullptr);
 /// One run folder (see RunSummary). A folder without config.json gives status "empty".
 RunSummary readRunSummary(const QString& runDir);
 /// Every metric line of runs/<name>/metrics.jsonl.
