@@ -245,7 +245,7 @@ TEST(OpenCorpus, RejectsMissingAndCorruptPieces) {
     expectFormatError([&] { mts::openCorpus(p); }, "manifest.json");
     p = copy("badmanifest");
     writeAll(p / "manifest.json", "{\"format\": ");
-    expectFormatError([&] { mts::openCorpus(p); }, "invalid JSON");
+    expectFormatError([&] { mts::openCorpus(p); }, "not valid JSON");
     p = copy("notcorpus");
     writeAll(p / "manifest.json", "{\"format\": \"other\"}");
     expectFormatError([&] { mts::openCorpus(p); }, "not an mts-corpus");

@@ -17,6 +17,7 @@
 
 #include "mts/core/runtime/errors.h"
 #include "runtime/fd_io.h"
+#include "runtime/json_file.h"
 
 namespace mts {
 namespace {
@@ -79,12 +80,7 @@ std::map<std::string, SafetensorsTensorInfo> parseHeader(const std::string& file
         }
         return true;
     };
-    json header;
-    try {
-        header = json::parse(text, text + len, cb);
-    } catch (const json::exception& e) {
-        throw FormatError(file, fmt::format("header is not valid JSON ({})", e.what()));
-    }
+    const json header = detail::parseJsonText(std::string_view(text, len), file, "header", cb);
     if (duplicate) throw FormatError(file, fmt::format("duplicate tensor name '{}' in header", duplicateName));
     if (!header.is_object()) throw FormatError(file, "header is not a JSON object");
 

@@ -13,6 +13,7 @@
 #include "mts/core/formats/safetensors.h"
 #include "mts/core/runtime/durable_file.h"
 #include "mts/core/runtime/errors.h"
+#include "runtime/json_file.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -21,6 +22,7 @@ namespace mts {
 
 namespace {
 constexpr const char* kStateFile = "trainer_state.json";
+constexpr uint64_t kMaxStateBytes = uint64_t(64) << 20;
 constexpr const char* kOptimizerFile = "optimizer.safetensors";
 constexpr const char* kStateFormat = "mts-trainer-state";
 constexpr int kStateVersion = 1;
@@ -175,13 +177,8 @@ LoadedCheckpoint readCheckpoint(const fs::path& path, torch::Device device) {
     LoadedCheckpoint c;
     c.dir = resolveCheckpointDir(path);
     const fs::path stateFile = c.dir / kStateFile;
-    json state;
-    {
-        std::ifstream in(stateFile);
-        if (!in) throw FormatError(stateFile.string(), "cannot open");
-        state = json::parse(in, nullptr, false);
-    }
-    if (state.is_discarded() || !state.is_object()) throw FormatError(stateFile.string(), "not valid JSON");
+    const json state = detail::readJsonFile(stateFile, "the trainer state", kMaxStateBytes);
+    if (!state.is_object()) throw FormatError(stateFile.string(), "not valid JSON (not an object)");
     if (state.value("format", "") != kStateFormat)
         throw FormatError(stateFile.string(), "not a trainer state (format field missing or wrong)");
     if (state.value("version", 0) != kStateVersion)

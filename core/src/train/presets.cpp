@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "mts/core/runtime/errors.h"
+#include "runtime/json_file.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -24,10 +25,7 @@ fs::path exeDir() {
 fs::path sourceResources() { return fs::path(MTS_SOURCE_RESOURCES_DIR); }
 
 json readJsonFile(const fs::path& file) {
-    std::ifstream in(file);
-    if (!in) throw FormatError(file.string(), "cannot open");
-    json j = json::parse(in, nullptr, false);
-    if (j.is_discarded()) throw FormatError(file.string(), "not valid JSON");
+    const json j = detail::readJsonFile(file, "the presets file", uint64_t(16) << 20);
     if (!j.is_object() || !j.contains("presets") || !j.at("presets").is_object())
         throw FormatError(file.string(), "expected an object with a \"presets\" object");
     for (auto& [name, entry] : j.at("presets").items())

@@ -7,6 +7,7 @@
 
 #include "mts/core/formats/model_io.h"
 #include "mts/core/runtime/errors.h"
+#include "runtime/json_file.h"
 
 namespace mts {
 
@@ -247,8 +248,8 @@ void TrainConfig::set(const std::string& assignment) {
         throw ConfigError("--set: expected key=value, got '" + assignment + "'");
     std::string key = assignment.substr(0, eq);
     std::string text = assignment.substr(eq + 1);
-    json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (value.is_discarded()) value = text;
+    const std::optional<json> parsed = detail::tryParseJson(text);
+    json value = parsed ? *parsed : json(text);
 
     json j = toJson();
     json* node = &j;

@@ -22,6 +22,7 @@
 #include "mts/core/train/checkpoint.h"
 #include "mts/core/train/lr_schedule.h"
 #include "mts/core/train/run_dir.h"
+#include "runtime/json_file.h"
 #include "train/trainer_internal.h"
 
 namespace fs = std::filesystem;
@@ -497,9 +498,10 @@ double Trainer::waitWhilePaused() {
 
 TrainConfig Trainer::resumeConfig(const fs::path& runOrCheckpoint) {
     fs::path dir = resolveCheckpointDir(runOrCheckpoint);
-    std::ifstream in(dir / "trainer_state.json");
-    json j = json::parse(in, nullptr, false);
-    if (j.is_discarded() || !j.contains("train_config"))
+    const auto text = detail::readSmallFile(dir / "trainer_state.json", uint64_t(64) << 20);
+    const std::optional<json> parsed = text ? detail::tryParseJson(*text) : std::nullopt;
+    const json j = parsed ? *parsed : json();
+    if (!j.is_object() || !j.contains("train_config"))
         throw FormatError((dir / "trainer_state.json").string(), "not a valid trainer state");
     try {
         return TrainConfig::fromJson(j.at("train_config"));
