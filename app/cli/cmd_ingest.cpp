@@ -139,6 +139,7 @@ int runIngest(const IngestCliOptions& o) {
     CorpusBuildConfig bc;
     bc.outDir = o.out;
     bc.overwrite = o.overwrite;
+    for (const auto& s : opt.sources) bc.sources.emplace_back(s);  // never written over or into
     bc.tokenizer = o.tokenizer;
     bc.valFraction = o.valFraction;
     bc.seed = o.seed;

@@ -90,6 +90,7 @@ bool IngestJob::start(const IngestRequest& request) {
                                        : request.tokenizer.isEmpty() ? std::string("byte") : request.tokenizer.toStdString();
                 config.valFraction = request.valFraction;
                 config.seed = request.seed;
+                for (const QString& s : request.sources) config.sources.emplace_back(s.toStdString());
 
                 QVector<QPair<QString, QString>> samples;
                 ingest::IngestResult result;

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "corpus/document_spool.h"
+#include "mts/core/corpus/corpus_output.h"
 #include "mts/core/runtime/errors.h"
 
 namespace fs = std::filesystem;
@@ -112,14 +113,14 @@ CorpusBuildResult buildCorpus(const CorpusBuildConfig& config, const CorpusDocum
     auto cancelled = [cancel] { return cancel && cancel->load(); };
     if (config.outDir.empty()) throw ConfigError("corpus: no output folder given");
     if (!(config.valFraction >= 0 && config.valFraction <= 1)) throw ConfigError("val_fraction must be within 0..1");
-    std::error_code ec;
-    if (fs::exists(config.outDir, ec) && !config.overwrite)
-        throw ConfigError(config.outDir.string() + ": already exists (choose another folder, or overwrite)");
+    const fs::path outDir = corpusOutputDir(config.outDir);
+    checkCorpusOutput(outDir, config.overwrite, config.sources);
     const TokenizerChoice choice = chooseTokenizer(config);
 
     CorpusWriterConfig wc;
-    wc.outDir = config.outDir;
+    wc.outDir = outDir;
     wc.overwrite = config.overwrite;
+    wc.sources = config.sources;
     wc.valFraction = config.valFraction;
     wc.minValTokens = config.minValTokens;
     wc.seed = config.seed;
@@ -137,7 +138,7 @@ CorpusBuildResult buildCorpus(const CorpusBuildConfig& config, const CorpusDocum
     if (tokenizer) {
         writer = std::make_unique<CorpusWriter>(wc, *tokenizer);
     } else {
-        work = std::make_unique<WorkDir>(config.outDir);
+        work = std::make_unique<WorkDir>(outDir);
         spool = std::make_unique<detail::DocumentSpool>(work->path() / "documents.spool");
         BpeTrainerConfig bc = config.bpe;
         bc.vocabSize = choice.bpeVocab;

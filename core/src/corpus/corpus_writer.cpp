@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "mts/core/corpus/corpus_output.h"
 #include "mts/core/runtime/errors.h"
 
 namespace mts {
@@ -62,9 +63,9 @@ CorpusWriter::CorpusWriter(CorpusWriterConfig config, const Tokenizer& tokenizer
     m_eos = *eos;
     if (m_config.valFraction < 0 || m_config.valFraction > 1)
         throw ConfigError("val_fraction must be within 0..1");
+    m_config.outDir = corpusOutputDir(m_config.outDir);
+    checkCorpusOutput(m_config.outDir, m_config.overwrite, m_config.sources);
     std::error_code ec;
-    if (fs::exists(m_config.outDir, ec) && !m_config.overwrite)
-        throw std::runtime_error(m_config.outDir.string() + ": already exists (choose another --out or overwrite)");
     const fs::path parent = fs::absolute(m_config.outDir).parent_path();
     fs::create_directories(parent, ec);
     if (ec) throw std::runtime_error(parent.string() + ": cannot create: " + ec.message());
@@ -310,8 +311,11 @@ CorpusSummary CorpusWriter::finish(const nlohmann::json& extraManifest) {
         // Swap in: the old corpus (overwrite) is moved aside first, so outDir is never half-written.
         std::error_code ec;
         fs::path old;
-        if (fs::exists(m_config.outDir, ec)) {
+        if (fs::exists(fs::symlink_status(m_config.outDir, ec))) {
             if (!m_config.overwrite) throw std::runtime_error(m_config.outDir.string() + ": appeared while writing");
+            if (!isMtsCorpusFolder(m_config.outDir))
+                throw std::runtime_error(m_config.outDir.string() +
+                                         ": not replaced: it is no longer a Mamba Studio corpus (changed while writing)");
             old = m_tmpDir;
             old += ".old";
             fs::rename(m_config.outDir, old);

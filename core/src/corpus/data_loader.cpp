@@ -60,6 +60,7 @@ TrainData openText(const fs::path& path, double valFraction, int64_t seqLen, std
     cfg.valFraction = valFraction;
     cfg.minValTokens = window;
     cfg.split = CorpusSplit::Tail;
+    cfg.sources = {path};
     uint64_t files = 0, bytes = 0;
     const CorpusDocumentSource text = textFileSource(path);
     const CorpusBuildResult built = buildCorpus(cfg, [&](const CorpusDocumentSink& sink) {

@@ -36,7 +36,8 @@
 // between merges, the replay stops between documents, and the result says cancelled: nothing
 // is left on disk (no corpus, no temporary folder, no spool).
 // Failure: ConfigError for bad options (checked before the source runs: unknown tokenizer,
-// bpe:VOCAB below 257, val fraction outside 0..1, outDir existing without overwrite) and for
+// bpe:VOCAB below 257, val fraction outside 0..1, outDir existing without overwrite, outDir
+// existing but not one of our corpora, outDir overlapping a source: checkCorpusOutput) and for
 // sources that gave no document; FormatError for an unreadable tokenizer file;
 // std::runtime_error naming the path for I/O errors (disk full included). An exception thrown
 // by the source propagates unchanged. In every failure the temporary files are removed and
@@ -66,7 +67,11 @@ using CorpusDocumentSource = std::function<nlohmann::json(const CorpusDocumentSi
 
 struct CorpusBuildConfig {
     std::filesystem::path outDir;   // the corpus folder to create
-    bool overwrite = false;         // replace an existing outDir when the new corpus is complete
+    bool overwrite = false;         // replace an existing outDir when the new corpus is complete;
+                                    // only a folder that is one of our corpora (corpus_output.h)
+    /// The files and folders the source reads: outDir may not be, contain or lie inside one
+    /// (checked with the other options, before the source runs). Front ends fill it.
+    std::vector<std::filesystem::path> sources;
     /// "byte", "bpe:VOCAB" (trained on these documents; VOCAB >= 257 ids in all), or the path
     /// of a tokenizer.json file or of a folder holding one (or vocab.json + merges.txt).
     std::string tokenizer = "byte";

@@ -54,7 +54,10 @@ enum class CorpusSplit {
 
 struct CorpusWriterConfig {
     std::filesystem::path outDir;   // the corpus directory to create
-    bool overwrite = false;         // replace an existing outDir on finish (else: error up front)
+    bool overwrite = false;         // replace an existing outDir on finish (else: error up front);
+                                    // only an mts corpus is replaced (corpus_output.h)
+    /// Files and folders the documents come from: outDir may not be, contain or lie inside one.
+    std::vector<std::filesystem::path> sources;
     double valFraction = 0.05;      // share of documents sent to val by hash, 0..1
     uint64_t minValTokens = 4096;   // val is topped up to this many tokens (<= half of all)
     uint64_t seed = 0;              // split hash seed
@@ -83,8 +86,10 @@ struct CorpusSummary {
 
 class CorpusWriter {
 public:
-    /// Creates the temporary directory beside outDir. Throws std::runtime_error when outDir
-    /// exists and overwrite is false, or when the tokenizer has no end-of-document id.
+    /// Creates the temporary directory beside outDir (trailing separators dropped). Throws
+    /// ConfigError when checkCorpusOutput refuses outDir (it exists and overwrite is false, it
+    /// is not one of our corpora, or it overlaps a source), std::runtime_error when the
+    /// tokenizer has no end-of-document id.
     /// `tokenizer` must outlive the writer.
     CorpusWriter(CorpusWriterConfig config, const Tokenizer& tokenizer);
     ~CorpusWriter();
