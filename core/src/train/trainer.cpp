@@ -128,8 +128,12 @@ void Trainer::Impl::setUp() {
     LoadedCheckpoint ck;
     LoadedModel init;
     std::shared_ptr<Tokenizer> modelTokenizer;
+    std::unique_ptr<RunDir> resumedRun;
     if (resuming) {
-        ck = readCheckpoint(owner.m_start.resumeFrom, device);
+        // The run folder's lock first: a second trainer is refused before it loads anything.
+        const fs::path ckDir = resolveCheckpointDir(owner.m_start.resumeFrom);
+        resumedRun = std::make_unique<RunDir>(RunDir::open(ckDir.parent_path().parent_path()));
+        ck = readCheckpoint(ckDir, device);
         modelTokenizer = ck.model.tokenizer;
     } else if (!cfg.initFrom.empty()) {
         fs::path initPath = fs::absolute(cfg.initFrom, ec);
@@ -177,7 +181,10 @@ void Trainer::Impl::setUp() {
             std::lock_guard<std::mutex> lock(gen.mutex());
             gen.set_state(ck.cpuRngState);
         }
-        run = std::make_unique<RunDir>(RunDir::open(ck.dir.parent_path().parent_path()));
+        run = std::move(resumedRun);
+        if (const int64_t dropped = run->rewindTo(st.step); dropped > 0)
+            log(fmt::format("resume: dropped {} metric/sample line{} written after step {} (or cut short)", dropped,
+                            dropped == 1 ? "" : "s", st.step));
         log(fmt::format("resumed from {} at step {}", ck.dir.string(), st.step));
         if (cfg.maxSteps > 0 && st.step >= cfg.maxSteps)
             warn(fmt::format("the checkpoint is already at step {} of max_steps {}: nothing to train", st.step,
