@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mts/core/model/parameter_count.h"
 #include "mts/core/runtime/errors.h"
 
 namespace mts {
@@ -88,6 +89,12 @@ void ModelConfig::validate() const {
             requirePositive(context, "context");
             break;
     }
+    // Sizes whose products overflow (expand x d_model, vocab x d_model, ...) describe a model
+    // that could never be allocated; refuse them here, before any code multiplies them.
+    if (!checkedParameterCount(*this))
+        throw ConfigError("d_model: the sizes imply more than 2^63 parameters (d_model " + std::to_string(dModel) +
+                          ", n_layer " + std::to_string(nLayer) + ", expand " + std::to_string(expand) +
+                          ", vocab_size " + std::to_string(vocabSize) + ")");
 }
 
 namespace {
