@@ -10,6 +10,7 @@
 #include "corpus/document_spool.h"
 #include "mts/core/corpus/corpus_output.h"
 #include "mts/core/runtime/errors.h"
+#include "runtime/owned_temp.h"
 
 namespace fs = std::filesystem;
 
@@ -55,7 +56,7 @@ TokenizerChoice chooseTokenizer(const CorpusBuildConfig& config) {
     return c;
 }
 
-// "<parent>/<name>.tmp-XXXXXX", removed with everything in it when this goes away.
+// "<parent>/<name>.tmp-<pid>-XXXXXX", removed with everything in it when this goes away.
 class WorkDir {
 public:
     explicit WorkDir(const fs::path& outDir) {
@@ -63,9 +64,8 @@ public:
         std::error_code ec;
         fs::create_directories(parent, ec);
         if (ec) throw std::runtime_error(parent.string() + ": cannot create: " + ec.message());
-        std::string pattern = (parent / (outDir.filename().string() + ".tmp-XXXXXX")).string();
-        if (!::mkdtemp(pattern.data())) throw std::runtime_error(pattern + ": cannot create a temporary folder");
-        m_path = pattern;
+        detail::sweepStaleTempDirs(parent);  // what a killed build left here
+        m_path = detail::makeOwnedTempDir(parent, outDir.filename().string());
     }
     ~WorkDir() {
         std::error_code ec;

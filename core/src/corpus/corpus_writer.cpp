@@ -14,7 +14,9 @@
 #include <xxhash.h>
 
 #include "mts/core/corpus/corpus_output.h"
+#include "mts/core/runtime/durable_file.h"
 #include "mts/core/runtime/errors.h"
+#include "runtime/owned_temp.h"
 
 namespace mts {
 
@@ -28,14 +30,6 @@ std::string isoTimeNow() {
     char buf[32];
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return buf;
-}
-
-void fsyncPath(const fs::path& p) {
-    const int fd = ::open(p.string().c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        ::fsync(fd);
-        ::close(fd);
-    }
 }
 
 void writeTextFile(const fs::path& file, const std::string& text) {
@@ -69,9 +63,8 @@ CorpusWriter::CorpusWriter(CorpusWriterConfig config, const Tokenizer& tokenizer
     const fs::path parent = fs::absolute(m_config.outDir).parent_path();
     fs::create_directories(parent, ec);
     if (ec) throw std::runtime_error(parent.string() + ": cannot create: " + ec.message());
-    std::string pattern = (parent / (m_config.outDir.filename().string() + ".tmp-XXXXXX")).string();
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error(pattern + ": cannot create the temporary directory");
-    m_tmpDir = pattern;
+    detail::sweepStaleTempDirs(parent);  // what a killed build left here
+    m_tmpDir = detail::makeOwnedTempDir(parent, m_config.outDir.filename().string());
     const uint32_t dtype = tokenizer.vocabSize() <= 65536 ? 2 : 4;
     try {
         m_train = std::make_unique<TokenFileWriter>(m_tmpDir / "train.bin", dtype);

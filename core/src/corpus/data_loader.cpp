@@ -7,6 +7,7 @@
 
 #include "mts/core/corpus/corpus_builder.h"
 #include "mts/core/runtime/errors.h"
+#include "runtime/owned_temp.h"
 
 namespace fs = std::filesystem;
 
@@ -49,9 +50,8 @@ struct ScratchDir {
 // window) for validation. The corpus is built in a scratch folder and opened from there.
 TrainData openText(const fs::path& path, double valFraction, int64_t seqLen, std::shared_ptr<Tokenizer> tokenizer) {
     ScratchDir scratch;
-    std::string pattern = (fs::temp_directory_path() / "mts-text-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error(pattern + ": cannot create a temporary folder");
-    scratch.path = pattern;
+    detail::sweepStaleTempDirs(fs::temp_directory_path());  // scratch corpora of killed runs
+    scratch.path = detail::makeOwnedTempDir(fs::temp_directory_path(), "mts-text");
     const uint64_t window = static_cast<uint64_t>(seqLen) + 1;
     CorpusBuildConfig cfg;
     cfg.outDir = scratch.path / "corpus";

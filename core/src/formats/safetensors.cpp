@@ -324,11 +324,12 @@ void writeSafetensors(const std::filesystem::path& path,
         throw FormatError(file, fmt::format("rename failed: {}", std::strerror(err)));
     }
     // Make the rename itself durable.
-    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
-    }
+    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) throw FormatError(file, fmt::format("cannot open its folder to sync the rename: {}", std::strerror(errno)));
+    const int rc = ::fsync(dfd);
+    const int err = errno;
+    ::close(dfd);
+    if (rc != 0) throw FormatError(file, fmt::format("fsync of its folder failed: {}", std::strerror(err)));
 }
 
 }  // namespace mts

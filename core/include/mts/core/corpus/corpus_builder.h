@@ -19,7 +19,7 @@
 // source exactly once: one pass over the sources whatever the tokenizer.
 //   - "byte", a tokenizer.json, or a given Tokenizer: documents are tokenized as they arrive.
 //   - "bpe:VOCAB": each document is counted for the BPE trainer and spooled to a temporary
-//     file (in a "<outDir name>.tmp-XXXXXX" folder beside outDir, on the same disk as the
+//     file (in a "<outDir name>.tmp-<pid>-XXXXXX" folder beside outDir, on the same disk as the
 //     corpus); the tokenizer is trained, then the spool is replayed into the writer. The
 //     trainer's warnings become corpus warnings (prefixed "bpe: "), and the manifest gets a
 //     "tokenizer_training" object (vocab_size, merges, bytes_counted, distinct_words, warnings).

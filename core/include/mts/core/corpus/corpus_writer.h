@@ -3,13 +3,15 @@
 //
 //   mts::CorpusWriterConfig cfg;
 //   cfg.outDir = "corpora/my-notes";
-//   mts::CorpusWriter writer(cfg, *tokenizer);       // creates corpora/my-notes.tmp-XXXXXX
+//   mts::CorpusWriter writer(cfg, *tokenizer);       // creates corpora/my-notes.tmp-<pid>-XXXXXX
 //   for (...) writer.add({source, kind, text});       // streaming, bounded memory
 //   mts::CorpusSummary s = writer.finish(extraJson);  // renames the temp dir to outDir
 //
 // Until finish() returns, outDir does not exist (or still holds the previous corpus when
 // overwrite is set): a cancelled or failed ingest never leaves a corpus that looks complete.
-// abort() (or destroying an unfinished writer) removes the temporary directory.
+// abort() (or destroying an unfinished writer) removes the temporary directory. A process
+// killed mid-write leaves it; the next writer or builder in that parent folder removes every
+// "*.tmp-<pid>-XXXXXX" there whose <pid> no longer runs.
 //
 // Split (CorpusSplit::ByDocument, the default): each document goes to val when
 // hash(source, seed) < valFraction (deterministic, by document). If val then holds fewer than
