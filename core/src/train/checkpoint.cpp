@@ -24,48 +24,7 @@ namespace {
 constexpr const char* kStateFile = "trainer_state.json";
 constexpr uint64_t kMaxStateBytes = uint64_t(64) << 20;
 constexpr const char* kOptimizerFile = "optimizer.safetensors";
-constexpr const char* kStateFormat = "mts-trainer-state";
-constexpr int kStateVersion = 1;
 }  // namespace
-
-json TrainerState::toJson() const {
-    return json{{"step", step},
-                {"tokens_seen", tokensSeen},
-                {"elapsed_sec", elapsedSec},
-                {"best_val_loss", bestValLoss},
-                {"best_step", bestStep},
-                {"last_val_loss", lastValLoss},
-                {"last_eval_step", lastEvalStep},
-                {"evals_without_improvement", evalsWithoutImprovement},
-                {"skipped_steps", skippedSteps},
-                {"non_finite_in_a_row", nonFiniteInARow},
-                {"loss_scale", lossScale},
-                {"good_steps_since_scale", goodStepsSinceScale},
-                {"data_seed", dataSeed}};
-}
-
-TrainerState TrainerState::fromJson(const json& j) {
-    TrainerState s;
-    try {
-        s.step = j.at("step").get<int64_t>();
-        s.tokensSeen = j.at("tokens_seen").get<int64_t>();
-        s.elapsedSec = j.at("elapsed_sec").get<double>();
-        s.bestValLoss = j.at("best_val_loss").get<double>();
-        s.bestStep = j.at("best_step").get<int64_t>();
-        s.lastValLoss = j.at("last_val_loss").get<double>();
-        s.lastEvalStep = j.at("last_eval_step").get<int64_t>();
-        s.evalsWithoutImprovement = j.at("evals_without_improvement").get<int64_t>();
-        s.skippedSteps = j.at("skipped_steps").get<int64_t>();
-        s.nonFiniteInARow = j.at("non_finite_in_a_row").get<int64_t>();
-        s.lossScale = j.at("loss_scale").get<double>();
-        s.goodStepsSinceScale = j.at("good_steps_since_scale").get<int64_t>();
-        s.dataSeed = j.at("data_seed").get<uint64_t>();
-    } catch (const json::exception& e) {
-        throw FormatError("", std::string("trainer state: ") + e.what());
-    }
-    if (s.step < 0) throw FormatError("", "trainer state: negative step");
-    return s;
-}
 
 std::string checkpointName(int64_t step) { return fmt::format("step-{:08d}", step); }
 
@@ -106,11 +65,8 @@ fs::path writeCheckpoint(const fs::path& checkpointsDir, const CheckpointWrite& 
         writeSafetensors(tmp / kOptimizerFile, opt, {{"format", "mts-optimizer"}, {"kind", w.optimizer->kind()}});
         pause(w.debugDelayMs);
 
-        json state = w.state->toJson();
-        state["format"] = kStateFormat;
-        state["version"] = kStateVersion;
+        json state = trainerStateJson(*w.state, *w.config);
         state["optimizer"] = w.optimizer->kind();
-        state["train_config"] = w.config->toJson();
         writeFileAtomic(tmp / kStateFile, state.dump(2) + "\n");
 
         // saveModel's own files may not be synced; a rename is only durable over synced data.
@@ -177,20 +133,11 @@ LoadedCheckpoint readCheckpoint(const fs::path& path, torch::Device device) {
     LoadedCheckpoint c;
     c.dir = resolveCheckpointDir(path);
     const fs::path stateFile = c.dir / kStateFile;
-    const json state = detail::readJsonFile(stateFile, "the trainer state", kMaxStateBytes);
-    if (!state.is_object()) throw FormatError(stateFile.string(), "not valid JSON (not an object)");
-    if (state.value("format", "") != kStateFormat)
-        throw FormatError(stateFile.string(), "not a trainer state (format field missing or wrong)");
-    if (state.value("version", 0) != kStateVersion)
-        throw FormatError(stateFile.string(), "unsupported trainer state version " + state.value("version", json()).dump());
-    try {
-        c.state = TrainerState::fromJson(state);
-        c.config = TrainConfig::fromJson(state.at("train_config"));
-    } catch (const FormatError& e) {
-        throw FormatError(stateFile.string(), e.problem());
-    } catch (const std::exception& e) {
-        throw FormatError(stateFile.string(), e.what());
-    }
+    const auto text = detail::readSmallFile(stateFile, kMaxStateBytes);
+    if (!text) throw FormatError(stateFile.string(), "cannot open the trainer state (or larger than 64 MB)");
+    TrainerStateFile parsed = parseTrainerStateJson(*text, stateFile.string());
+    c.state = parsed.state;
+    c.config = std::move(parsed.config);
     SafetensorsFile opt = readSafetensors(c.dir / kOptimizerFile);
     c.optimizerState = std::move(opt.tensors);
     if (auto it = c.optimizerState.find("rng.cpu"); it != c.optimizerState.end()) {

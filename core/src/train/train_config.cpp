@@ -269,8 +269,4 @@ void TrainConfig::set(const std::string& assignment) {
     *this = fromJson(j);
 }
 
-ModelConfig effectiveModelConfig(const TrainConfig& config) {
-    return config.initFrom.empty() ? config.model : inspectModel(config.initFrom).config;
-}
-
 }  // namespace mts

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -49,6 +50,19 @@ struct TrainerState {
     nlohmann::json toJson() const;
     static TrainerState fromJson(const nlohmann::json& j);  // throws FormatError("", ...)
 };
+
+/// A trainer_state.json: the counters and the TrainConfig the run was trained with.
+struct TrainerStateFile {
+    TrainerState state;
+    TrainConfig config;
+};
+
+/// Parses the text of a trainer_state.json (nesting bounded, format "mts-trainer-state",
+/// version 1, every counter, train_config). Throws FormatError(file, what is wrong). Pure.
+TrainerStateFile parseTrainerStateJson(std::string_view text, const std::string& file);
+
+/// The trainer_state.json object for `state` and `config` (format and version included).
+nlohmann::json trainerStateJson(const TrainerState& state, const TrainConfig& config);
 
 struct CheckpointWrite {
     const TrainConfig* config = nullptr;
