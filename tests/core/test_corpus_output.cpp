@@ -66,6 +66,10 @@ TEST(CorpusOutput, OverwriteRefusesAFolderThatIsNotACorpus) {
     // A manifest that is not ours does not make it ours.
     writeText(dir / "mine" / "manifest.json", "{\"format\": \"something-else\"}");
     expectRefused(dir / "notes", dir / "mine", "not a Mamba Studio corpus", dir / "mine" / "thesis.tex");
+    // A hostile manifest is "not ours", never an exception of the JSON library.
+    writeText(dir / "mine" / "manifest.json", "{\"format\": 0}");
+    EXPECT_FALSE(mts::isMtsCorpusFolder(dir / "mine"));
+    expectRefused(dir / "notes", dir / "mine", "not a Mamba Studio corpus", dir / "mine" / "thesis.tex");
     EXPECT_EQ(entries(dir.path()), 2u);  // no temporary folder left beside
 }
 

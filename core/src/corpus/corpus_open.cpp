@@ -47,7 +47,8 @@ Corpus openCorpus(const fs::path& dir, bool verifyIds) {
     const auto text = detail::readSmallFile(manifestFile, kMaxManifestBytes);
     if (!text) throw FormatError(manifestFile.string(), "missing, unreadable or too large (not a corpus directory?)");
     c.manifest = detail::parseJsonText(*text, manifestFile.string(), "the corpus manifest");
-    if (!c.manifest.is_object() || c.manifest.value("format", std::string()) != "mts-corpus")
+    const nlohmann::json format = c.manifest.is_object() ? c.manifest.value("format", nlohmann::json()) : nlohmann::json();
+    if (!format.is_string() || format.get<std::string>() != "mts-corpus")
         throw FormatError(manifestFile.string(), "not an mts-corpus manifest");
     const auto version = c.manifest.find("version");
     if (version == c.manifest.end() || !version->is_number_integer() || version->get<int64_t>() != 1)

@@ -47,7 +47,9 @@ bool isMtsCorpusFolder(const fs::path& dir) {
     const auto text = detail::readSmallFile(manifest, uint64_t(64) << 20);
     if (!text) return false;
     const auto j = detail::tryParseJson(*text);
-    return j && j->is_object() && j->value("format", std::string()) == "mts-corpus";
+    if (!j || !j->is_object()) return false;
+    const auto format = j->find("format");  // typed: {"format": 0} is "no", not a type error
+    return format != j->end() && format->is_string() && format->get<std::string>() == "mts-corpus";
 }
 
 void checkCorpusOutput(const fs::path& outDir, bool overwrite, const std::vector<fs::path>& sources) {

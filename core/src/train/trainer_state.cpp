@@ -57,10 +57,13 @@ TrainerState TrainerState::fromJson(const json& j) {
 TrainerStateFile parseTrainerStateJson(std::string_view text, const std::string& file) {
     const json state = detail::parseJsonText(text, file, "the trainer state");
     if (!state.is_object()) throw FormatError(file, "not valid JSON (not an object)");
-    if (state.value("format", "") != kStateFormat)
+    // Typed checks: value("format", "") would throw a JSON type error on {"format": 0}.
+    const json format = state.value("format", json());
+    if (!format.is_string() || format.get<std::string>() != kStateFormat)
         throw FormatError(file, "not a trainer state (format field missing or wrong)");
-    if (state.value("version", 0) != kStateVersion)
-        throw FormatError(file, "unsupported trainer state version " + state.value("version", json()).dump());
+    const json version = state.value("version", json());
+    if (!version.is_number_integer() || version.get<int64_t>() != kStateVersion)
+        throw FormatError(file, "unsupported trainer state version " + version.dump());
     TrainerStateFile out;
     try {
         out.state = TrainerState::fromJson(state);
