@@ -1,5 +1,6 @@
 // Run folders are locked while a trainer writes them, and a resume after SIGKILL rewinds the
 // metric and sample logs to the checkpoint (issue 13, items 6 and 7).
+#include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mts/core/corpus/data_loader.h"
 #include "mts/core/runtime/errors.h"
 #include "mts/core/train/run_dir.h"
 #include "mts/core/train/run_reader.h"
@@ -178,4 +180,29 @@ TEST(RunLock, RewindKeepsCompleteLinesUpToTheStep) {
     EXPECT_EQ(readText(run.path() / "metrics.jsonl"), "{\"step\":1}\nnot json\n{\"step\":2}\n");
     EXPECT_EQ(run.rewindTo(2), 0);  // nothing more to drop; no samples.jsonl is fine
     EXPECT_FALSE(fs::exists(run.path() / "samples.jsonl"));
+}
+
+TEST(TrainerSetUp, CancelBeforeTheFirstStepLeavesNoRunFolder) {
+    TempDir dir;
+    auto cfg = mts::test::tinyConfig(mts::test::writeTinyCorpus(dir.path()));
+    mts::TrainStart start;
+    start.runsDir = dir / "runs";
+    start.name = "r";
+    mts::Trainer trainer(cfg, start);
+    trainer.cancel();  // e.g. the window closed while the data was being read
+    const auto r = trainer.run();
+    EXPECT_EQ(r.stopReason, mts::TrainStopReason::Cancelled) << r.message;
+    EXPECT_NE(r.message.find("during set-up"), std::string::npos) << r.message;
+    EXPECT_EQ(r.steps, 0);
+    EXPECT_FALSE(fs::exists(dir / "runs" / "r"));
+}
+
+TEST(TrainerSetUp, ATextBuildStopsOnCancelAndLeavesNothing) {
+    TempDir dir;
+    const fs::path text = mts::test::writeTinyCorpus(dir.path(), 200000);
+    std::atomic<bool> cancel{true};
+    EXPECT_THROW(mts::openTrainData(text, 0.1, 16, nullptr, &cancel), mts::Cancelled);
+    for (const auto& e : fs::directory_iterator(fs::temp_directory_path()))
+        EXPECT_EQ(e.path().filename().string().find("mts-text.tmp-" + std::to_string(::getpid())), std::string::npos)
+            << e.path();
 }

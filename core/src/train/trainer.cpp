@@ -105,6 +105,12 @@ struct Trainer::Impl {
 
 void Trainer::Impl::setUp() {
     const bool resuming = !owner.m_start.resumeFrom.empty();
+    // Set-up can take long (a checkpoint to load, a text corpus to build): cancel() is honoured
+    // between its stages and inside the text build, so a closing window never waits it out.
+    auto checkCancel = [this](const char* stage) {
+        if (owner.m_cancelRequested.load()) throw Cancelled(std::string("cancelled during set-up (") + stage + ")");
+    };
+    checkCancel("start");
     cfg.validate();
 
     if (cfg.device == "cuda" && !compat::cudaAvailable())
@@ -133,15 +139,19 @@ void Trainer::Impl::setUp() {
         // The run folder's lock first: a second trainer is refused before it loads anything.
         const fs::path ckDir = resolveCheckpointDir(owner.m_start.resumeFrom);
         resumedRun = std::make_unique<RunDir>(RunDir::open(ckDir.parent_path().parent_path()));
+        checkCancel("before loading the checkpoint");
         ck = readCheckpoint(ckDir, device);
         modelTokenizer = ck.model.tokenizer;
     } else if (!cfg.initFrom.empty()) {
         fs::path initPath = fs::absolute(cfg.initFrom, ec);
         if (!ec) cfg.initFrom = initPath.lexically_normal().string();
+        checkCancel("before loading the model");
         init = loadModel(cfg.initFrom, device);
         modelTokenizer = init.tokenizer;
     }
-    data = openTrainData(cfg.data, cfg.valFraction, cfg.seqLen, modelTokenizer);
+    checkCancel("before reading the data");
+    data = openTrainData(cfg.data, cfg.valFraction, cfg.seqLen, modelTokenizer, &owner.m_cancelRequested);
+    checkCancel("after reading the data");
     log(data.description);
     if (modelTokenizer && !sameTokenizer(*data.tokenizer, *modelTokenizer))
         throw ConfigError(fmt::format("data: {} was tokenized with a {} tokenizer of {} ids, not the model's own "
@@ -221,6 +231,7 @@ void Trainer::Impl::setUp() {
         log(summary);
         st.dataSeed = cfg.seed;
         st.lossScale = cfg.precision == Precision::Fp16 ? cfg.fp16InitScale : 1.0;
+        checkCancel("before creating the run folder");
         fs::path runsDir = owner.m_start.runsDir.empty() ? defaultRunsDir() : owner.m_start.runsDir;
         run = std::make_unique<RunDir>(RunDir::create(runsDir, owner.m_start.name, toString(cfg.model.arch)));
     }
@@ -602,6 +613,9 @@ TrainResult Trainer::runSession() {
             fs::path best = s.run->checkpointsDir() / checkpointName(s.st.bestStep);
             if (fs::exists(best)) s.result.bestCheckpoint = best;
         }
+    } catch (const Cancelled& e) {
+        s.result.stopReason = TrainStopReason::Cancelled;
+        s.result.message = e.what();
     } catch (const std::exception& e) {
         std::string msg = e.what();
         if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);

@@ -18,7 +18,11 @@
 //
 // Threading: run() blocks and runs everything (callbacks included) on the calling thread.
 // pause(), resume(), cancel() and isPaused() are thread-safe and return immediately; cancel
-// lets the current step finish, saves a checkpoint and makes run() return.
+// lets the current step finish, saves a checkpoint and makes run() return. During set-up
+// (before the first step) cancel is honoured between stages (checkpoint or model load, data,
+// run folder) and between documents of a text build: run() then returns Cancelled with no
+// checkpoint and, for a new run, no run folder. Loading one checkpoint is not interrupted.
+// A run folder is locked while the trainer writes it (run_dir.h); a second trainer is refused.
 // Failure: run() never throws; errors (bad data, bad config, out of memory, disk full)
 // end the run with stopReason Failed and a message a person can act on.
 #include <atomic>
