@@ -63,6 +63,23 @@ bool readTask(const FileTask& t, RepoHandles& repos, std::string& out, std::stri
     return true;
 }
 
+// The first `n` bytes of a file on disk (or fewer); false when it cannot be opened/read.
+bool readHead(const std::filesystem::path& path, size_t n, std::string& out) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    out.assign(n, '\0');
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = ::read(fd, out.data() + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += static_cast<size_t>(r);
+    }
+    ::close(fd);
+    out.resize(got);
+    return true;
+}
+
 FileOutcome skipped(const std::string& reason, const std::string& detail) {
     FileOutcome o;
     o.skipped = true;
@@ -89,9 +106,17 @@ FileOutcome extractFile(const FileTask& task, const IngestOptions& options, Repo
                         const ExtractionCache& cache, const std::function<bool(Document&&)>& emit) {
     try {
         Detection byName = detectByName(task.name);
-        if (byName.cls == FileClass::Skip) return skipped(byName.reason, byName.detail);
+        if (byName.cls == FileClass::Skip && !byName.sniff) return skipped(byName.reason, byName.detail);
         std::string content;
         std::string reason, detail;
+        if (byName.cls == FileClass::Skip && task.repo < 0) {
+            // Usually binary (.raw, .dat, .bin): look at the head before reading it all.
+            std::string head;
+            if (readHead(task.diskPath, kHeadBytes, head) && !head.empty()) {
+                Detection d = detect(task.name, head);
+                if (d.cls == FileClass::Skip) return skipped(d.reason, d.detail);
+            }
+        }
         if (!readTask(task, repos, content, reason, detail)) return skipped(reason, detail);
         if (content.empty()) return skipped("empty", "file is empty");
         Detection det = detect(task.name, std::string_view(content).substr(0, kHeadBytes));
@@ -143,8 +168,13 @@ FileOutcome extractFile(const FileTask& task, const IngestOptions& options, Repo
             return o;
         }
 
-        // Text-like files: NULs and invalid UTF-8 over the whole file, not just the head.
+        // Text-like files: NULs and invalid UTF-8 over the whole file, not just the head. A file
+        // only the content said was text (unknown or ambiguous name) gets no NUL at all.
         const size_t nuls = static_cast<size_t>(std::count(content.begin(), content.end(), '\0'));
+        if (det.sniff && nuls > 0)
+            return byName.cls == FileClass::Skip
+                       ? skipped(byName.reason, fmt::format("{}, and this one holds {} NUL bytes", byName.detail, nuls))
+                       : skipped("binary", fmt::format("{} NUL bytes past the first {} bytes (binary data)", nuls, kHeadBytes));
         if (nuls > content.size() / 100)
             return skipped("binary", fmt::format("{} NUL bytes (binary data)", nuls));
         if (!isValidUtf8(content)) {
