@@ -1,5 +1,6 @@
 // One file -> documents: read, detect, extract by kind, clean.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include "mts/ingest/detect.h"
 #include "mts/ingest/formats.h"
 #include "mts/ingest/pdf_text.h"
+#include "mts/ingest/secrets.h"
 #include "mts/ingest/text_clean.h"
 
 namespace mts::ingest::detail {
@@ -36,10 +38,25 @@ bool readTask(const FileTask& t, RepoHandles& repos, std::string& out, std::stri
         git_blob_free(blob);
         return true;
     }
-    int fd = ::open(t.diskPath.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: a FIFO put in the file's place must not block the open.
+    int fd = ::open(t.diskPath.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         reason = "unreadable";
         detail = std::strerror(errno);
+        return false;
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        reason = "special-file";
+        detail = "no longer a regular file (replaced since the folder was listed)";
+        return false;
+    }
+    if (t.ino != 0 && (static_cast<uint64_t>(st.st_dev) != t.dev || static_cast<uint64_t>(st.st_ino) != t.ino)) {
+        // Swapped (e.g. for a link leading out of the folder) between the walk and now.
+        ::close(fd);
+        reason = "changed";
+        detail = "replaced by another file since the folder was listed (not read)";
         return false;
     }
     out.clear();
@@ -65,8 +82,13 @@ bool readTask(const FileTask& t, RepoHandles& repos, std::string& out, std::stri
 
 // The first `n` bytes of a file on disk (or fewer); false when it cannot be opened/read.
 bool readHead(const std::filesystem::path& path, size_t n, std::string& out) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) return false;
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        return false;
+    }
     out.assign(n, '\0');
     size_t got = 0;
     while (got < n) {
@@ -168,6 +190,9 @@ FileOutcome extractFile(const FileTask& task, const IngestOptions& options, Repo
             return o;
         }
 
+        if (!options.includeSecrets && containsPrivateKey(content))
+            return skipped("secret", "holds a private key (a -----BEGIN ... PRIVATE KEY----- block or a PuTTY key); "
+                                     "not read (use --include-secrets / \"Include secrets\" to read it)");
         // Text-like files: NULs and invalid UTF-8 over the whole file, not just the head. A file
         // only the content said was text (unknown or ambiguous name) gets no NUL at all.
         const size_t nuls = static_cast<size_t>(std::count(content.begin(), content.end(), '\0'));

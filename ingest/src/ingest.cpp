@@ -302,7 +302,9 @@ nlohmann::json toJson(const IngestOptions& o) {
             {"near_dedup", o.nearDedup},
             {"near_dup_threshold", o.nearDupThreshold},
             {"utf8_policy", o.utf8Policy == Utf8Policy::Repair ? "repair" : "skip"},
-            {"threads", o.threads}};
+            {"threads", o.threads},
+            {"follow_links_outside", o.followLinksOutside},
+            {"include_secrets", o.includeSecrets}};
 }
 
 std::filesystem::path normalizedSource(const std::filesystem::path& source) {
