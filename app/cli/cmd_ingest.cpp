@@ -42,6 +42,8 @@ struct IngestCliOptions {
     bool overwrite = false;
     bool json = false;
     uint64_t seed = 0;
+    bool includeSecrets = false;
+    bool followLinksOutside = false;
 };
 
 std::atomic<bool> gCancel{false};
@@ -104,6 +106,8 @@ int runIngest(const IngestCliOptions& o) {
     opt.threads = o.threads;
     opt.cacheDir = o.cacheDir;
     opt.cancel = &gCancel;
+    opt.includeSecrets = o.includeSecrets;
+    opt.followLinksOutside = o.followLinksOutside;
 
     const bool tty = ::isatty(STDERR_FILENO) == 1;
     auto ingestProgress = [&](const ingest::IngestProgress& p) {
@@ -195,6 +199,10 @@ void addIngest(CLI::App& app, Runner& run) {
     sub->add_option("--seed", o->seed, "Train/val split seed")->capture_default_str();
     sub->add_flag("--overwrite", o->overwrite, "Replace an existing --out folder");
     sub->add_flag("--json", o->json, "Print one JSON object instead of the table");
+    sub->add_flag("--include-secrets", o->includeSecrets,
+                  "Also read private keys, .env files and credential stores (skipped by default)");
+    sub->add_flag("--follow-links-outside", o->followLinksOutside,
+                  "Follow symbolic links that lead out of the source folders (skipped by default)");
     sub->callback([&run, o] { run = [o] { return runIngest(*o); }; });
 }
 
