@@ -13,6 +13,7 @@
 #include "internal.h"
 #include "mts/ingest/detect.h"
 #include "mts/ingest/formats.h"
+#include "mts/ingest/pdf_isolated.h"
 #include "mts/ingest/pdf_text.h"
 #include "mts/ingest/secrets.h"
 #include "mts/ingest/text_clean.h"
@@ -165,7 +166,16 @@ FileOutcome extractFile(const FileTask& task, const IngestOptions& options, Repo
                 if (o.documents == 0) return skipped("no-text", "no extractable text (cached)");
                 return o;
             }
-            PdfExtraction pdf = extractPdf(content, options.pdfPassword, options.cancel);
+            PdfExtraction pdf;
+            if (options.pdfInProcess) {
+                pdf = extractPdf(content, options.pdfPassword, options.cancel);
+            } else {
+                PdfHelperOptions helper;
+                helper.helper = options.pdfHelper;
+                helper.timeoutSeconds = options.pdfTimeoutSeconds;
+                helper.memoryBytes = options.pdfMemoryBytes;
+                pdf = extractPdfIsolated(content, options.pdfPassword, options.cancel, helper);
+            }
             auto pdfSkipped = [](const std::string& reason, const std::string& why) {
                 FileOutcome s = skipped(reason, why);
                 s.pdfExtracted = true;
@@ -177,6 +187,10 @@ FileOutcome extractFile(const FileTask& task, const IngestOptions& options, Repo
                 case PdfExtraction::Status::Damaged: return pdfSkipped("damaged", pdf.detail);
                 case PdfExtraction::Status::NoText: return pdfSkipped("no-text", pdf.detail);
                 case PdfExtraction::Status::Cancelled: return pdfSkipped("cancelled", "cancelled during extraction");
+                case PdfExtraction::Status::Timeout: return pdfSkipped("pdf-timeout", pdf.detail);
+                case PdfExtraction::Status::Crashed: return pdfSkipped("pdf-crashed", pdf.detail);
+                case PdfExtraction::Status::OutOfMemory: return pdfSkipped("pdf-memory", pdf.detail);
+                case PdfExtraction::Status::HelperFailed: return pdfSkipped("pdf-helper", pdf.detail);
                 case PdfExtraction::Status::Ok: break;
             }
             for (const auto& m : pdf.messages) o.warnings.push_back(fmt::format("{}: poppler: {}", task.source, m));

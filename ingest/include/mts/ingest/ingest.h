@@ -73,6 +73,13 @@ struct IngestOptions {
     /// such links are skipped with reason "symlink-outside" naming the target; links that
     /// stay inside the folder are followed either way.
     bool followLinksOutside = false;
+    /// PDFs are read by poppler in a helper process (pdf_isolated.h) with these limits; a PDF
+    /// that hangs, crashes or exhausts it is skipped ("pdf-timeout", "pdf-crashed",
+    /// "pdf-memory"; "pdf-helper" when the helper is missing) and the ingest goes on.
+    double pdfTimeoutSeconds = 120.0;      ///< wall clock per PDF, also its CPU-time limit
+    uint64_t pdfMemoryBytes = 2048ull << 20;  ///< address-space limit of the helper
+    std::filesystem::path pdfHelper;       ///< empty: $MTS_PDF_EXTRACT or beside the executable
+    bool pdfInProcess = false;             ///< run poppler in this process (benchmarks, debugging)
     /// Read files that are obviously secrets (private keys by name or by content, .env files,
     /// credential stores, keychains; see secrets.h). Off (default): skipped, reason "secret".
     bool includeSecrets = false;
