@@ -12,10 +12,11 @@ namespace mts::ingest {
 namespace {
 
 constexpr double kMaxCoord = 1e7;  // points; real pages are < 15000
-// Work budget of the XY cut, in words handled (gaps/lineCentres). Real pages use well under
-// 100 per word (the shared PDFs peak near LAYOUT_PEAK); past the budget the page is read line by line.
-constexpr uint64_t kLayoutWorkPerWord = 400;
-constexpr uint64_t kLayoutWorkBase = 100000;
+// Work budget of the XY cut, in words handled by gaps()/lineCentres(). The shared PDFs peak
+// at ~520 per word (a 938-word page) and ~21,000 on small pages; the budget is ~6x that, and
+// past it the page is read line by line, so a hostile page costs O(words) sorts, not more.
+constexpr uint64_t kLayoutWorkPerWord = 3000;
+constexpr uint64_t kLayoutWorkBase = 1000000;
 
 // ---- layout ----
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command_run.h"
+#include "minimal_pdf.h"
 #include "shared_data.h"
 
 namespace fs = std::filesystem;
@@ -61,4 +62,20 @@ TEST(CliIngestSafety, SecretsAndOutsideLinksSkippedUnlessAsked) {
     const auto manifest = nlohmann::json::parse(ss.str());
     EXPECT_EQ(manifest["ingest_settings"]["include_secrets"], true);
     EXPECT_EQ(manifest["ingest_settings"]["follow_links_outside"], true);
+}
+
+// A PDF that hangs poppler costs that file only: the CLI finishes, reports it and writes the corpus.
+TEST(CliIngestSafety, HangingPdfIsReportedAndTheIngestFinishes) {
+    ASSERT_TRUE(fs::exists(mts::test::cliPath())) << mts::test::cliPath();
+    mts::test::PdfHelperTestMarkers markers;  // inherited by the CLI and its helper
+    mts::test::TempDir tmp;
+    const fs::path src = tmp / "pdfs";
+    writeFile(src / "good.pdf", mts::test::minimalPdf("A readable PDF page"));
+    writeFile(src / "stuck.pdf", mts::test::minimalPdf("never", "%mts-test:hang\n"));
+    writeFile(src / "notes.md", manyWords("notes"));
+    nlohmann::json j = ingestJson(src, tmp / "c", "--pdf-timeout 3");
+    ASSERT_TRUE(j.is_object());
+    EXPECT_EQ(j["documents"], 2);
+    EXPECT_EQ(j["ingest"]["skipped_by_reason"]["pdf-timeout"], 1);
+    EXPECT_TRUE(fs::exists(tmp / "c" / "train.bin"));
 }

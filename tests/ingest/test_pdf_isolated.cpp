@@ -13,6 +13,7 @@
 #include "mts/ingest/ingest.h"
 #include "mts/ingest/pdf_isolated.h"
 #include "mts/ingest/pdf_protocol.h"
+#include "minimal_pdf.h"
 #include "shared_data.h"
 
 using namespace mts::ingest;
@@ -32,40 +33,6 @@ void writeFile(const fs::path& p, const std::string& bytes) {
     std::ofstream(p, std::ios::binary) << bytes;
 }
 
-// A one-page PDF showing `text` in Helvetica, with a correct xref table; `tail` is appended
-// after %%EOF (where the helper's test markers go).
-std::string minimalPdf(const std::string& text, const std::string& tail = "") {
-    const std::string content = "BT /F1 12 Tf 72 720 Td (" + text + ") Tj ET";
-    std::vector<std::string> objs = {
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
-        "<< /Length " + std::to_string(content.size()) + " >>\nstream\n" + content + "\nendstream",
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"};
-    std::string pdf = "%PDF-1.4\n";
-    std::vector<size_t> offsets;
-    for (size_t i = 0; i < objs.size(); ++i) {
-        offsets.push_back(pdf.size());
-        pdf += std::to_string(i + 1) + " 0 obj\n" + objs[i] + "\nendobj\n";
-    }
-    const size_t xref = pdf.size();
-    pdf += "xref\n0 " + std::to_string(objs.size() + 1) + "\n0000000000 65535 f \n";
-    for (size_t off : offsets) {
-        char line[32];
-        std::snprintf(line, sizeof(line), "%010zu 00000 n \n", off);
-        pdf += line;
-    }
-    pdf += "trailer\n<< /Size " + std::to_string(objs.size() + 1) + " /Root 1 0 R >>\nstartxref\n" +
-           std::to_string(xref) + "\n%%EOF\n" + tail;
-    return pdf;
-}
-
-// Sets MTS_PDF_EXTRACT_TEST=1 (the helper's test markers) for one scope.
-struct TestMarkersOn {
-    TestMarkersOn() { ::setenv("MTS_PDF_EXTRACT_TEST", "1", 1); }
-    ~TestMarkersOn() { ::unsetenv("MTS_PDF_EXTRACT_TEST"); }
-};
-
 std::string reasonFor(const IngestResult& r, const std::string& name, std::string* detail = nullptr) {
     for (const auto& s : r.skipped)
         if (fs::path(s.path).filename() == name) {
@@ -83,13 +50,13 @@ TEST(PdfIsolated, HelperIsFoundBesideTheExecutable) {
     EXPECT_EQ(helper.filename(), "mts-pdf-extract");
     PdfHelperOptions missing;
     missing.helper = "/nonexistent/mts-pdf-extract";
-    PdfExtraction r = extractPdfIsolated(minimalPdf("x"), "", nullptr, missing);
+    PdfExtraction r = extractPdfIsolated(mts::test::minimalPdf("x"), "", nullptr, missing);
     EXPECT_EQ(r.status, PdfExtraction::Status::HelperFailed);
     EXPECT_NE(r.detail.find("/nonexistent/mts-pdf-extract"), std::string::npos) << r.detail;
 }
 
 TEST(PdfIsolated, SameTextAsInProcess) {
-    const std::string tiny = minimalPdf("Hello from a tiny PDF");
+    const std::string tiny = mts::test::minimalPdf("Hello from a tiny PDF");
     PdfExtraction viaHelper = extractPdfIsolated(tiny, "", nullptr);
     ASSERT_EQ(viaHelper.status, PdfExtraction::Status::Ok) << viaHelper.detail;
     EXPECT_EQ(viaHelper.text(), extractPdf(tiny).text());
@@ -110,16 +77,16 @@ TEST(PdfIsolated, SameTextAsInProcess) {
 }
 
 TEST(PdfIsolated, BadPdfsCostOnlyThemselves) {
-    TestMarkersOn markers;
+    mts::test::PdfHelperTestMarkers markers;
     mts::test::TempDir tmp;
     const fs::path src = tmp / "src";
-    writeFile(src / "a-good.pdf", minimalPdf("A good document that reads fine"));
-    writeFile(src / "b-hang.pdf", minimalPdf("never read", "%mts-test:hang\n"));
-    writeFile(src / "c-crash.pdf", minimalPdf("never read either", "%mts-test:crash\n"));
-    writeFile(src / "d-oom.pdf", minimalPdf("too big", "%mts-test:oom\n"));
-    writeFile(src / "e-garbage.pdf", minimalPdf("junk answer", "%mts-test:garbage\n"));
+    writeFile(src / "a-good.pdf", mts::test::minimalPdf("A good document that reads fine"));
+    writeFile(src / "b-hang.pdf", mts::test::minimalPdf("never read", "%mts-test:hang\n"));
+    writeFile(src / "c-crash.pdf", mts::test::minimalPdf("never read either", "%mts-test:crash\n"));
+    writeFile(src / "d-oom.pdf", mts::test::minimalPdf("too big", "%mts-test:oom\n"));
+    writeFile(src / "e-garbage.pdf", mts::test::minimalPdf("junk answer", "%mts-test:garbage\n"));
     writeFile(src / "f-notes.txt", "Plain notes after the bad PDFs.\n");
-    writeFile(src / "g-good.pdf", minimalPdf("Another good document"));
+    writeFile(src / "g-good.pdf", mts::test::minimalPdf("Another good document"));
 
     IngestOptions opt;
     opt.sources = {src};
@@ -144,9 +111,9 @@ TEST(PdfIsolated, BadPdfsCostOnlyThemselves) {
 }
 
 TEST(PdfIsolated, CancelKillsTheHelperAtOnce) {
-    TestMarkersOn markers;
+    mts::test::PdfHelperTestMarkers markers;
     mts::test::TempDir tmp;
-    writeFile(tmp / "src" / "hang.pdf", minimalPdf("hangs", "%mts-test:hang\n"));
+    writeFile(tmp / "src" / "hang.pdf", mts::test::minimalPdf("hangs", "%mts-test:hang\n"));
     std::atomic<bool> cancel{false};
     IngestOptions opt;
     opt.sources = {tmp / "src"};
