@@ -1,5 +1,6 @@
-// The Dataset page's "Include secrets" box: off by default (a .env is skipped and listed as
-// "secret"), on lets it in — the same switch as `ingest --include-secrets`.
+// The Dataset page's safety: "Include secrets" is off by default (a .env is skipped and listed
+// as "secret"), on lets it in — the same switch as `ingest --include-secrets`; a PDF that
+// crashes poppler costs that file only, the studio's ingest job finishes.
 #ifdef MTS_HAVE_INGEST
 
 #include <filesystem>
@@ -13,6 +14,7 @@
 
 #include "mts/ui/app_settings.h"
 #include "mts/ui/dataset_page.h"
+#include "../ingest/minimal_pdf.h"
 #include "ui_test_support.h"
 
 namespace fs = std::filesystem;
@@ -36,7 +38,7 @@ QStringList buildAndListReasons(DatasetPage& page, const fs::path& src) {
 
 }  // namespace
 
-TEST(DatasetSecrets, CheckboxDecidesWhetherSecretsAreRead) {
+TEST(DatasetSafety, CheckboxDecidesWhetherSecretsAreRead) {
     mts::test::uiApp();
     mts::test::TempDir dir;
     const fs::path src = dir / "project";
@@ -54,6 +56,19 @@ TEST(DatasetSecrets, CheckboxDecidesWhetherSecretsAreRead) {
     EXPECT_EQ(buildAndListReasons(page, src), QStringList{QStringLiteral("secret")});
     box->setChecked(true);
     EXPECT_TRUE(buildAndListReasons(page, src).isEmpty());
+}
+
+TEST(DatasetSafety, CrashingPdfCostsOnlyThatFile) {
+    mts::test::uiApp();
+    mts::test::PdfHelperTestMarkers markers;
+    mts::test::TempDir dir;
+    const fs::path src = dir / "pdfs";
+    fs::create_directories(src);
+    std::ofstream(src / "crash.pdf", std::ios::binary) << mts::test::minimalPdf("boom", "%mts-test:crash\n");
+    std::ofstream(src / "fine.pdf", std::ios::binary) << mts::test::minimalPdf("A fine page of text to learn from");
+    AppSettings settings(mts::test::qpath(dir / "settings.ini"), mts::test::qpath(dir / "data"));
+    DatasetPage page(settings);
+    EXPECT_EQ(buildAndListReasons(page, src), QStringList{QStringLiteral("pdf-crashed")});
 }
 
 #endif  // MTS_HAVE_INGEST
