@@ -11,6 +11,7 @@
 #include <xxhash.h>
 
 #include "internal.h"
+#include "mts/ingest/config_formats.h"
 #include "mts/ingest/detect.h"
 #include "mts/ingest/formats.h"
 #include "mts/ingest/pdf_isolated.h"
@@ -268,6 +269,13 @@ FileOutcome extractFile(const FileTask& task, const IngestOptions& options, Repo
         }
 
         nlohmann::json meta = nlohmann::json::object();
+        if (det.cls == FileClass::Config && isStructuredConfig(det.language)) {
+            ConfigResult checked = checkConfig(det.language, content);
+            if (!checked.wellFormed)
+                return skipped("malformed", fmt::format("not well-formed {}: {}", det.language, checked.error));
+            content = std::move(checked.text);
+            meta = std::move(checked.meta);
+        }
         std::string text;
         if (det.cls == FileClass::Html) {
             text = cleanText(htmlToText(content), clean);
