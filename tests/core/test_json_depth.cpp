@@ -2,7 +2,9 @@
 // every reader in core (issue 13, item 5).
 #include <filesystem>
 #include <fstream>
+#include <cmath>
 #include <functional>
+#include <limits>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -106,4 +108,40 @@ TEST(JsonDepth, EveryCoreReaderRefusesDeepNesting) {
     const fs::path st = dir / "model.safetensors";
     writeText(st, bytes);
     expectDepthRefused(st, [&] { mts::readSafetensors(st); });
+}
+
+// Numbers from outside are converted only when the target type holds them (nlohmann's get<T>()
+// casts a float out of range, which is undefined; fuzz_trainer_state found "data_seed": 1.2e68).
+TEST(JsonInteger, ConvertsOnlyWhatTheTypeHolds) {
+    using nlohmann::json;
+    EXPECT_EQ(mts::detail::jsonInteger<int64_t>(json(42)), 42);
+    EXPECT_EQ(mts::detail::jsonInteger<int64_t>(json(3.0)), 3);
+    EXPECT_EQ(mts::detail::jsonInteger<int64_t>(json(-7)), -7);
+    EXPECT_EQ(mts::detail::jsonInteger<uint64_t>(json(18446744073709551615ull)), 18446744073709551615ull);
+    EXPECT_FALSE(mts::detail::jsonInteger<int64_t>(json(18446744073709551615ull)));
+    EXPECT_FALSE(mts::detail::jsonInteger<uint64_t>(json(-1)));
+    EXPECT_FALSE(mts::detail::jsonInteger<int>(json(int64_t(1) << 40)));
+    EXPECT_FALSE(mts::detail::jsonInteger<int64_t>(json(1.21111e68)));
+    EXPECT_FALSE(mts::detail::jsonInteger<uint64_t>(json(18446744073709551616.0)));  // 2^64
+    EXPECT_FALSE(mts::detail::jsonInteger<int64_t>(json(9223372036854775808.0)));    // 2^63
+    EXPECT_EQ(mts::detail::jsonInteger<int64_t>(json(-9223372036854775808.0)), std::numeric_limits<int64_t>::min());
+    EXPECT_FALSE(mts::detail::jsonInteger<int64_t>(json(2.5)));
+    EXPECT_FALSE(mts::detail::jsonInteger<int64_t>(json(std::nan(""))));
+    EXPECT_FALSE(mts::detail::jsonInteger<int64_t>(json("12")));
+    EXPECT_FALSE(mts::detail::jsonInteger<int64_t>(json(true)));
+}
+
+TEST(JsonInteger, TrainerStateAndTrainConfigRefuseHugeNumbers) {
+    const fs::path seed = mts::test::sourceDir() / "tests/fuzz/corpus/trainer_state/step2.json";
+    std::ifstream in(seed);
+    ASSERT_TRUE(in) << seed;
+    nlohmann::json state = nlohmann::json::parse(in);
+    state["data_seed"] = 1.21111e68;
+    EXPECT_THROW(mts::parseTrainerStateJson(state.dump(), "trainer_state.json"), mts::FormatError);
+    nlohmann::json config = state["train_config"];
+    config["seq_len"] = 1e300;
+    EXPECT_THROW(mts::TrainConfig::fromJson(config), mts::ConfigError);
+    config = state["train_config"];
+    config["seed"] = -1.0;
+    EXPECT_THROW(mts::TrainConfig::fromJson(config), mts::ConfigError);
 }

@@ -158,7 +158,9 @@ TEST(RunLock, ResumeAfterAKillRewindsMetricsAndSamplesToTheCheckpoint) {
             ASSERT_TRUE(j.is_object()) << name << ": " << line;
             const std::string type = j.value("type", std::string("sample"));
             const double step = j.at("step").get<double>();
-            if (lastByType.count(type)) EXPECT_GT(step, lastByType[type]) << name << ": " << line;
+            if (lastByType.count(type)) {
+                EXPECT_GT(step, lastByType[type]) << name << ": " << line;
+            }
             lastByType[type] = step;
             last = step;
             ++count;
@@ -194,7 +196,7 @@ TEST(TrainerSetUp, CancelBeforeTheFirstStepLeavesNoRunFolder) {
     EXPECT_EQ(r.stopReason, mts::TrainStopReason::Cancelled) << r.message;
     EXPECT_NE(r.message.find("during set-up"), std::string::npos) << r.message;
     EXPECT_EQ(r.steps, 0);
-    EXPECT_FALSE(fs::exists(dir / "runs" / "r"));
+    EXPECT_TRUE(!fs::exists(dir / "runs") || fs::is_empty(dir / "runs"));
 }
 
 TEST(TrainerSetUp, ATextBuildStopsOnCancelAndLeavesNothing) {

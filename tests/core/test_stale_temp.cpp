@@ -10,6 +10,7 @@
 
 #include "mts/core/corpus/corpus_builder.h"
 #include "mts/core/corpus/data_loader.h"
+#include "mts/core/train/run_dir.h"
 #include "runtime/owned_temp.h"
 #include "shared_data.h"
 #include "test_train_support.h"
@@ -81,4 +82,34 @@ TEST(StaleTemp, TrainingOnTextSweepsScratchCorporaOfKilledRuns) {
     const fs::path text = mts::test::writeTinyCorpus(dir.path());
     (void)mts::openTrainData(text.string(), 0.1, 16, nullptr);
     EXPECT_FALSE(fs::exists(leftover));
+}
+
+// A trainer killed inside writeCheckpoint leaves .tmp-/.old- folders in checkpoints/: the next
+// start (RunDir::open) removes those of dead processes, restores an .old- copy whose step folder
+// is gone (killed between the two renames), and leaves live processes' folders alone.
+TEST(StaleTemp, OpeningARunSweepsCheckpointLeftoversOfDeadWriters) {
+    TempDir dir;
+    fs::path runPath;
+    {
+        auto run = mts::RunDir::create(dir / "runs", "r", "mamba");
+        runPath = run.path();
+        std::ofstream(runPath / "config.json") << "{}\n";
+    }
+    const fs::path ck = runPath / "checkpoints";
+    const std::string dead = std::to_string(deadPid());
+    makeLeftover(ck / (".tmp-step-00000004-" + dead));
+    makeLeftover(ck / (".old-step-00000002-" + dead));  // step-00000002 itself is missing
+    makeLeftover(ck / "step-00000003");
+    makeLeftover(ck / (".old-step-00000003-" + dead));  // step-00000003 exists: the old copy goes
+    makeLeftover(ck / ".tmp-step-00000005-1");          // pid 1 is alive: not ours to touch
+    makeLeftover(ck / ".tmp-notes");                     // not a name writeCheckpoint makes
+
+    auto run = mts::RunDir::open(runPath);
+    EXPECT_FALSE(fs::exists(ck / (".tmp-step-00000004-" + dead)));
+    EXPECT_FALSE(fs::exists(ck / (".old-step-00000002-" + dead)));
+    EXPECT_TRUE(fs::exists(ck / "step-00000002" / "train.bin"));
+    EXPECT_FALSE(fs::exists(ck / (".old-step-00000003-" + dead)));
+    EXPECT_TRUE(fs::exists(ck / "step-00000003" / "train.bin"));
+    EXPECT_TRUE(fs::exists(ck / ".tmp-step-00000005-1" / "train.bin"));
+    EXPECT_TRUE(fs::exists(ck / ".tmp-notes" / "train.bin"));
 }

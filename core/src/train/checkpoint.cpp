@@ -14,6 +14,7 @@
 #include "mts/core/runtime/durable_file.h"
 #include "mts/core/runtime/errors.h"
 #include "runtime/json_file.h"
+#include "runtime/owned_temp.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -147,6 +148,41 @@ LoadedCheckpoint readCheckpoint(const fs::path& path, torch::Device device) {
     c.model = loadModel(c.dir, device);
     c.model.model->train();
     return c;
+}
+
+int sweepCheckpointLeftovers(const fs::path& checkpointsDir) {
+    int handled = 0;
+    std::error_code ec;
+    std::vector<fs::path> entries;
+    for (auto it = fs::directory_iterator(checkpointsDir, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
+        entries.push_back(it->path());
+    for (const fs::path& p : entries) {
+        const std::string n = p.filename().string();
+        const bool tmp = n.rfind(".tmp-", 0) == 0, old = n.rfind(".old-", 0) == 0;
+        if (!tmp && !old) continue;
+        // .tmp-<step>-<pid> / .old-<step>-<pid> (writeCheckpoint's names)
+        const auto dash = n.rfind('-');
+        if (dash == std::string::npos || dash <= 5 || dash + 1 >= n.size()) continue;
+        const std::string pidText = n.substr(dash + 1), step = n.substr(5, dash - 5);
+        if (pidText.size() > 9 || pidText.find_first_not_of("0123456789") != std::string::npos) continue;
+        const pid_t pid = static_cast<pid_t>(std::stol(pidText));
+        if (pid <= 0 || pid == ::getpid() || detail::processAlive(pid)) continue;
+        const fs::path finalDir = checkpointsDir / step;
+        if (old && step.rfind("step-", 0) == 0 && !fs::exists(finalDir, ec) && !fs::is_symlink(p, ec)) {
+            fs::rename(p, finalDir, ec);  // the previous copy of that step is the one to keep
+            if (!ec) {
+                try {
+                    fsyncPath(checkpointsDir);
+                } catch (const std::exception&) {  // the rename stands; a later save syncs again
+                }
+                ++handled;
+                continue;
+            }
+        }
+        removeQuietly(p);
+        ++handled;
+    }
+    return handled;
 }
 
 std::string pruneCheckpoints(const fs::path& checkpointsDir, int64_t keepLast) {

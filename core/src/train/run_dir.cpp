@@ -15,6 +15,7 @@
 
 #include "mts/core/runtime/durable_file.h"
 #include "mts/core/runtime/errors.h"
+#include "mts/core/train/checkpoint.h"
 #include "runtime/json_file.h"
 
 namespace fs = std::filesystem;
@@ -106,7 +107,9 @@ RunDir RunDir::open(const fs::path& dir) {
         throw FormatError(dir.string(), "not a run folder (no config.json)");
     std::error_code ec;
     fs::create_directories(dir / "checkpoints", ec);
-    return RunDir(dir);
+    RunDir run(dir);  // locked: what a killed writer left can be cleaned up now
+    sweepCheckpointLeftovers(dir / "checkpoints");
+    return run;
 }
 
 void RunDir::writeConfig(const nlohmann::json& config) const {

@@ -151,6 +151,12 @@ template <typename T>
 void readKey(const json& j, const char* key, T& out) {
     auto it = j.find(key);
     if (it == j.end()) return;
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+        const auto v = detail::jsonInteger<T>(*it);  // get<T>() casts 1e300 out of range (UB)
+        if (!v) throw ConfigError(std::string(key) + ": expected an integer in range (" + it->dump() + ")");
+        out = *v;
+        return;
+    }
     try {
         out = it->get<T>();
     } catch (const json::exception&) {
@@ -162,13 +168,9 @@ void readKey(const json& j, const char* key, T& out) {
 void readInt(const json& j, const char* key, int64_t& out) {
     auto it = j.find(key);
     if (it == j.end()) return;
-    if (it->is_number_integer()) {
-        out = it->get<int64_t>();
-    } else if (it->is_number_float() && std::floor(it->get<double>()) == it->get<double>()) {
-        out = static_cast<int64_t>(it->get<double>());
-    } else {
-        throw ConfigError(std::string(key) + ": expected an integer (" + it->dump() + ")");
-    }
+    const auto v = detail::jsonInteger<int64_t>(*it);
+    if (!v) throw ConfigError(std::string(key) + ": expected an integer (" + it->dump() + ")");
+    out = *v;
 }
 
 const std::set<std::string>& knownKeys() {

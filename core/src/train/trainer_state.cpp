@@ -31,22 +31,35 @@ json TrainerState::toJson() const {
                 {"data_seed", dataSeed}};
 }
 
+namespace {
+
+// Integers range-checked before conversion (get<T>() casts a huge float out of range: UB; a
+// fuzzed trainer_state.json with "data_seed": 1.2e68 found it).
+template <typename T>
+T intAt(const json& j, const char* key) {
+    const auto v = detail::jsonInteger<T>(j.at(key));
+    if (!v) throw FormatError("", std::string("trainer state: '") + key + "' is not an integer in range");
+    return *v;
+}
+
+}  // namespace
+
 TrainerState TrainerState::fromJson(const json& j) {
     TrainerState s;
     try {
-        s.step = j.at("step").get<int64_t>();
-        s.tokensSeen = j.at("tokens_seen").get<int64_t>();
+        s.step = intAt<int64_t>(j, "step");
+        s.tokensSeen = intAt<int64_t>(j, "tokens_seen");
         s.elapsedSec = j.at("elapsed_sec").get<double>();
         s.bestValLoss = j.at("best_val_loss").get<double>();
-        s.bestStep = j.at("best_step").get<int64_t>();
+        s.bestStep = intAt<int64_t>(j, "best_step");
         s.lastValLoss = j.at("last_val_loss").get<double>();
-        s.lastEvalStep = j.at("last_eval_step").get<int64_t>();
-        s.evalsWithoutImprovement = j.at("evals_without_improvement").get<int64_t>();
-        s.skippedSteps = j.at("skipped_steps").get<int64_t>();
-        s.nonFiniteInARow = j.at("non_finite_in_a_row").get<int64_t>();
+        s.lastEvalStep = intAt<int64_t>(j, "last_eval_step");
+        s.evalsWithoutImprovement = intAt<int64_t>(j, "evals_without_improvement");
+        s.skippedSteps = intAt<int64_t>(j, "skipped_steps");
+        s.nonFiniteInARow = intAt<int64_t>(j, "non_finite_in_a_row");
         s.lossScale = j.at("loss_scale").get<double>();
-        s.goodStepsSinceScale = j.at("good_steps_since_scale").get<int64_t>();
-        s.dataSeed = j.at("data_seed").get<uint64_t>();
+        s.goodStepsSinceScale = intAt<int64_t>(j, "good_steps_since_scale");
+        s.dataSeed = intAt<uint64_t>(j, "data_seed");
     } catch (const json::exception& e) {
         throw FormatError("", std::string("trainer state: ") + e.what());
     }

@@ -105,6 +105,13 @@ LoadedCheckpoint readCheckpoint(const std::filesystem::path& path, torch::Device
 /// are returned as warning text, empty when none).
 std::string pruneCheckpoints(const std::filesystem::path& checkpointsDir, int64_t keepLast);
 
+/// What a writer killed mid-checkpoint left in checkpointsDir, cleaned up at the next start
+/// (RunDir::open, under the run lock): each .tmp-<step>-<pid> folder whose process is gone is
+/// removed; each .old-<step>-<pid> whose process is gone is renamed back to <step> when that
+/// folder is missing (the kill fell between the two renames of a replace), else removed.
+/// Folders of live processes are left alone. Never throws; returns how many entries it handled.
+int sweepCheckpointLeftovers(const std::filesystem::path& checkpointsDir);
+
 /// Points best.txt at a checkpoint name (atomic replace).
 void markBestCheckpoint(const std::filesystem::path& checkpointsDir, const std::string& name);
 
