@@ -210,9 +210,10 @@ TEST(StudioJourney, DropTrainStopGenerateCompare) {
         ++asked;
         return true;
     });
-    EXPECT_TRUE(window->close());
+    window->close();  // hides at once; closes for real when the run has saved and ended
     EXPECT_EQ(asked, 1);
-    ASSERT_EQ(finished2.count(), 1);
+    EXPECT_FALSE(window->isVisible());
+    ASSERT_TRUE(mts::test::waitUntil([&] { return finished2.count() == 1 && !window->engineBusy(); }, 180000));
     const auto outcome2 = finished2.front().front().value<TrainOutcome>();
     EXPECT_TRUE(fs::exists(fs::path(outcome2.lastCheckpoint.toStdString()) / "config.json")) << outcome2.message.toStdString();
     window.reset();

@@ -25,9 +25,10 @@ void GenerationJob::loadModel(const QString& path) {
     if (busy()) stop();
     m_thread.join();
     const std::string p = path.toStdString();
-    m_thread.start([this, p] {
+    m_thread.start([this, p, beforeLoad = m_beforeLoad] {
         runGuarded(
             [&] {
+                if (beforeLoad) beforeLoad();
                 auto model = std::make_shared<Model>();
                 model->loaded = mts::loadModel(p);
                 const auto& cfg = model->loaded.model->config();

@@ -7,6 +7,7 @@
 // stop() is immediate-return: the worker sees it at the next token. Exceptions become failed().
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include <QObject>
@@ -41,6 +42,9 @@ public:
     /// Asks the running generation to stop after the current token.
     void stop();
     bool busy() const { return m_thread.running(); }
+    /// Tests: a function the worker calls just before reading the model (to hold a load in
+    /// flight, as a slow disk does). Set it before loadModel().
+    void setBeforeLoadForTesting(std::function<void()> hook) { m_beforeLoad = std::move(hook); }
     bool hasModel() const;
 
 Q_SIGNALS:
@@ -53,6 +57,7 @@ private:
     struct Model;
     std::shared_ptr<Model> m_model;  // set on the GUI thread when loading completes
     std::atomic<bool> m_cancel{false};
+    std::function<void()> m_beforeLoad;
     JobThread m_thread;              // last member: joined first on destruction
 };
 
