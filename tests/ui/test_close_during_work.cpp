@@ -14,6 +14,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <QComboBox>
+
+#include "mts/core/train/trainer.h"
+#include "mts/ui/app_settings.h"
 #include "mts/ui/dataset_page.h"
 #include "mts/ui/generate_page.h"
 #include "mts/ui/generation_job.h"
@@ -113,6 +117,33 @@ TEST(CloseDuringWork, TrainingSetUpIsCancelledAndLeavesNoRun) {
     EXPECT_EQ(outcome.stopReason, QStringLiteral("cancelled")) << outcome.message.toStdString();
     EXPECT_EQ(outcome.steps, 0);
     EXPECT_TRUE(!fs::exists(dir / "runs") || fs::is_empty(dir / "runs")) << outcome.message.toStdString();
+}
+
+// The Generate page's model picker lists the runs folder (a summary read per run) on a worker,
+// like the Runs page: refreshModels() returns before anything is read.
+TEST(CloseDuringWork, GeneratePageListsRunsOffTheGuiThread) {
+    mts::test::uiApp();
+    mts::test::TempDir dir;
+    mts::TrainConfig config = mts::test::tinyConfig(mts::test::writeTinyCorpus(dir.path()));
+    config.maxSteps = 2;
+    mts::TrainStart start;
+    start.runsDir = dir / "runs";
+    start.name = "r";
+    const mts::TrainResult trained = mts::Trainer(config, start).run();
+    ASSERT_FALSE(trained.lastCheckpoint.empty()) << trained.message;
+
+    AppSettings settings(mts::test::qpath(dir / "settings.ini"), mts::test::qpath(dir / "data"));
+    settings.setRunsFolder(mts::test::qpath(dir / "runs"));
+    GeneratePage page(settings);
+    auto* picker = page.findChild<QComboBox*>(QStringLiteral("modelPicker"));
+    ASSERT_NE(picker, nullptr);
+    QSignalSpy refreshed(&page, &GeneratePage::modelsRefreshed);
+    page.refreshModels();
+    EXPECT_TRUE(page.isRefreshing());
+    EXPECT_EQ(picker->count(), 0);  // nothing read on the GUI thread
+    ASSERT_TRUE(mts::test::waitUntil([&] { return refreshed.count() > 0; }, 30000));
+    EXPECT_FALSE(page.isRefreshing());
+    EXPECT_GE(picker->count(), 2);  // the run ("latest") and its checkpoint
 }
 
 #ifdef MTS_HAVE_INGEST

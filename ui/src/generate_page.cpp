@@ -10,6 +10,7 @@
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QMetaObject>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QScrollBar>
@@ -175,7 +176,10 @@ GeneratePage::GeneratePage(AppSettings& settings, QWidget* parent)
     setBusy(false);
 }
 
-GeneratePage::~GeneratePage() = default;
+GeneratePage::~GeneratePage() {
+    m_stopListing = true;
+    m_lister.join();
+}
 
 void GeneratePage::showEvent(QShowEvent* event) {
     refreshModels();
@@ -183,9 +187,35 @@ void GeneratePage::showEvent(QShowEvent* event) {
 }
 
 void GeneratePage::refreshModels() {
+    // Each run's summary is read from disk (many runs, long metrics files): never on the GUI thread.
+    if (m_listing) {
+        m_relistWanted = true;
+        return;
+    }
+    m_listing = true;
+    m_relistWanted = false;
+    m_lister.join();
+    const QString folder = m_settings.runsFolder();
+    m_lister.start([this, folder] {
+        QVector<RunSummary> runs;
+        try {
+            runs = listRuns(folder, &m_stopListing);
+        } catch (const std::exception&) {
+            // An unreadable runs folder lists no models; "Open folder…" still works.
+        }
+        QMetaObject::invokeMethod(this, [this, runs] { applyModels(runs); }, Qt::QueuedConnection);
+    });
+}
+
+void GeneratePage::applyModels(const QVector<RunSummary>& runs) {
+    m_listing = false;
+    if (m_relistWanted) {
+        refreshModels();
+        return;
+    }
     const QString current = m_modelPicker->currentData().toString();
     m_modelPicker->clear();
-    for (const RunSummary& run : listRuns(m_settings.runsFolder())) {
+    for (const RunSummary& run : runs) {
         if (run.checkpoints.isEmpty()) continue;
         m_modelPicker->addItem(QStringLiteral("%1 — latest (%2)").arg(run.name, run.arch), run.dir);
         for (int i = run.checkpoints.size() - 1; i >= 0; --i) {
@@ -196,6 +226,7 @@ void GeneratePage::refreshModels() {
     const int index = m_modelPicker->findData(current);
     if (index >= 0) m_modelPicker->setCurrentIndex(index);
     m_loadButton->setEnabled(m_modelPicker->count() > 0 && !m_job->busy());
+    Q_EMIT modelsRefreshed();
 }
 
 void GeneratePage::loadModel(const QString& path) {
