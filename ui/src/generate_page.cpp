@@ -187,7 +187,9 @@ void GeneratePage::showEvent(QShowEvent* event) {
 void GeneratePage::refreshModels() {
     const QString current = m_modelPicker->currentData().toString();
     m_modelPicker->clear();
-    for (const RunSummary& run : listRuns(m_settings.runsFolder())) {
+    QVector<RunSummary> runs;
+    for (const QString& folder : m_settings.runsFolders()) runs += listRuns(folder);  // old locations too
+    for (const RunSummary& run : runs) {
         if (run.checkpoints.isEmpty()) continue;
         m_modelPicker->addItem(QStringLiteral("%1 — latest (%2)").arg(run.name, run.arch), run.dir);
         for (int i = run.checkpoints.size() - 1; i >= 0; --i) {
