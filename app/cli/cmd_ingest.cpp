@@ -61,19 +61,23 @@ std::string shorten(const std::string& s, size_t n) {
 
 void printSummary(const ingest::IngestResult& r, const CorpusBuildResult& built) {
     const CorpusSummary& s = built.summary;
-    std::printf("%-10s %8s %10s %10s %10s %12s\n", "kind", "files", "documents", "MB in", "MB text", "tokens");
+    std::printf("%-10s %8s %10s %10s %10s %12s %12s\n", "kind", "files", "documents", "MB in", "MB text", "tokens",
+                "val tokens");
     for (const auto& [kind, k] : r.kinds) {
-        uint64_t tokens = s.kinds.count(kind) ? s.kinds.at(kind).tokens : 0;
-        std::printf("%-10s %8llu %10llu %10s %10s %12llu\n", kind.c_str(), (unsigned long long)k.files,
+        const uint64_t tokens = s.kinds.count(kind) ? s.kinds.at(kind).tokens : 0;
+        const uint64_t val = s.kinds.count(kind) ? s.kinds.at(kind).valTokens : 0;
+        std::printf("%-10s %8llu %10llu %10s %10s %12llu %12llu\n", kind.c_str(), (unsigned long long)k.files,
                     (unsigned long long)k.documents, megabytes(k.inputBytes).c_str(), megabytes(k.bytes).c_str(),
-                    (unsigned long long)tokens);
+                    (unsigned long long)tokens, (unsigned long long)val);
     }
-    std::printf("%-10s %8llu %10llu %10s %10s %12llu\n", "total", (unsigned long long)r.filesIngested,
+    std::printf("%-10s %8llu %10llu %10s %10s %12llu %12llu\n", "total", (unsigned long long)r.filesIngested,
                 (unsigned long long)r.documents, megabytes(r.bytesIn).c_str(), megabytes(r.bytesOut).c_str(),
-                (unsigned long long)(s.trainTokens + s.valTokens));
-    std::printf("\nsplit: train %llu tokens (%llu docs), val %llu tokens (%llu docs)\n",
+                (unsigned long long)(s.trainTokens + s.valTokens), (unsigned long long)s.valTokens);
+    const double all = static_cast<double>(s.trainTokens + s.valTokens);
+    std::printf("\nsplit: train %llu tokens (%llu docs), val %llu tokens (%llu docs, %.1f%% of tokens)\n",
                 (unsigned long long)s.trainTokens, (unsigned long long)s.trainDocuments,
-                (unsigned long long)s.valTokens, (unsigned long long)s.valDocuments);
+                (unsigned long long)s.valTokens, (unsigned long long)s.valDocuments,
+                all > 0 ? 100.0 * static_cast<double>(s.valTokens) / all : 0.0);
     std::printf("duplicates removed: %llu exact, %llu near; UTF-8 repaired: %llu files (%llu sequences)\n",
                 (unsigned long long)r.exactDuplicates, (unsigned long long)r.nearDuplicates,
                 (unsigned long long)r.utf8RepairedFiles, (unsigned long long)r.utf8Replacements);
@@ -194,7 +198,7 @@ void addIngest(CLI::App& app, Runner& run) {
     sub->add_option("--out", o->out, "Corpus folder to create")->required();
     sub->add_option("--tokenizer", o->tokenizer, "byte | bpe:VOCAB (trained on the corpus) | tokenizer.json")
         ->capture_default_str();
-    sub->add_option("--val-fraction", o->valFraction, "Share of documents for validation")->capture_default_str();
+    sub->add_option("--val-fraction", o->valFraction, "Share of tokens for validation, drawn from every kind of source")->capture_default_str();
     sub->add_option("--max-file-mb", o->maxFileMb, "Skip files larger than this (MiB)")->capture_default_str();
     sub->add_option("--password", o->password, "Password for encrypted PDFs");
     sub->add_option("--revision", o->revision, "Git revision for repository sources (default HEAD)");

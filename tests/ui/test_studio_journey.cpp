@@ -145,6 +145,7 @@ TEST(StudioJourney, DropTrainStopGenerateCompare) {
     ASSERT_EQ(skipped->rowCount(), 1);
     EXPECT_TRUE(skipped->item(0, 0)->text().endsWith(QStringLiteral("blob.bin")));
     EXPECT_GT(sumColumn(kinds, 4), 1000);  // tokens
+    EXPECT_GT(sumColumn(kinds, 5), 0);     // validation tokens
 
     // 2. Tiny preset, short run, Train.
     window->showPage(Page::Train);

@@ -171,10 +171,11 @@ DatasetPage::DatasetPage(AppSettings& settings, QWidget* parent)
     m_summary->setWordWrap(true);
     m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
     auto* tabs = new QTabWidget(details);
-    m_kinds = new QTableWidget(0, 5, tabs);
+    m_kinds = new QTableWidget(0, 6, tabs);
     m_kinds->setObjectName(QStringLiteral("kindTable"));
     m_kinds->setHorizontalHeaderLabels({QStringLiteral("Kind"), QStringLiteral("Files"), QStringLiteral("Documents"),
-                                        QStringLiteral("Text bytes"), QStringLiteral("Tokens")});
+                                        QStringLiteral("Text bytes"), QStringLiteral("Tokens"),
+                                        QStringLiteral("Validation tokens")});
     m_kinds->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
     m_kinds->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_kinds->verticalHeader()->hide();
@@ -390,6 +391,7 @@ void DatasetPage::showReport(const IngestReport& r) {
         m_kinds->setItem(i, 2, numberItem(double(k.documents), QString::number(k.documents)));
         m_kinds->setItem(i, 3, numberItem(double(k.bytes), formatBytes(double(k.bytes))));
         m_kinds->setItem(i, 4, numberItem(double(k.tokens), QString::number(k.tokens)));
+        m_kinds->setItem(i, 5, numberItem(double(k.valTokens), QString::number(k.valTokens)));
     }
     m_skipped->setRowCount(r.skipped.size());
     for (int i = 0; i < r.skipped.size(); ++i) {

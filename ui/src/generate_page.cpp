@@ -91,12 +91,14 @@ GeneratePage::GeneratePage(AppSettings& settings, QWidget* parent)
     auto* buttons = new QHBoxLayout;
     m_sendButton = new QPushButton(QStringLiteral("Send"), chat);
     m_sendButton->setObjectName(QStringLiteral("sendButton"));
-    m_sendButton->setToolTip(QStringLiteral("Generate a continuation of the prompt (Ctrl+Enter)"));
+    m_sendButton->setToolTip(QStringLiteral("Continue the conversation with the prompt: the model carries its state "
+                                            "from the earlier turns (Ctrl+Enter)"));
     m_stopButton = new QPushButton(QStringLiteral("Stop"), chat);
     m_stopButton->setObjectName(QStringLiteral("stopButton"));
     m_stopButton->setToolTip(QStringLiteral("Stop generating after the current token (Esc)"));
-    m_clearButton = new QPushButton(QStringLiteral("Clear"), chat);
-    m_clearButton->setToolTip(QStringLiteral("Clear the conversation history"));
+    m_clearButton = new QPushButton(QStringLiteral("Reset"), chat);
+    m_clearButton->setObjectName(QStringLiteral("resetButton"));
+    m_clearButton->setToolTip(QStringLiteral("Start a new conversation: clear the transcript and the model's state"));
     m_copyButton = new QPushButton(QStringLiteral("Copy"), chat);
     m_copyButton->setToolTip(QStringLiteral("Copy the conversation to the clipboard"));
     m_rateLabel = new QLabel(chat);
@@ -150,7 +152,7 @@ GeneratePage::GeneratePage(AppSettings& settings, QWidget* parent)
     });
     connect(m_sendButton, &QPushButton::clicked, this, &GeneratePage::send);
     connect(m_stopButton, &QPushButton::clicked, this, &GeneratePage::stop);
-    connect(m_clearButton, &QPushButton::clicked, m_output, &QPlainTextEdit::clear);
+    connect(m_clearButton, &QPushButton::clicked, this, &GeneratePage::resetConversation);
     connect(m_copyButton, &QPushButton::clicked, this, [this] { QApplication::clipboard()->setText(m_output->toPlainText()); });
     auto* sendShortcut = new QShortcut(QKeySequence(Qt::CTRL | Qt::Key_Return), this);
     connect(sendShortcut, &QShortcut::activated, this, &GeneratePage::send);
@@ -159,12 +161,12 @@ GeneratePage::GeneratePage(AppSettings& settings, QWidget* parent)
 
     connect(m_job, &GenerationJob::modelLoaded, this, [this](const QString& description) {
         m_modelLabel->setText(QStringLiteral("Loaded: ") + description);
+        m_output->clear();  // a new model, a new conversation
         setBusy(false);
     });
     connect(m_job, &GenerationJob::text, this, [this](const QString& piece) { appendOutput(piece); });
     connect(m_job, &GenerationJob::finished, this, [this](const QString& reason, int tokens, double rate) {
         m_rateLabel->setText(QStringLiteral("%1 tokens · %2 tokens/s · %3").arg(tokens).arg(rate, 0, 'f', 1).arg(reason));
-        appendOutput(QStringLiteral("\n\n"));
         setBusy(false);
         Q_EMIT generationFinished();
     });
@@ -195,11 +197,11 @@ void GeneratePage::refreshModels() {
     m_listing = true;
     m_relistWanted = false;
     m_lister.join();
-    const QString folder = m_settings.runsFolder();
-    m_lister.start([this, folder] {
+    const QStringList folders = m_settings.runsFolders();  // old studio locations too
+    m_lister.start([this, folders] {
         QVector<RunSummary> runs;
         try {
-            runs = listRuns(folder, &m_stopListing);
+            for (const QString& folder : folders) runs += listRuns(folder, &m_stopListing);
         } catch (const std::exception&) {
             // An unreadable runs folder lists no models; "Open folder…" still works.
         }
@@ -259,7 +261,9 @@ void GeneratePage::send() {
     m_settings.setValue(QStringLiteral("generate/repetition"), s.repetitionPenalty);
     m_settings.setValue(QStringLiteral("generate/maxTokens"), s.maxNewTokens);
     m_settings.setValue(QStringLiteral("generate/seed"), m_seed->value());
-    appendOutput(prompt, true);  // the continuation streams right after it, in normal weight
+    // The output is the transcript the model continues: the prompt (bold) and the continuation
+    // right after it, with no separator the model would not see.
+    appendOutput(prompt, true);
     if (m_job->generate(prompt, s)) {
         m_rateLabel->setText(QStringLiteral("generating…"));
         setBusy(true);
@@ -267,6 +271,13 @@ void GeneratePage::send() {
 }
 
 void GeneratePage::stop() { m_job->stop(); }
+
+void GeneratePage::resetConversation() {
+    if (m_job->busy()) return;
+    m_job->resetConversation();
+    m_output->clear();
+    m_rateLabel->clear();
+}
 
 void GeneratePage::appendOutput(const QString& text, bool emphasis) {
     QTextCursor cursor = m_output->textCursor();

@@ -144,7 +144,7 @@ IngestReport IngestJob::readCorpus(const QString& corpusDir) {
     r.textBytes = info.textBytes;
     r.tokenizer = q(info.tokenizerKind);
     r.vocabSize = info.vocabSize;
-    for (const CorpusKindInfo& k : info.kinds) r.kinds.push_back({q(k.kind), k.files, k.documents, k.bytes, k.tokens});
+    for (const CorpusKindInfo& k : info.kinds) r.kinds.push_back({q(k.kind), k.files, k.documents, k.bytes, k.tokens, k.valTokens});
     for (const CorpusSkippedFile& s : info.skipped) r.skipped.push_back({q(s.path), q(s.reason), q(s.detail)});
     for (const std::string& w : info.warnings) r.warnings << q(w);
     return r;

@@ -195,20 +195,24 @@ void RunsPage::changeEvent(QEvent* event) {
 }
 
 void RunsPage::refresh() {
-    m_folderLabel->setText(m_settings.runsFolder());
+    const QStringList folders = m_settings.runsFolders();
+    m_folderLabel->setText(folders.size() > 1 ? QStringLiteral("%1 (and runs found in the old location %2)")
+                                                    .arg(folders.front(), folders.mid(1).join(QStringLiteral(", ")))
+                                              : folders.front());
     if (m_loading) {
         m_reloadWanted = true;
         return;
     }
     m_loading = true;
     m_reloadWanted = false;
-    const QString folder = m_settings.runsFolder();
-    m_loader.start([this, folder] {
+    m_loader.start([this, folders] {
         QVector<RunSummary> runs;
-        try {
-            runs = listRuns(folder, &m_stopLoading);
-        } catch (const std::exception&) {
-            // An unreadable folder lists as empty; the folder label says which one it was.
+        for (const QString& folder : folders) {
+            try {
+                runs += listRuns(folder, &m_stopLoading);
+            } catch (const std::exception&) {
+                // An unreadable folder lists as empty; the folder label says which one it was.
+            }
         }
         QMetaObject::invokeMethod(this, [this, runs] { applyRuns(runs); }, Qt::QueuedConnection);
     });

@@ -182,6 +182,20 @@ fs::path resolveModelDir(const fs::path& path) {
     throw FormatError(path.string(), "not a model folder: no config.json (and no checkpoints/ folder of a run)");
 }
 
+std::unique_ptr<Tokenizer> loadModelTokenizer(const fs::path& path) {
+    std::error_code ec;
+    if (path.empty()) throw FormatError("", "no tokenizer path given");
+    if (!fs::exists(path, ec)) throw FormatError(path.string(), "no such file or folder");
+    if (fs::is_regular_file(path) && path.filename() != "config.json") return loadTokenizer(path);
+    if (fs::is_directory(path) && hasTokenizerFiles(path)) return loadTokenizer(path);
+    if (fs::is_directory(path) && !fs::exists(path / "config.json", ec) && !fs::is_directory(path / "checkpoints", ec))
+        throw FormatError(path.string(), "holds no tokenizer.json (nor vocab.json + merges.txt) and is not a model, "
+                                         "checkpoint or run folder");
+    const fs::path dir = resolveModelDir(path);
+    if (hasTokenizerFiles(dir)) return loadTokenizer(dir);
+    return makeByteTokenizer();
+}
+
 LoadedModel loadModel(const fs::path& path, torch::Device device) {
     LoadedModel out;
     out.dir = resolveModelDir(path);

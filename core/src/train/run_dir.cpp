@@ -66,13 +66,6 @@ std::shared_ptr<const int> lockRunFolder(const fs::path& dir) {
 
 RunDir::RunDir(fs::path p) : m_path(std::move(p)), m_lock(lockRunFolder(m_path)) {}
 
-fs::path defaultRunsDir() {
-    if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) return fs::path(xdg) / "mamba-studio" / "runs";
-    if (const char* home = std::getenv("HOME"); home && *home)
-        return fs::path(home) / ".local" / "share" / "mamba-studio" / "runs";
-    return fs::current_path() / "runs";
-}
-
 RunDir RunDir::create(const fs::path& runsDir, const std::string& name, const std::string& arch) {
     std::error_code ec;
     fs::create_directories(runsDir, ec);

@@ -1,7 +1,8 @@
 #pragma once
 // GeneratePage: chat with a model. Pick a run + checkpoint from the runs folder (or open any
 // model folder: Hugging Face / state-spaces Mamba, a studio checkpoint), type a prompt, Send;
-// the continuation streams in token by token through GenerationJob (worker thread).
+// the continuation streams in token by token through GenerationJob (worker thread). Each Send
+// continues the whole transcript (the model's state carried); Reset starts a new conversation.
 // GUI thread only; the runs folder is read on a worker (refreshModels returns at once).
 #include <atomic>
 
@@ -39,6 +40,8 @@ public:
     /// Sends the prompt box's text (as the Send button does).
     void send();
     void stop();
+    /// Starts a new conversation (the Reset button): clears the transcript and the model's state.
+    void resetConversation();
 
     GenerationJob* job() const { return m_job; }
     SamplingSettings samplingSettings() const;

@@ -50,6 +50,7 @@ struct IngestKindRow {
     quint64 documents = 0;
     quint64 bytes = 0;   // clean text bytes
     quint64 tokens = 0;
+    quint64 valTokens = 0;  // of `tokens`, those in the validation split
 };
 
 struct IngestSkip {

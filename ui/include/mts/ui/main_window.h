@@ -28,7 +28,7 @@ enum class Page { Dataset = 0, Train = 1, Generate = 2, Runs = 3 };
 
 struct StudioOptions {
     QString settingsFile;       // empty: the user's native settings; tests pass an INI path
-    QString dataDir;            // empty: QStandardPaths::AppDataLocation
+    QString dataDir;            // empty: mts::defaultDataDir(), shared with the CLI
     bool sampleDataset = true;  // build the bundled sample dataset on first launch
 };
 

@@ -80,10 +80,10 @@ struct CorpusBuildConfig {
     /// BPE trainer settings for "bpe:VOCAB" (vocabSize comes from the spec; cancel and
     /// progress are the builder's).
     BpeTrainerConfig bpe;
-    double valFraction = 0.05;      // share of documents (or of tokens, for Tail) for val, 0..1
+    double valFraction = 0.05;      // share of tokens (of documents, for ByDocument) for val, 0..1
     uint64_t minValTokens = 4096;   // see CorpusWriterConfig
-    uint64_t seed = 0;              // split hash seed
-    CorpusSplit split = CorpusSplit::ByDocument;
+    uint64_t seed = 0;              // split seed
+    CorpusSplit split = CorpusSplit::Chunks;  // representative (corpus_writer.h)
     int threads = 0;                // tokenizing threads, 0 = hardware concurrency (max 16)
 };
 

@@ -29,7 +29,8 @@
 
 namespace mts {
 
-/// $XDG_DATA_HOME/mamba-studio/runs, else ~/.local/share/mamba-studio/runs.
+/// $XDG_DATA_HOME/mamba-studio/runs, else ~/.local/share/mamba-studio/runs: defaultDataDir()/runs,
+/// the one default of the CLI and the studio (data_dirs.h, which also finds older locations).
 std::filesystem::path defaultRunsDir();
 
 class RunDir {
