@@ -153,7 +153,7 @@ void TrainPage::buildControls(QWidget* panel) {
     m_startFrom->addItem(QStringLiteral("Model folder…"), QStringLiteral("<choose>"));
     m_arch = new QComboBox(panel);
     m_arch->setObjectName(QStringLiteral("archPicker"));
-    m_arch->setToolTip(QStringLiteral("Mamba (selective state-space model) or a Transformer of comparable size"));
+    m_arch->setToolTip(QStringLiteral("The architecture to train: Mamba, a Transformer of comparable size, or a seed baseline (hover an entry for what it is)"));
     m_size = new QComboBox(panel);
     m_size->setObjectName(QStringLiteral("sizePicker"));
     m_size->setToolTip(QStringLiteral("Model size: width, depth and parameter count"));

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mts/core/model/architectures.h"
 #include "mts/core/runtime/runtime.h"
 #include "mts/core/train/memory_estimate.h"
 #include "mts/core/train/presets.h"
@@ -74,10 +75,8 @@ int64_t mambaSize(const ::mts::PresetCatalog& c, const std::string& model) {
 PresetCatalog presetCatalog() {
     PresetCatalog out;
     const auto& c = engineCatalog();
-    out.architectures = {{QStringLiteral("mamba"), QStringLiteral("Mamba"),
-                          QStringLiteral("Selective state-space model: linear in sequence length, constant memory per generated token")},
-                         {QStringLiteral("transformer"), QStringLiteral("Transformer"),
-                          QStringLiteral("GPT-style decoder of comparable size: the baseline to compare Mamba against")}};
+    for (const ArchitectureInfo& a : architectureList())
+        out.architectures.push_back({q(a.id), q(a.displayName), q(a.description)});
     std::vector<std::string> models = c.modelNames();
     std::stable_sort(models.begin(), models.end(),
                      [&](const std::string& a, const std::string& b) { return mambaSize(c, a) < mambaSize(c, b); });
