@@ -87,6 +87,7 @@ void TrainConfig::validate() const {
     if (sampleTokens < 0) throw ConfigError("sample_tokens: must be >= 0");
     nonNegative(sampleTemperature, "sample_temperature");
     if (checkpointEvery < 0) throw ConfigError("checkpoint_every: must be >= 0");
+    nonNegative(checkpointMinutes, "checkpoint_minutes");
     positive(keepLast, "keep_last");
     if (earlyStoppingPatience < 0) throw ConfigError("early_stopping_patience: must be >= 0");
     nonNegative(stopAtLoss, "stop_at_loss");
@@ -136,6 +137,7 @@ void visitFields(Config& c, Visit&& v) {
     v("sample_tokens", c.sampleTokens);
     v("sample_temperature", c.sampleTemperature);
     v("checkpoint_every", c.checkpointEvery);
+    v("checkpoint_minutes", c.checkpointMinutes);
     v("keep_last", c.keepLast);
     v("keep_best", c.keepBest);
     v("seed", c.seed);

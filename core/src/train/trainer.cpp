@@ -82,8 +82,14 @@ struct Trainer::Impl {
     double sessionTrainSec = 0.0;
     int64_t sessionTokens = 0;
     int64_t sessionSteps = 0;
+    double lastCheckpointAt = 0.0;  // now() at the session start or the last checkpoint
 
     explicit Impl(Trainer& t) : owner(t), cfg(t.m_config) {}
+
+    double now() const {
+        return owner.m_clock ? owner.m_clock()
+                             : std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+    }
 
     void log(const std::string& line) {
         if (owner.m_callbacks.onLog) owner.m_callbacks.onLog(line);
@@ -99,6 +105,8 @@ struct Trainer::Impl {
     void evaluate(bool& stop);
     void samples();
     void checkpoint(bool best);
+    // checkpoint_every steps or checkpoint_minutes since the last checkpoint, whichever comes first.
+    bool checkpointDue() const;
     bool timeUp() const { return cfg.maxMinutes > 0 && st.elapsedSec >= cfg.maxMinutes * 60.0; }
 };
 
@@ -461,8 +469,17 @@ void Trainer::Impl::checkpoint(bool best) {
         result.bestCheckpoint = dir;
     }
     if (auto warning = pruneCheckpoints(run->checkpointsDir(), cfg.keepLast); !warning.empty()) warn(warning);
+    lastCheckpointAt = now();
     if (owner.m_callbacks.onCheckpoint) owner.m_callbacks.onCheckpoint(CheckpointReport{st.step, dir, best});
     writeStatus("running");
+}
+
+bool Trainer::Impl::checkpointDue() const {
+    const bool bySteps = cfg.checkpointEvery > 0 && st.step % cfg.checkpointEvery == 0;
+    const bool byTime = cfg.checkpointMinutes > 0 && now() - lastCheckpointAt >= cfg.checkpointMinutes * 60.0;
+    // During a streak of non-finite steps the previous checkpoint is the good one to keep.
+    return (bySteps || byTime) && st.nonFiniteInARow == 0 &&
+           result.lastCheckpoint.filename() != checkpointName(st.step);
 }
 
 Trainer::Trainer(TrainConfig config, TrainStart start, TrainCallbacks callbacks)
@@ -535,6 +552,7 @@ TrainResult Trainer::runSession() {
     };
     try {
         s.setUp();
+        s.lastCheckpointAt = s.now();
         bool stop = false;
         int64_t lastEval = -1, lastCkpt = -1;
         while (!stop) {
@@ -551,7 +569,9 @@ TrainResult Trainer::runSession() {
             if (m_pauseRequested) {
                 s.log("paused");
                 s.writeStatus("paused");
+                const double pausedAt = s.now();
                 waitWhilePaused();
+                s.lastCheckpointAt += s.now() - pausedAt;  // time paused puts nothing at risk
                 if (!m_cancelRequested) {
                     s.log("resumed");
                     s.writeStatus("running");
@@ -570,10 +590,7 @@ TrainResult Trainer::runSession() {
                 lastEval = s.st.step;
             }
             if (!stop && s.cfg.sampleEvery > 0 && s.st.step % s.cfg.sampleEvery == 0) s.samples();
-            // During a streak of non-finite steps the previous checkpoint is the good one to keep.
-            if (!stop && s.cfg.checkpointEvery > 0 && s.st.step % s.cfg.checkpointEvery == 0 &&
-                s.st.nonFiniteInARow == 0 &&
-                s.result.lastCheckpoint.filename() != checkpointName(s.st.step)) {
+            if (!stop && s.checkpointDue()) {
                 s.checkpoint(false);
                 lastCkpt = s.st.step;
             }
