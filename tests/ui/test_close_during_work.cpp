@@ -103,7 +103,7 @@ TEST(CloseDuringWork, TrainingSetUpIsCancelledAndLeavesNoRun) {
     QSignalSpy finished(controller, &TrainingController::finished);
     QSignalSpy destroyed(window.data(), &QObject::destroyed);
     QString error;
-    ASSERT_TRUE(controller->start(QString::fromStdString(config.toJson().dump()), mts::test::qpath(dir / "runs"),
+    ASSERT_TRUE(controller->start(config, mts::test::qpath(dir / "runs"),
                                   QStringLiteral("r"), &error))
         << error.toStdString();
 
@@ -139,10 +139,10 @@ TEST(CloseDuringWork, GeneratePageListsRunsOffTheGuiThread) {
     ASSERT_NE(picker, nullptr);
     QSignalSpy refreshed(&page, &GeneratePage::modelsRefreshed);
     page.refreshModels();
-    EXPECT_TRUE(page.isRefreshing());
+    EXPECT_TRUE(page.isRefreshingModels());
     EXPECT_EQ(picker->count(), 0);  // nothing read on the GUI thread
     ASSERT_TRUE(mts::test::waitUntil([&] { return refreshed.count() > 0; }, 30000));
-    EXPECT_FALSE(page.isRefreshing());
+    EXPECT_FALSE(page.isRefreshingModels());
     EXPECT_GE(picker->count(), 2);  // the run ("latest") and its checkpoint
 }
 

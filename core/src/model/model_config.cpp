@@ -6,28 +6,25 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mts/core/model/architectures.h"
 #include "mts/core/model/parameter_count.h"
 #include "mts/core/runtime/errors.h"
 
 namespace mts {
 
 std::string toString(Architecture a) {
-    switch (a) {
-        case Architecture::Mamba: return "mamba";
-        case Architecture::Transformer: return "transformer";
-        case Architecture::Attention1: return "attention1";
-        case Architecture::Linear: return "linear";
-    }
+    for (const ArchitectureInfo& info : architectureList())
+        if (info.arch == a) return info.id;
     return "unknown";
 }
 
 Architecture architectureFromString(const std::string& s) {
-    if (s == "mamba") return Architecture::Mamba;
-    if (s == "transformer") return Architecture::Transformer;
-    if (s == "attention1") return Architecture::Attention1;
-    if (s == "linear") return Architecture::Linear;
-    throw ConfigError("arch: unknown architecture '" + s +
-                      "' (expected mamba, transformer, attention1 or linear)");
+    std::string expected;
+    for (const ArchitectureInfo& info : architectureList()) {
+        if (info.id == s) return info.arch;
+        expected += (expected.empty() ? "" : ", ") + info.id;
+    }
+    throw ConfigError("arch: unknown architecture '" + s + "' (expected one of: " + expected + ")");
 }
 
 namespace {

@@ -13,6 +13,7 @@
 class QCheckBox;
 class QComboBox;
 class QLabel;
+class QLayout;
 class QLineEdit;
 class QListWidget;
 class QPlainTextEdit;
@@ -67,6 +68,13 @@ Q_SIGNALS:
     void ingestFailed(const QString& message);
 
 private:
+    DropZone* buildDropZone();
+    QLayout* buildProgressRow();
+    QWidget* buildDatasetList(QWidget* parent);
+    QWidget* buildDetails(QWidget* parent);
+    void connectControls();
+    void connectJob();
+    void onTokenizerPicked();
     QString newCorpusDir(const QString& firstSource) const;
     void onProgress(const IngestProgressInfo& p);
     void onFinished(const IngestReport& report);
@@ -88,6 +96,7 @@ private:
     QPushButton* m_cancel;
     QLabel* m_status;
     QListWidget* m_list;
+    QPushButton* m_removeButton;
     QLabel* m_summary;
     QTableWidget* m_kinds;
     QLineEdit* m_skipFilter;

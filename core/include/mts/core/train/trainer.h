@@ -140,6 +140,11 @@ public:
     bool isPaused() const { return m_pauseRequested.load(); }
     bool isCancelled() const { return m_cancelRequested.load(); }
 
+    /// The clock checkpoint_minutes is measured with: monotonic seconds (any origin). Default:
+    /// std::chrono::steady_clock. Tests inject a fake one. Call before run(); it is called on
+    /// run()'s thread.
+    void setClock(std::function<double()> monotonicSeconds) { m_clock = std::move(monotonicSeconds); }
+
     /// The effective config stored in a checkpoint (run folder -> its latest checkpoint).
     /// Throws FormatError when there is none.
     static TrainConfig resumeConfig(const std::filesystem::path& runOrCheckpoint);
@@ -153,6 +158,7 @@ private:
     TrainConfig m_config;
     TrainStart m_start;
     TrainCallbacks m_callbacks;
+    std::function<double()> m_clock;  // empty = steady_clock
     std::atomic<bool> m_pauseRequested{false};
     std::atomic<bool> m_cancelRequested{false};
     std::mutex m_mutex;
