@@ -29,6 +29,7 @@ struct GenerateCliOptions {
     std::string device = "cpu";
     SamplingOptions sampling;
     bool ignoreEos = false;
+    std::string weights = "auto";
 };
 
 std::vector<int32_t> parsePromptIds(const std::string& text) {
@@ -61,6 +62,7 @@ int runGenerate(const GenerateCliOptions& o) {
 
     GenerateRequest request;
     request.options = sampling;
+    request.weights = o.weights;
     request.promptIds = haveIds ? parsePromptIds(o.promptIds) : loaded.tokenizer->encode(o.prompt);
 
     if (!o.printIds && !o.noEcho) {
@@ -92,9 +94,9 @@ int runGenerate(const GenerateCliOptions& o) {
     std::fflush(stdout);
     for (const auto& w : result.warnings) spdlog::warn("{}", w);
     spdlog::info("prompt {} tokens in {:.1f} ms; generated {} tokens in {:.2f} s ({:.1f} tokens/s); "
-                 "stop: {}; decode state {:.1f} KiB",
+                 "stop: {}; decode state {:.1f} KiB; weights {}",
                  result.promptTokens, result.promptSeconds * 1e3, result.ids.size(), result.decodeSeconds,
-                 result.tokensPerSecond, toString(result.stopReason), result.stateBytes / 1024.0);
+                 result.tokensPerSecond, toString(result.stopReason), result.stateBytes / 1024.0, result.weights);
     return 0;
 }
 
@@ -123,6 +125,10 @@ void addGenerate(CLI::App& app, Runner& run) {
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     sub->add_flag("--ignore-eos", o->ignoreEos, "Keep going past the end-of-document token");
     sub->add_option("--device", o->device, "cpu or cuda")->capture_default_str();
+    sub->add_option("--weights", o->weights,
+                    "Decoding weights: auto, fp32, bf16, f16, int8 (fused CPU decoder, Mamba) or reference (LibTorch)")
+        ->check(CLI::IsMember({"auto", "fp32", "bf16", "f16", "int8", "reference"}))
+        ->capture_default_str();
     sub->callback([&run, o] { run = [o] { return runGenerate(*o); }; });
 }
 

@@ -134,11 +134,35 @@ GenerateResult generate(LanguageModelImpl& model, const Tokenizer* tokenizer, co
     const auto idOptions = torch::TensorOptions().dtype(torch::kLong);
 
     auto t0 = Clock::now();
-    std::unique_ptr<DecodeState> state = model.newState(1);
-    std::vector<int64_t> prompt64(history.begin(), history.end());
-    torch::Tensor promptIds = torch::tensor(prompt64, idOptions).view({1, promptLen}).to(device);
-    // Copying the logits to the CPU also waits for an asynchronous device, so the time is real.
-    torch::Tensor logits = model.prefill(promptIds, *state).to(torch::kCPU, torch::kFloat);
+    // The fused CPU decoder (inference_model.h) when the model supports it, else LibTorch's step().
+    const std::string weights = request.weights == "auto" ? kDefaultInferenceWeights : request.weights;
+    std::unique_ptr<InferenceModel> ownInference;
+    const InferenceModel* inference = request.inference;
+    if (!inference && weights != "reference") {
+        const decode::WeightType type = decode::weightTypeFromString(weights);  // ConfigError if unknown
+        if (InferenceModel::supports(model)) {
+            ownInference = std::make_unique<InferenceModel>(model, type);
+            inference = ownInference.get();
+        } else {
+            result.warnings.push_back(fmt::format("--weights {}: the fused decoder supports Mamba on the CPU only; "
+                                                  "this model decodes with LibTorch in its own precision", weights));
+        }
+    }
+    result.weights = inference ? decode::toString(inference->weights()) : "reference";
+    std::unique_ptr<DecodeState> state;
+    std::unique_ptr<InferenceState> fastState;
+    torch::Tensor logits;
+    if (inference) {
+        fastState = inference->newState();
+        const std::vector<float>& l = inference->prefill(history, *fastState);
+        logits = torch::from_blob(const_cast<float*>(l.data()), {static_cast<int64_t>(l.size())}, torch::kFloat);
+    } else {
+        state = model.newState(1);
+        std::vector<int64_t> prompt64(history.begin(), history.end());
+        torch::Tensor promptIds = torch::tensor(prompt64, idOptions).view({1, promptLen}).to(device);
+        // Copying the logits to the CPU also waits for an asynchronous device, so the time is real.
+        logits = model.prefill(promptIds, *state).to(torch::kCPU, torch::kFloat);
+    }
     result.promptSeconds = secondsSince(t0);
 
     Sampler sampler(opts, vocabLimit);
@@ -184,8 +208,12 @@ GenerateResult generate(LanguageModelImpl& model, const Tokenizer* tokenizer, co
             break;
         }
         if (last) break;
-        torch::Tensor next = torch::tensor(std::vector<int64_t>{id}, idOptions).to(device);
-        logits = model.step(next, *state).to(torch::kCPU, torch::kFloat);
+        if (inference) {
+            inference->step(id, *fastState);  // refills the buffer `logits` views
+        } else {
+            torch::Tensor next = torch::tensor(std::vector<int64_t>{id}, idOptions).to(device);
+            logits = model.step(next, *state).to(torch::kCPU, torch::kFloat);
+        }
     }
 
     // Text still pending after an early end (EOS, cancel, or maxNew == 0): a held-back
@@ -206,7 +234,7 @@ GenerateResult generate(LanguageModelImpl& model, const Tokenizer* tokenizer, co
     if (!result.ids.empty() && result.decodeSeconds > 0.0) {
         result.tokensPerSecond = static_cast<double>(result.ids.size()) / result.decodeSeconds;
     }
-    result.stateBytes = state->bytes();
+    result.stateBytes = inference ? fastState->bytes() : state->bytes();
     return result;
 }
 

@@ -25,6 +25,7 @@
 
 #include <torch/torch.h>
 
+#include "mts/core/generate/inference_model.h"
 #include "mts/core/model/language_model.h"
 #include "mts/core/tokenize/tokenizer.h"
 
@@ -51,7 +52,17 @@ struct GenerateRequest {
     std::vector<int32_t> promptIds;  // must not be empty unless the tokenizer has an EOS id,
                                      // which then starts the sequence
     SamplingOptions options;
+    /// Decoding path: "fp32" | "bf16" | "f16" | "int8" run the fused CPU decoder
+    /// (InferenceModel) with the large matrices in that type; "reference" runs LibTorch's
+    /// step(); "auto" (default) = kDefaultInferenceWeights. Models the fused decoder does not
+    /// support (not Mamba, or not on the CPU) use LibTorch's step() with a warning.
+    std::string weights = "auto";
+    /// An already packed InferenceModel of this model to reuse (chat); null = pack per call.
+    const InferenceModel* inference = nullptr;
 };
+
+/// The "auto" weights (see README "Fast decoding" for the measurement behind the choice).
+inline constexpr const char* kDefaultInferenceWeights = "bf16";
 
 enum class StopReason {
     MaxTokens,    // maxNewTokens reached
@@ -72,6 +83,7 @@ struct GenerateResult {
     double decodeSeconds = 0.0;    // wall time from the first sampled token to the last
     double tokensPerSecond = 0.0;  // ids.size() / decodeSeconds (0 when nothing was generated)
     int64_t stateBytes = 0;        // DecodeState::bytes() at the end
+    std::string weights;           // the decoding path used: "fp32", "bf16", "f16", "int8" or "reference"
     std::vector<std::string> warnings;
 };
 
