@@ -10,6 +10,9 @@ namespace mts::ui {
 
 struct GenerationJob::Model {
     LoadedModel loaded;
+    // The fused decoder's packed weights, kept between Sends (rebuilt when the precision
+    // changes); used on the worker thread only.
+    std::unique_ptr<InferenceModel> inference;
 };
 
 GenerationJob::GenerationJob(QObject* parent) : QObject(parent) {}
@@ -32,9 +35,10 @@ void GenerationJob::loadModel(const QString& path) {
                 model->loaded = mts::loadModel(p);
                 const auto& cfg = model->loaded.model->config();
                 const QString description =
-                    QStringLiteral("%1 · %2 M params · %3 tokenizer · %4")
+                    QStringLiteral("%1 · %2 M params · stored %3 · %4 tokenizer · %5")
                         .arg(QString::fromStdString(toString(cfg.arch)))
                         .arg(double(model->loaded.model->numParameters()) / 1e6, 0, 'f', 2)
+                        .arg(QString::fromStdString(model->loaded.storedDtype))
                         .arg(QString::fromStdString(model->loaded.tokenizer ? model->loaded.tokenizer->kind() : "no"))
                         .arg(QString::fromStdString(model->loaded.dir.string()));
                 QMetaObject::invokeMethod(this, [this, model, description] {
@@ -67,6 +71,14 @@ bool GenerationJob::generate(const QString& prompt, const SamplingSettings& sett
                 o.repetitionPenalty = settings.repetitionPenalty;
                 o.maxNewTokens = settings.maxNewTokens;
                 o.seed = settings.seed;
+                request.weights = settings.weights.toStdString();
+                const std::string w = request.weights == "auto" ? kDefaultInferenceWeights : request.weights;
+                if (w != "reference" && InferenceModel::supports(*model->loaded.model)) {
+                    const decode::WeightType type = decode::weightTypeFromString(w);
+                    if (!model->inference || model->inference->weights() != type)
+                        model->inference = std::make_unique<InferenceModel>(*model->loaded.model, type);
+                    request.inference = model->inference.get();
+                }
                 const GenerateResult result = mts::generate(
                     *model->loaded.model, model->loaded.tokenizer.get(), request,
                     [this](int32_t, const std::string& piece) {
@@ -76,7 +88,8 @@ bool GenerationJob::generate(const QString& prompt, const SamplingSettings& sett
                         }
                         return !m_cancel.load();
                     });
-                const QString reason = QString::fromStdString(toString(result.stopReason));
+                const QString reason = QString::fromStdString(toString(result.stopReason) + " · " + result.weights +
+                                                              " weights");
                 const int tokens = int(result.ids.size());
                 const double rate = result.tokensPerSecond;
                 QMetaObject::invokeMethod(this, [this, reason, tokens, rate] { Q_EMIT finished(reason, tokens, rate); },

@@ -65,6 +65,7 @@ private:
     QDoubleSpinBox* m_repetition;
     QSpinBox* m_maxTokens;
     QSpinBox* m_seed;
+    QComboBox* m_weights;
     QString m_loadedPath;
 };
 
