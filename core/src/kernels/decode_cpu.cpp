@@ -162,7 +162,7 @@ void matvec(const PackedMatrix& m, const float* x, float* y) {
     const isa::RowKernels k = isa::rowKernels();
     isa::RowKernel kernel = k.f32;
     const void* xin = x;
-    std::vector<uint8_t> xq;
+    thread_local std::vector<uint8_t> xq;  // x as Q8_0 blocks, reused between calls
     switch (m.type) {
         case WeightType::F32: kernel = k.f32; break;
         case WeightType::Bf16: kernel = k.bf16; break;
@@ -192,7 +192,8 @@ void rmsNorm(const float* x, const float* weight, float eps, float* y, int64_t n
 }
 
 void silu(const float* x, float* y, int64_t n) {
-    std::vector<float> e(static_cast<size_t>(n));
+    thread_local std::vector<float> e;  // reused: no allocation per token
+    if (static_cast<int64_t>(e.size()) < n) e.resize(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) e[i] = -x[i];
     scan_cpu::vecExp(e.data(), e.data(), n);
     for (int64_t i = 0; i < n; ++i) y[i] = x[i] / (1.0f + e[i]);
