@@ -42,6 +42,11 @@ struct IngestCliOptions {
     bool overwrite = false;
     bool json = false;
     uint64_t seed = 0;
+    bool includeSecrets = false;
+    bool followLinksOutside = false;
+    double pdfTimeout = 120;
+    double pdfMemoryMb = 2048;
+    bool pdfInProcess = false;
 };
 
 std::atomic<bool> gCancel{false};
@@ -104,6 +109,13 @@ int runIngest(const IngestCliOptions& o) {
     opt.threads = o.threads;
     opt.cacheDir = o.cacheDir;
     opt.cancel = &gCancel;
+    opt.includeSecrets = o.includeSecrets;
+    opt.followLinksOutside = o.followLinksOutside;
+    if (o.pdfTimeout <= 0) throw ConfigError("--pdf-timeout must be positive");
+    if (o.pdfMemoryMb < 64) throw ConfigError("--pdf-memory-mb must be at least 64");
+    opt.pdfTimeoutSeconds = o.pdfTimeout;
+    opt.pdfMemoryBytes = static_cast<uint64_t>(o.pdfMemoryMb) << 20;
+    opt.pdfInProcess = o.pdfInProcess;
 
     const bool tty = ::isatty(STDERR_FILENO) == 1;
     auto ingestProgress = [&](const ingest::IngestProgress& p) {
@@ -195,6 +207,16 @@ void addIngest(CLI::App& app, Runner& run) {
     sub->add_option("--seed", o->seed, "Train/val split seed")->capture_default_str();
     sub->add_flag("--overwrite", o->overwrite, "Replace an existing --out folder");
     sub->add_flag("--json", o->json, "Print one JSON object instead of the table");
+    sub->add_flag("--include-secrets", o->includeSecrets,
+                  "Also read private keys, .env files and credential stores (skipped by default)");
+    sub->add_flag("--follow-links-outside", o->followLinksOutside,
+                  "Follow symbolic links that lead out of the source folders (skipped by default)");
+    sub->add_option("--pdf-timeout", o->pdfTimeout, "Seconds per PDF before its helper process is stopped")
+        ->capture_default_str();
+    sub->add_option("--pdf-memory-mb", o->pdfMemoryMb, "Memory limit of the PDF helper process (MiB)")
+        ->capture_default_str();
+    sub->add_flag("--pdf-in-process", o->pdfInProcess,
+                  "Read PDFs in this process, without the helper (no time or memory limit)");
     sub->callback([&run, o] { run = [o] { return runIngest(*o); }; });
 }
 

@@ -1,5 +1,6 @@
 #include "mts/ui/dataset_page.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDesktopServices>
 #include <QDir>
@@ -120,6 +121,12 @@ DatasetPage::DatasetPage(AppSettings& settings, QWidget* parent)
                                           "larger means shorter sequences but a bigger embedding"));
     m_bpeVocab->setVisible(false);
     dropButtons->addWidget(m_bpeVocab);
+    m_includeSecrets = new QCheckBox(QStringLiteral("Include secrets"), m_dropZone);
+    m_includeSecrets->setObjectName(QStringLiteral("includeSecrets"));
+    m_includeSecrets->setToolTip(QStringLiteral("Also read private keys, .env files and credential stores (.netrc, "
+                                                ".pgpass, .git-credentials, .aws/credentials, keychains). Off: they "
+                                                "are skipped and listed under Skipped as \"secret\"."));
+    dropButtons->addWidget(m_includeSecrets);
     dropButtons->addStretch(1);
     dropLayout->addWidget(dropLabel);
     dropLayout->addLayout(dropButtons);
@@ -273,6 +280,7 @@ bool DatasetPage::addSources(const QStringList& paths) {
     IngestRequest request;
     request.sources = paths;
     request.outputDir = newCorpusDir(paths.front());
+    request.includeSecrets = m_includeSecrets->isChecked();
     const QString tokenizer = m_tokenizer->currentData().toString();
     if (tokenizer == QLatin1String("file") && !m_pendingTokenizerFile.isEmpty()) {
         request.tokenizer = m_pendingTokenizerFile;

@@ -51,6 +51,7 @@ bool IngestJob::start(const IngestRequest& request) {
                 // Absolute sources, as the CLI records them: the same folder gives the same corpus.
                 for (const QString& src : request.sources) options.sources.push_back(ingest::normalizedSource(src.toStdString()));
                 options.cancel = &m_cancel;
+                options.includeSecrets = request.includeSecrets;
                 const auto started = std::chrono::steady_clock::now();
                 auto lastProgress = started - std::chrono::seconds(1);
                 IngestProgressInfo info;  // the worker's latest, sent at most ~10 times a second

@@ -27,6 +27,9 @@ struct IngestRequest {
     // The split, with the CLI's defaults (`mamba-studio-cli ingest --val-fraction --seed`).
     double valFraction = 0.05;
     quint64 seed = 0;
+    // Read private keys, .env files and credential stores too (`ingest --include-secrets`);
+    // off: they are skipped with reason "secret" and listed in the report.
+    bool includeSecrets = false;
 };
 
 struct IngestProgressInfo {
