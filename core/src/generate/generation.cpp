@@ -137,14 +137,14 @@ GenerateResult generate(LanguageModelImpl& model, const Tokenizer* tokenizer, co
     // The fused CPU decoder (inference_model.h) when the model supports it, else LibTorch's step().
     const std::string weights = request.weights == "auto" ? kDefaultInferenceWeights : request.weights;
     std::unique_ptr<InferenceModel> ownInference;
-    const InferenceModel* inference = request.inference;
+    const InferenceModel* inference = weights == "reference" ? nullptr : request.inference;
     if (!inference && weights != "reference") {
         const decode::WeightType type = decode::weightTypeFromString(weights);  // ConfigError if unknown
         if (InferenceModel::supports(model)) {
             ownInference = std::make_unique<InferenceModel>(model, type);
             inference = ownInference.get();
         } else {
-            result.warnings.push_back(fmt::format("--weights {}: the fused decoder supports Mamba on the CPU only; "
+            result.warnings.push_back(fmt::format("weights {}: the fused decoder supports Mamba on the CPU only; "
                                                   "this model decodes with LibTorch in its own precision", weights));
         }
     }
