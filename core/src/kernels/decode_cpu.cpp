@@ -39,8 +39,11 @@ void quantizeBlock(const float* v, int64_t n, uint8_t* out) {
     }
 }
 
-// Rows per parallel task: enough work (~64 KiB of weights) to pay for a task.
-int64_t grainRows(const PackedMatrix& m) { return std::max<int64_t>(1, 65536 / std::max<int64_t>(1, m.rowBytes())); }
+// Rows per parallel task: at least 512 KiB of weights, so the small products (x_proj, dt_proj)
+// run inline. Waking the other threads costs tens of microseconds on a busy machine: with
+// 64 KiB tasks a 4-layer test model decoded at 0.44 ms/token instead of 0.02 once the OpenMP
+// workers had gone to sleep.
+int64_t grainRows(const PackedMatrix& m) { return std::max<int64_t>(1, (512 << 10) / std::max<int64_t>(1, m.rowBytes())); }
 
 }  // namespace
 
