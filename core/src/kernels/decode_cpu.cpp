@@ -166,17 +166,25 @@ void matvec(const PackedMatrix& m, const float* x, float* y) {
     isa::RowKernel kernel = k.f32;
     const void* xin = x;
     thread_local std::vector<uint8_t> xq;  // x as Q8_0 blocks, reused between calls
+    thread_local std::vector<float> xScales;
+    isa::Q8Vector xVec{nullptr, nullptr};
     switch (m.type) {
         case WeightType::F32: kernel = k.f32; break;
         case WeightType::Bf16: kernel = k.bf16; break;
         case WeightType::F16: kernel = k.f16; break;
         case WeightType::Q8_0: {
             kernel = k.q8;
-            const int64_t padded = m.paddedCols();
-            xq.resize(static_cast<size_t>(padded / kQ8Block * kQ8BlockBytes));
-            for (int64_t c = 0, b = 0; c < padded; c += kQ8Block, ++b)
+            const int64_t padded = m.paddedCols(), blocks = padded / kQ8Block;
+            xq.resize(static_cast<size_t>(blocks * kQ8BlockBytes));
+            xScales.resize(static_cast<size_t>(blocks));
+            for (int64_t c = 0, b = 0; c < padded; c += kQ8Block, ++b) {
                 quantizeBlock(x + c, std::max<int64_t>(0, std::min(kQ8Block, m.cols - c)), xq.data() + b * kQ8BlockBytes);
-            xin = xq.data();
+                uint16_t d;
+                std::memcpy(&d, xq.data() + b * kQ8BlockBytes, 2);
+                xScales[b] = isa::halfToFloat(d);
+            }
+            xVec = {xq.data(), xScales.data()};
+            xin = &xVec;
             break;
         }
     }

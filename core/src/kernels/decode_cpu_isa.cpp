@@ -103,21 +103,20 @@ void genF16(const uint8_t* w, int64_t rowBytes, const void* xv, float* y, int64_
 }
 
 void genQ8(const uint8_t* w, int64_t rowBytes, const void* xv, float* y, int64_t r0, int64_t r1, int64_t cols) {
-    const auto* x = static_cast<const uint8_t*>(xv);
+    const auto& xq = *static_cast<const Q8Vector*>(xv);
     const int64_t blocks = cols / 32;
     for (int64_t r = r0; r < r1; ++r) {
         const uint8_t* row = w + r * rowBytes;
         float acc = 0;
         for (int64_t b = 0; b < blocks; ++b) {
             const uint8_t* wb = row + b * 34;
-            const uint8_t* xb = x + b * 34;
-            uint16_t dw, dx;
+            const uint8_t* xb = xq.blocks + b * 34;
+            uint16_t dw;
             std::memcpy(&dw, wb, 2);
-            std::memcpy(&dx, xb, 2);
             int32_t sum = 0;
             for (int j = 0; j < 32; ++j)
                 sum += static_cast<int32_t>(static_cast<int8_t>(wb[2 + j])) * static_cast<int8_t>(xb[2 + j]);
-            acc += halfToFloat(dw) * halfToFloat(dx) * static_cast<float>(sum);
+            acc += halfToFloat(dw) * xq.scales[b] * static_cast<float>(sum);
         }
         y[r] = acc;
     }
@@ -182,29 +181,42 @@ void avx16(const uint8_t* w, int64_t rowBytes, const void* xv, float* y, int64_t
     }
 }
 
+inline __m256 q8BlockDot(const uint8_t* wb, const uint8_t* xb, __m256i ones) {
+    const __m256i qw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + 2));
+    const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 2));
+    // |w| (unsigned) times x with w's sign: maddubs needs an unsigned first operand.
+    const __m256i aw = _mm256_sign_epi8(qw, qw);
+    const __m256i sx = _mm256_sign_epi8(qx, qw);
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(aw, sx), ones));
+}
+
+inline float q8Scale(const uint8_t* wb) {
+    uint16_t dw;
+    std::memcpy(&dw, wb, 2);
+    return _cvtsh_ss(dw);
+}
+
 void avxQ8(const uint8_t* w, int64_t rowBytes, const void* xv, float* y, int64_t r0, int64_t r1, int64_t cols) {
-    const auto* x = static_cast<const uint8_t*>(xv);
+    const auto& xq = *static_cast<const Q8Vector*>(xv);
     const int64_t blocks = cols / 32;
     const __m256i ones = _mm256_set1_epi16(1);
     for (int64_t r = r0; r < r1; ++r) {
         const uint8_t* row = w + r * rowBytes;
-        __m256 acc = _mm256_setzero_ps();
-        for (int64_t b = 0; b < blocks; ++b) {
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+        int64_t b = 0;
+        for (; b + 2 <= blocks; b += 2) {  // two chains: the int->float->fma latency overlaps
             const uint8_t* wb = row + b * 34;
-            const uint8_t* xb = x + b * 34;
-            uint16_t dw, dx;
-            std::memcpy(&dw, wb, 2);
-            std::memcpy(&dx, xb, 2);
-            const __m256i qw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + 2));
-            const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 2));
-            // |w| (unsigned) times x with w's sign: maddubs needs an unsigned first operand.
-            const __m256i aw = _mm256_sign_epi8(qw, qw);
-            const __m256i sx = _mm256_sign_epi8(qx, qw);
-            const __m256i dot = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sx), ones);
-            const float d = _cvtsh_ss(dw) * _cvtsh_ss(dx);
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(dot), acc);
+            const uint8_t* xb = xq.blocks + b * 34;
+            acc0 = _mm256_fmadd_ps(_mm256_set1_ps(q8Scale(wb) * xq.scales[b]), q8BlockDot(wb, xb, ones), acc0);
+            acc1 = _mm256_fmadd_ps(_mm256_set1_ps(q8Scale(wb + 34) * xq.scales[b + 1]), q8BlockDot(wb + 34, xb + 34, ones),
+                                   acc1);
         }
-        y[r] = hsum(acc);
+        if (b < blocks) {
+            const uint8_t* wb = row + b * 34;
+            acc0 = _mm256_fmadd_ps(_mm256_set1_ps(q8Scale(wb) * xq.scales[b]), q8BlockDot(wb, xq.blocks + b * 34, ones),
+                                   acc0);
+        }
+        y[r] = hsum(_mm256_add_ps(acc0, acc1));
     }
 }
 

@@ -5,9 +5,16 @@
 
 namespace mts::decode::isa {
 
-// x: fp32 (cols) for F32/Bf16/F16; Q8_0 blocks (cols / 32 of them, cols a multiple of 32) for Q8.
+// x: fp32 (cols) for F32/Bf16/F16; a Q8Vector (cols a multiple of 32) for Q8.
 using RowKernel = void (*)(const uint8_t* w, int64_t rowBytes, const void* x, float* y, int64_t r0, int64_t r1,
                            int64_t cols);
+
+/// x rounded to Q8_0 blocks (llama.cpp layout, 34 bytes each) plus their scales widened to fp32
+/// once per product (not once per row).
+struct Q8Vector {
+    const uint8_t* blocks;
+    const float* scales;
+};
 
 struct RowKernels {
     RowKernel f32, bf16, f16, q8;
