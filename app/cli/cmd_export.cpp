@@ -41,7 +41,8 @@ void addExport(CLI::App& app, Runner& run) {
     sub->add_option("--format,-f", opts->format, "hf (transformers folder) or gguf (llama.cpp)")
         ->required()
         ->check(CLI::IsMember({"hf", "gguf"}));
-    sub->add_option("--dtype", opts->dtype, "Weights: f32 or f16")->check(CLI::IsMember({"f32", "f16"}));
+    sub->add_option("--dtype", opts->dtype, "Weights: f32, f16 or q8_0 (GGUF only: llama.cpp's 8-bit blocks)")
+        ->check(CLI::IsMember({"f32", "f16", "q8_0"}));
     sub->add_option("--out,-o", opts->out, "Output folder (hf) or .gguf file (gguf)")->required();
     sub->callback([&run, opts] { run = [opts] { return runExport(*opts); }; });
 }

@@ -36,6 +36,7 @@ struct GenerateCliOptions {
     SamplingOptions sampling;
     bool ignoreEos = false;
     bool interactive = false;
+    std::string weights = "auto";
 };
 
 std::vector<int32_t> parsePromptIds(const std::string& text) {
@@ -74,9 +75,9 @@ TokenCallback streamToStdout() {
 void logStats(const GenerateResult& result) {
     for (const auto& w : result.warnings) spdlog::warn("{}", w);
     spdlog::info("prompt {} tokens in {:.1f} ms; generated {} tokens in {:.2f} s ({:.1f} tokens/s); "
-                 "stop: {}; decode state {:.1f} KiB",
+                 "stop: {}; decode state {:.1f} KiB; weights {}",
                  result.promptTokens, result.promptSeconds * 1e3, result.ids.size(), result.decodeSeconds,
-                 result.tokensPerSecond, toString(result.stopReason), result.stateBytes / 1024.0);
+                 result.tokensPerSecond, toString(result.stopReason), result.stateBytes / 1024.0, result.weights);
 }
 
 // One turn per stdin line: the line continues the transcript (as typed, without its newline),
@@ -84,7 +85,10 @@ void logStats(const GenerateResult& result) {
 // line asks for more; "/reset" starts a new conversation. Ends at end of input.
 int runInteractive(const GenerateCliOptions& o, LoadedModel& loaded, const SamplingOptions& sampling,
                    const std::vector<int32_t>& firstTurn) {
-    Conversation chat(*loaded.model, loaded.tokenizer.get());
+    std::vector<std::string> notes;
+    const std::unique_ptr<InferenceModel> packed = packForDecoding(*loaded.model, o.weights, notes);
+    for (const auto& n : notes) spdlog::warn("{}", n);
+    Conversation chat(*loaded.model, loaded.tokenizer.get(), packed.get());
     const bool tty = ::isatty(STDIN_FILENO) != 0;
     auto turn = [&](const std::vector<int32_t>& ids) {
         const GenerateResult r = chat.sendIds(ids, sampling, o.printIds ? TokenCallback{} : streamToStdout());
@@ -133,6 +137,7 @@ int runGenerate(const GenerateCliOptions& o) {
 
     GenerateRequest request;
     request.options = sampling;
+    request.weights = o.weights;
     request.promptIds = promptIds;
     if (!o.printIds && !o.noEcho) {
         const std::string echo = haveText ? o.prompt : decodeForDisplay(*loaded.tokenizer, request.promptIds);
@@ -176,6 +181,10 @@ void addGenerate(CLI::App& app, Runner& run) {
     sub->add_option("--device", o->device, "cpu or cuda")->capture_default_str();
     sub->add_flag("--interactive", o->interactive,
                   "Conversation: each stdin line continues the transcript (state carried); /reset starts over");
+    sub->add_option("--weights", o->weights,
+                    "Decoding weights: auto, fp32, bf16, f16, int8 (fused CPU decoder, Mamba) or reference (LibTorch)")
+        ->check(CLI::IsMember({"auto", "fp32", "bf16", "f16", "int8", "reference"}))
+        ->capture_default_str();
     sub->callback([&run, o] { run = [o] { return runGenerate(*o); }; });
 }
 

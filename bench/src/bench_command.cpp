@@ -12,6 +12,7 @@ void addBenchCommand(CLI::App& app, Runner& run) {
     addBenchTrain(*bench, run);
     addBenchGenerate(*bench, run);
     addBenchTokenize(*bench, run);
+    addBenchPrecision(*bench, run);
 }
 
 }  // namespace mts::bench

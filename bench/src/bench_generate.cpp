@@ -15,6 +15,7 @@
 
 #include "bench_parts.h"
 #include "mts/core/generate/generation.h"
+#include "mts/core/generate/inference_model.h"
 #include "mts/core/model/language_model.h"
 #include "mts/core/model/model_factory.h"
 #include "mts/core/runtime/errors.h"
@@ -38,11 +39,14 @@ struct BenchGenerateOptions {
     int64_t tokens = 32;
     int64_t chunk = 1000;
     std::string device = "cpu";
+    std::vector<std::string> weights = {"reference", "fp32", "bf16", "f16", "int8"};
     bool json = false;
 };
 
 struct ContextResult {
     std::string arch;
+    std::string weights = "reference";
+    int64_t weightBytes = 0;  // weights read per token (fused decoder; 0 for the LibTorch path)
     int64_t context = 0;
     double prefillSeconds = 0;
     double msPerTokenMean = 0;
@@ -81,21 +85,43 @@ std::vector<ContextResult> benchArch(Architecture arch, const BenchGenerateOptio
     const auto idOptions = torch::TensorOptions().dtype(torch::kLong);
 
     std::vector<ContextResult> out;
+    for (const std::string& weights : o.weights) {
+    std::unique_ptr<InferenceModel> inference;
+    if (weights != "reference") {
+        if (!InferenceModel::supports(*model)) {
+            std::fprintf(stderr, "%s: --weights %s skipped (the fused decoder supports Mamba on the CPU only)\n",
+                         toString(arch).c_str(), weights.c_str());
+            continue;
+        }
+        inference = std::make_unique<InferenceModel>(*model, decode::weightTypeFromString(weights));
+    }
     for (int64_t context : contexts) {
         ContextResult r;
         r.arch = toString(arch);
+        r.weights = weights;
+        r.weightBytes = inference ? inference->weightBytesPerToken() : 0;
         r.context = context;
-        auto state = model->newState(1);
+        std::unique_ptr<DecodeState> state;
+        std::unique_ptr<InferenceState> fast;
         torch::Tensor prompt = torch::randint(0, cfg.vocabSize, {1, context}, idOptions).to(device);
         auto t0 = Clock::now();
         torch::Tensor logits;
-        // Chunked prefill keeps the Transformer's attention scores at chunk x context instead of
-        // context x context; for Mamba it is the same computation as one call.
-        for (int64_t start = 0; start < context; start += o.chunk) {
-            const int64_t len = std::min(o.chunk, context - start);
-            logits = model->prefill(prompt.narrow(1, start, len), *state);
+        if (inference) {
+            fast = inference->newState();
+            const torch::Tensor p = prompt.view({-1}).to(torch::kInt32).contiguous();
+            const std::vector<int32_t> ids(p.data_ptr<int32_t>(), p.data_ptr<int32_t>() + p.numel());
+            const std::vector<float>& l = inference->prefill(ids, *fast, o.chunk);
+            logits = torch::from_blob(const_cast<float*>(l.data()), {static_cast<int64_t>(l.size())}, torch::kFloat);
+        } else {
+            state = model->newState(1);
+            // Chunked prefill keeps the Transformer's attention scores at chunk x context instead of
+            // context x context; for Mamba it is the same computation as one call.
+            for (int64_t start = 0; start < context; start += o.chunk) {
+                const int64_t len = std::min(o.chunk, context - start);
+                logits = model->prefill(prompt.narrow(1, start, len), *state);
+            }
+            logits = logits.to(torch::kCPU, torch::kFloat);
         }
-        logits = logits.to(torch::kCPU, torch::kFloat);
         r.prefillSeconds = seconds(t0, Clock::now());
 
         Sampler sampler(greedy, cfg.vocabSize);
@@ -105,8 +131,12 @@ std::vector<ContextResult> benchArch(Architecture arch, const BenchGenerateOptio
         for (int64_t i = 0; i < warmup + o.tokens; ++i) {
             auto s0 = Clock::now();
             const int32_t id = sampler.sample(logits, history);
-            torch::Tensor next = torch::tensor(std::vector<int64_t>{id}, idOptions).to(device);
-            logits = model->step(next, *state).to(torch::kCPU, torch::kFloat);
+            if (inference) {
+                inference->step(id, *fast);
+            } else {
+                torch::Tensor next = torch::tensor(std::vector<int64_t>{id}, idOptions).to(device);
+                logits = model->step(next, *state).to(torch::kCPU, torch::kFloat);
+            }
             if (i >= warmup) perToken.push_back(seconds(s0, Clock::now()));
         }
         double total = 0;
@@ -115,11 +145,12 @@ std::vector<ContextResult> benchArch(Architecture arch, const BenchGenerateOptio
         std::sort(perToken.begin(), perToken.end());
         r.msPerTokenMedian = 1e3 * perToken[perToken.size() / 2];
         r.tokensPerSecond = 1e3 / r.msPerTokenMedian;
-        r.stateBytes = state->bytes();
+        r.stateBytes = inference ? fast->bytes() : state->bytes();
         r.rssBytes = currentRssBytes();
-        std::fprintf(stderr, "  context %lld: prefill %.1f s, %.2f ms/token\n", static_cast<long long>(context),
-                     r.prefillSeconds, r.msPerTokenMedian);
+        std::fprintf(stderr, "  %s context %lld: prefill %.1f s, %.2f ms/token\n", weights.c_str(),
+                     static_cast<long long>(context), r.prefillSeconds, r.msPerTokenMedian);
         out.push_back(r);
+    }
     }
     return out;
 }
@@ -162,6 +193,8 @@ int runBenchGenerate(const BenchGenerateOptions& o) {
         j["timed_tokens"] = o.tokens;
         for (const auto& r : all) {
             j["results"].push_back({{"arch", r.arch},
+                                    {"weights", r.weights},
+                                    {"weight_bytes_per_token", r.weightBytes},
                                     {"context", r.context},
                                     {"prefill_seconds", r.prefillSeconds},
                                     {"ms_per_token_median", r.msPerTokenMedian},
@@ -176,27 +209,33 @@ int runBenchGenerate(const BenchGenerateOptions& o) {
     std::printf("generate, batch 1, %s, %d threads; d_model %lld, %lld layers, vocab %lld; %lld timed tokens\n",
                 rt.device.c_str(), rt.intraOpThreads, static_cast<long long>(o.dModel),
                 static_cast<long long>(o.nLayer), static_cast<long long>(o.vocab), static_cast<long long>(o.tokens));
-    std::printf("%-12s %9s %11s %12s %12s %10s %14s %10s\n", "arch", "context", "prefill s", "ms/tok med",
-                "ms/tok mean", "tok/s", "state MiB", "RSS MiB");
+    std::printf("%-12s %-9s %9s %11s %12s %12s %10s %14s %10s %10s %8s\n", "arch", "weights", "context", "prefill s",
+                "ms/tok med", "ms/tok mean", "tok/s", "state MiB", "RSS MiB", "MB/token", "GB/s");
     for (const auto& r : all) {
-        std::printf("%-12s %9lld %11.2f %12.2f %12.2f %10.1f %14.3f %10.0f\n", r.arch.c_str(),
-                    static_cast<long long>(r.context), r.prefillSeconds, r.msPerTokenMedian, r.msPerTokenMean,
-                    r.tokensPerSecond, r.stateBytes / 1048576.0, r.rssBytes / 1048576.0);
+        // GB/s: weights read per token x tokens/s (compare with the machine's memory bandwidth).
+        std::printf("%-12s %-9s %9lld %11.2f %12.2f %12.2f %10.1f %14.3f %10.0f %10.1f %8.2f\n", r.arch.c_str(),
+                    r.weights.c_str(), static_cast<long long>(r.context), r.prefillSeconds, r.msPerTokenMedian,
+                    r.msPerTokenMean, r.tokensPerSecond, r.stateBytes / 1048576.0, r.rssBytes / 1048576.0,
+                    r.weightBytes / 1e6, r.weightBytes * r.tokensPerSecond / 1e9);
     }
-    // Growth of the per-token time from the shortest to the longest context, per architecture.
+    // Growth of the per-token time from the shortest to the longest context, per architecture
+    // and decoding path.
     for (Architecture a : archs) {
-        const ContextResult* lo = nullptr;
-        const ContextResult* hi = nullptr;
-        for (const auto& r : all) {
-            if (r.arch != toString(a)) continue;
-            if (!lo || r.context < lo->context) lo = &r;
-            if (!hi || r.context > hi->context) hi = &r;
-        }
-        if (lo && hi && lo != hi) {
-            std::printf("%s: per-token time x%.2f, state x%.2f from context %lld to %lld\n", toString(a).c_str(),
-                        hi->msPerTokenMedian / lo->msPerTokenMedian,
-                        static_cast<double>(hi->stateBytes) / static_cast<double>(std::max<int64_t>(1, lo->stateBytes)),
-                        static_cast<long long>(lo->context), static_cast<long long>(hi->context));
+        for (const std::string& w : o.weights) {
+            const ContextResult* lo = nullptr;
+            const ContextResult* hi = nullptr;
+            for (const auto& r : all) {
+                if (r.arch != toString(a) || r.weights != w) continue;
+                if (!lo || r.context < lo->context) lo = &r;
+                if (!hi || r.context > hi->context) hi = &r;
+            }
+            if (lo && hi && lo != hi) {
+                std::printf("%s %s: per-token time x%.2f, state x%.2f from context %lld to %lld\n",
+                            toString(a).c_str(), w.c_str(), hi->msPerTokenMedian / lo->msPerTokenMedian,
+                            static_cast<double>(hi->stateBytes) /
+                                static_cast<double>(std::max<int64_t>(1, lo->stateBytes)),
+                            static_cast<long long>(lo->context), static_cast<long long>(hi->context));
+            }
         }
     }
     return 0;
@@ -221,6 +260,12 @@ void addBenchGenerate(CLI::App& bench, Runner& run) {
     sub->add_option("--tokens", o->tokens, "Timed decoding steps per context")->capture_default_str();
     sub->add_option("--chunk", o->chunk, "Prefill chunk length")->capture_default_str();
     sub->add_option("--device", o->device, "cpu or cuda")->capture_default_str();
+    sub->add_option("--weights", o->weights,
+                    "Decoding paths to time, comma-separated: reference (LibTorch step), fp32, bf16, f16, int8 "
+                    "(fused decoder, Mamba only)")
+        ->delimiter(',')
+        ->check(CLI::IsMember({"reference", "fp32", "bf16", "f16", "int8"}))
+        ->capture_default_str();
     sub->add_flag("--json", o->json, "Print one JSON object instead of a table");
     sub->callback([&run, o] { run = [o] { return runBenchGenerate(*o); }; });
 }

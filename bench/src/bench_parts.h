@@ -13,4 +13,5 @@ void addBenchScan(CLI::App& bench, Runner& run);      // bench_scan.cpp (kernels
 void addBenchTrain(CLI::App& bench, Runner& run);     // bench_train.cpp (training step)
 void addBenchGenerate(CLI::App& bench, Runner& run);  // bench_generate.cpp
 void addBenchTokenize(CLI::App& bench, Runner& run);  // bench_tokenize.cpp
+void addBenchPrecision(CLI::App& bench, Runner& run); // bench_precision.cpp
 }  // namespace mts::bench

@@ -45,7 +45,7 @@ TEST(CliGenerate, GreedyPrintIdsReproducesTheFixture) {
 
     const CommandRun r = runCommand(cli() + " generate --model " + quoted(dir.string()) + " --prompt-ids " +
                              joinIds(prompt) + " --print-ids --max-new-tokens " + std::to_string(wanted.size()) +
-                             " --temperature 0 2>/dev/null");
+                             " --temperature 0 --weights fp32 2>/dev/null");  // fp32: the fixture's reference
     ASSERT_EQ(r.exitCode, 0);
     EXPECT_EQ(r.out, joinIds(wanted) + "\n");  // only the new ids, one line
 }

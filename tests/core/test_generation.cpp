@@ -333,6 +333,7 @@ TEST(Generation, GreedyReproducesTheMambaTinyFixture) {
     req.promptIds = prompt;
     req.options.temperature = 0.0;
     req.options.maxNewTokens = static_cast<int64_t>(wanted.size());
+    req.weights = "fp32";  // the fixture's ids are an fp32 reference; other precisions: test_inference_model.cpp
     auto r = mts::generate(*loaded.model, loaded.tokenizer.get(), req);
     EXPECT_EQ(r.ids, wanted);
     EXPECT_EQ(r.stopReason, mts::StopReason::MaxTokens);

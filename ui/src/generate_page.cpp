@@ -1,5 +1,7 @@
 #include "mts/ui/generate_page.h"
 
+#include <algorithm>
+
 #include <QApplication>
 #include <QClipboard>
 #include <QComboBox>
@@ -169,6 +171,18 @@ QWidget* GeneratePage::buildSampling(QSplitter* parent) {
     form->addRow(QStringLiteral("Repetition penalty"), m_repetition);
     form->addRow(QStringLiteral("Max new tokens"), m_maxTokens);
     form->addRow(QStringLiteral("Seed"), m_seed);
+    m_weights = new QComboBox(samplingBox);
+    m_weights->setObjectName(QStringLiteral("weightsPicker"));
+    m_weights->addItem(QStringLiteral("int8 (fastest, default)"), QStringLiteral("int8"));
+    m_weights->addItem(QStringLiteral("bf16"), QStringLiteral("bf16"));
+    m_weights->addItem(QStringLiteral("f16"), QStringLiteral("f16"));
+    m_weights->addItem(QStringLiteral("fp32"), QStringLiteral("fp32"));
+    m_weights->addItem(QStringLiteral("reference (LibTorch)"), QStringLiteral("reference"));
+    m_weights->setCurrentIndex(
+        std::max(0, m_weights->findData(m_settings.value(QStringLiteral("generate/weights"), QStringLiteral("int8")))));
+    m_weights->setToolTip(QStringLiteral("Precision of the large weight matrices while decoding (Mamba on the CPU): "
+                                         "int8 reads the least memory per token; fp32 matches training exactly"));
+    form->addRow(QStringLiteral("Weights"), m_weights);
     return samplingBox;
 }
 
@@ -282,6 +296,7 @@ SamplingSettings GeneratePage::samplingSettings() const {
     s.repetitionPenalty = m_repetition->value();
     s.maxNewTokens = m_maxTokens->value();
     s.seed = quint64(m_seed->value());
+    s.weights = m_weights->currentData().toString();
     return s;
 }
 
@@ -321,6 +336,7 @@ void GeneratePage::saveSamplingSettings(const SamplingSettings& s) {
     m_settings.setValue(QStringLiteral("generate/repetition"), s.repetitionPenalty);
     m_settings.setValue(QStringLiteral("generate/maxTokens"), s.maxNewTokens);
     m_settings.setValue(QStringLiteral("generate/seed"), m_seed->value());
+    m_settings.setValue(QStringLiteral("generate/weights"), s.weights);
 }
 
 void GeneratePage::stop() { m_job->stop(); }

@@ -12,6 +12,9 @@ namespace mts::ui {
 
 struct GenerationJob::Model {
     LoadedModel loaded;
+    // The fused decoder's packed weights, kept between Sends (rebuilt when the precision
+    // changes); declared before the conversation that points at them.
+    std::unique_ptr<InferenceModel> inference;
     std::unique_ptr<Conversation> conversation;  // touched on the worker (or while it is idle)
 };
 
@@ -38,9 +41,10 @@ void GenerationJob::loadModel(const QString& path) {
                     std::make_unique<Conversation>(*model->loaded.model, model->loaded.tokenizer.get());
                 const auto& cfg = model->loaded.model->config();
                 QString description =
-                    QStringLiteral("%1 · %2 M params · %3 tokenizer · %4")
+                    QStringLiteral("%1 · %2 M params · stored %3 · %4 tokenizer · %5")
                         .arg(QString::fromStdString(toString(cfg.arch)))
                         .arg(double(model->loaded.model->numParameters()) / 1e6, 0, 'f', 2)
+                        .arg(QString::fromStdString(model->loaded.storedDtype))
                         .arg(QString::fromStdString(model->loaded.tokenizer ? model->loaded.tokenizer->kind() : "no"))
                         .arg(QString::fromStdString(model->loaded.dir.string()));
                 if (auto note = vocabularyNote(cfg, model->loaded.tokenizer.get()))
@@ -75,6 +79,21 @@ bool GenerationJob::generate(const QString& prompt, const SamplingSettings& sett
                 o.repetitionPenalty = settings.repetitionPenalty;
                 o.maxNewTokens = settings.maxNewTokens;
                 o.seed = settings.seed;
+                // The packed weights for the chosen precision (kept between Sends); a change of
+                // precision keeps the transcript and recomputes the state once.
+                const std::string w =
+                    settings.weights.isEmpty() ? std::string("auto") : settings.weights.toStdString();
+                const std::string name = w == "auto" ? kDefaultInferenceWeights : w;
+                if (name == "reference") {
+                    model->conversation->setInference(nullptr);
+                } else if (!model->inference || decode::toString(model->inference->weights()) != name) {
+                    std::vector<std::string> notes;
+                    model->conversation->setInference(nullptr);  // before the old weights go
+                    model->inference = packForDecoding(*model->loaded.model, name, notes);
+                    model->conversation->setInference(model->inference.get());
+                } else {
+                    model->conversation->setInference(model->inference.get());
+                }
                 // The prompt continues the transcript; the model's state is carried, not recomputed.
                 const GenerateResult result = model->conversation->send(
                     promptText, o,
@@ -85,7 +104,8 @@ bool GenerationJob::generate(const QString& prompt, const SamplingSettings& sett
                         }
                         return !m_cancel.load();
                     });
-                const QString reason = QString::fromStdString(toString(result.stopReason));
+                const QString reason = QString::fromStdString(toString(result.stopReason) + " · " + result.weights +
+                                                              " weights");
                 const int tokens = int(result.ids.size());
                 const double rate = result.tokensPerSecond;
                 QMetaObject::invokeMethod(this, [this, reason, tokens, rate] { Q_EMIT finished(reason, tokens, rate); },

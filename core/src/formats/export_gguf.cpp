@@ -81,14 +81,26 @@ ExportResult exportGguf(LanguageModelImpl& model, const Tokenizer& tokenizer, co
         if (!t) throw ConfigError("model has no parameter " + key);
         return t->detach().to(torch::kCPU, torch::kFloat32);
     };
-    const TensorType big = dtype == ExportDtype::F16 ? TensorType::F16 : TensorType::F32;
+    const TensorType big = dtype == ExportDtype::F16    ? TensorType::F16
+                           : dtype == ExportDtype::Q8_0 ? TensorType::Q8_0
+                                                        : TensorType::F32;
+    // Q8_0 blocks run along each row; a row length that is not a multiple of 32 stays f16.
+    auto bigFor = [&](const torch::Tensor& t, const std::string& name) {
+        if (big == TensorType::Q8_0 && t.size(-1) % 32 != 0) {
+            result.warnings.push_back(fmt::format("{}: rows of {} values are not a multiple of 32; stored as f16", name,
+                                                  t.size(-1)));
+            return TensorType::F16;
+        }
+        return big;
+    };
     const int64_t rows = c.paddedVocab();
     GgufVocab vocab = ggufVocab(tokenizer, rows);
 
     gguf::Writer w;
     w.set("general.architecture", Value::str("mamba"));
     w.set("general.name", Value::str(outFile.stem().string()));
-    w.set("general.file_type", Value::u32(dtype == ExportDtype::F16 ? 1 : 0));  // ALL_F32 / MOSTLY_F16
+    // ALL_F32 / MOSTLY_F16 / MOSTLY_Q8_0
+    w.set("general.file_type", Value::u32(dtype == ExportDtype::F16 ? 1 : dtype == ExportDtype::Q8_0 ? 7 : 0));
     w.set("general.quantization_version", Value::u32(2));
     // Mamba has no context limit; llama.cpp's converter records 2^20 as well.
     w.set("mamba.context_length", Value::u32(1u << 20));
@@ -114,12 +126,14 @@ ExportResult exportGguf(LanguageModelImpl& model, const Tokenizer& tokenizer, co
     }
     w.set("tokenizer.ggml.add_bos_token", Value::boolean(false));
 
-    w.addTensor("token_embd.weight", get("backbone.embeddings.weight"), big);
+    const torch::Tensor embd = get("backbone.embeddings.weight");
+    w.addTensor("token_embd.weight", embd, bigFor(embd, "token_embd.weight"));
     for (int64_t i = 0; i < c.nLayer; ++i) {
         const std::string p = fmt::format("backbone.layers.{}.", i);
         const std::string b = fmt::format("blk.{}.", i);
         w.addTensor(b + "attn_norm.weight", get(p + "norm.weight"), TensorType::F32);
-        w.addTensor(b + "ssm_in.weight", get(p + "mixer.in_proj.weight"), big);
+        const torch::Tensor inProj = get(p + "mixer.in_proj.weight");
+        w.addTensor(b + "ssm_in.weight", inProj, bigFor(inProj, b + "ssm_in.weight"));
         // (D_inner, 1, K) -> (D_inner, K): llama.cpp's ssm_conv takes the squeezed kernel.
         w.addTensor(b + "ssm_conv1d.weight", get(p + "mixer.conv1d.weight").reshape({c.dInner(), c.dConv}), TensorType::F32);
         // llama.cpp always adds the conv bias; a model without one exports zeros (same output).
@@ -131,11 +145,15 @@ ExportResult exportGguf(LanguageModelImpl& model, const Tokenizer& tokenizer, co
         // llama.cpp stores A itself, not its log.
         w.addTensor(b + "ssm_a", -torch::exp(get(p + "mixer.A_log")), TensorType::F32);
         w.addTensor(b + "ssm_d", get(p + "mixer.D"), TensorType::F32);
-        w.addTensor(b + "ssm_out.weight", get(p + "mixer.out_proj.weight"), big);
+        const torch::Tensor outProj = get(p + "mixer.out_proj.weight");
+        w.addTensor(b + "ssm_out.weight", outProj, bigFor(outProj, b + "ssm_out.weight"));
     }
     w.addTensor("output_norm.weight", get("backbone.norm_f.weight"), TensorType::F32);
     // Tied head: llama.cpp falls back to token_embd when output.weight is absent.
-    if (!c.tieEmbeddings) w.addTensor("output.weight", get("lm_head.weight"), big);
+    if (!c.tieEmbeddings) {
+        const torch::Tensor head = get("lm_head.weight");
+        w.addTensor("output.weight", head, bigFor(head, "output.weight"));
+    }
     w.write(outFile);
     result.files.push_back(outFile);
     return result;

@@ -158,7 +158,8 @@ ExportDtype exportDtypeFromString(const std::string& s) {
     std::transform(l.begin(), l.end(), l.begin(), [](unsigned char ch) { return std::tolower(ch); });
     if (l == "f32" || l == "float32") return ExportDtype::F32;
     if (l == "f16" || l == "float16") return ExportDtype::F16;
-    throw ConfigError("dtype: expected f32 or f16, got '" + s + "'");
+    if (l == "q8_0" || l == "int8") return ExportDtype::Q8_0;
+    throw ConfigError("dtype: expected f32, f16 or q8_0, got '" + s + "'");
 }
 
 const std::vector<std::string>& byteToUnicode() {
@@ -221,6 +222,8 @@ json hfTokenizerJson(const Tokenizer& tok) {
 ExportResult exportHuggingFace(LanguageModelImpl& model, const Tokenizer& tokenizer, const fs::path& outDir,
                                ExportDtype dtype) {
     ExportResult result;
+    if (dtype == ExportDtype::Q8_0)
+        throw ConfigError("dtype: q8_0 is for GGUF export only; a Hugging Face folder takes f32 or f16");
     if (tokenizer.vocabSize() > model.config().paddedVocab())
         throw ConfigError(fmt::format("vocab_size: the tokenizer has {} ids but the model only {} rows",
                                       tokenizer.vocabSize(), model.config().paddedVocab()));

@@ -4,6 +4,7 @@
 #include "mts/core/formats/gguf.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -114,6 +115,30 @@ Value readValue(Cursor& c, ValueType t, int depth) {
 uint64_t alignUp(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
 size_t typeSize(TensorType t) { return t == TensorType::F16 ? 2 : 4; }
+
+constexpr int64_t kQ8Block = 32, kQ8BlockBytes = 34;
+
+// llama.cpp's quantize_row_q8_0_ref: rows of `cols` (a multiple of 32) fp32 values -> blocks.
+torch::Tensor quantizeQ8_0(const torch::Tensor& t) {
+    const torch::Tensor x = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+    const int64_t cols = x.size(-1), n = x.numel();
+    torch::Tensor out = torch::empty({n / kQ8Block * kQ8BlockBytes}, torch::kUInt8);
+    const float* src = x.data_ptr<float>();
+    uint8_t* dst = out.data_ptr<uint8_t>();
+    (void)cols;
+    for (int64_t b = 0; b < n / kQ8Block; ++b) {
+        const float* v = src + b * kQ8Block;
+        float amax = 0.0f;
+        for (int64_t j = 0; j < kQ8Block; ++j) amax = std::max(amax, std::fabs(v[j]));
+        const float d = amax / 127.0f;
+        const float id = d > 0.0f ? 1.0f / d : 0.0f;
+        const uint16_t dh = c10::Half(d).x;
+        std::memcpy(dst + b * kQ8BlockBytes, &dh, 2);
+        for (int64_t j = 0; j < kQ8Block; ++j)
+            dst[b * kQ8BlockBytes + 2 + j] = static_cast<uint8_t>(static_cast<int8_t>(std::nearbyint(v[j] * id)));
+    }
+    return out;
+}
 
 using detail::writeAll;
 
@@ -271,8 +296,11 @@ File parse(const void* data, size_t size, const std::string& name) {
             ti.ne.push_back(static_cast<int64_t>(ne));
         }
         const uint32_t type = c.read<uint32_t>("tensor type");
-        if (type > 1) c.fail(fmt::format("tensor '{}': ggml type {} is not supported (only F32 and F16)", ti.name, type));
+        if (type > 1 && type != 8)
+            c.fail(fmt::format("tensor '{}': ggml type {} is not supported (only F32, F16 and Q8_0)", ti.name, type));
         ti.type = static_cast<TensorType>(type);
+        if (ti.type == TensorType::Q8_0 && ti.ne[0] % kQ8Block != 0)
+            c.fail(fmt::format("tensor '{}': Q8_0 needs ne[0] to be a multiple of 32, got {}", ti.name, ti.ne[0]));
         ti.offset = c.read<uint64_t>("tensor offset");
         if (ti.offset % f.alignment != 0) c.fail(fmt::format("tensor '{}': offset {} is not aligned to {}", ti.name, ti.offset, f.alignment));
         f.tensorInfos.push_back(std::move(ti));
@@ -284,8 +312,10 @@ File parse(const void* data, size_t size, const std::string& name) {
     // Bytes of each tensor, then ranges sorted to find overlaps.
     std::vector<std::pair<uint64_t, uint64_t>> ranges;
     for (const auto& ti : f.tensorInfos) {
-        uint64_t n = typeSize(ti.type);
-        for (int64_t d : ti.ne) {
+        const bool q8 = ti.type == TensorType::Q8_0;
+        uint64_t n = q8 ? kQ8BlockBytes : typeSize(ti.type);
+        for (size_t k = 0; k < ti.ne.size(); ++k) {
+            const int64_t d = q8 && k == 0 ? ti.ne[0] / kQ8Block : ti.ne[k];
             if (n > dataSize / static_cast<uint64_t>(d)) {
                 throw FormatError(name, fmt::format("tensor '{}': size exceeds the data section ({} bytes)", ti.name, dataSize));
             }
@@ -304,6 +334,22 @@ File parse(const void* data, size_t size, const std::string& name) {
     const auto* bytes = static_cast<const unsigned char*>(data);
     for (const auto& ti : f.tensorInfos) {
         std::vector<int64_t> shape(ti.ne.rbegin(), ti.ne.rend());
+        if (ti.type == TensorType::Q8_0) {
+            auto t = torch::empty(shape, torch::kFloat32);
+            float* out = t.data_ptr<float>();
+            const unsigned char* src = bytes + dataStart + ti.offset;
+            for (int64_t b = 0; b < t.numel() / kQ8Block; ++b) {
+                uint16_t dh;
+                std::memcpy(&dh, src + b * kQ8BlockBytes, 2);
+                const float d = c10::Half(dh, c10::Half::from_bits());
+                if (!std::isfinite(d))
+                    throw FormatError(name, fmt::format("tensor '{}': Q8_0 block {} has a non-finite scale", ti.name, b));
+                for (int64_t j = 0; j < kQ8Block; ++j)
+                    out[b * kQ8Block + j] = d * static_cast<float>(static_cast<int8_t>(src[b * kQ8BlockBytes + 2 + j]));
+            }
+            f.tensors.emplace(ti.name, std::move(t));
+            continue;
+        }
         auto t = torch::empty(shape, ti.type == TensorType::F16 ? torch::kFloat16 : torch::kFloat32);
         std::memcpy(t.data_ptr(), bytes + dataStart + ti.offset, static_cast<size_t>(t.numel()) * t.element_size());
         f.tensors.emplace(ti.name, std::move(t));
@@ -331,8 +377,14 @@ void Writer::set(const std::string& key, Value value) {
 void Writer::addTensor(const std::string& name, const torch::Tensor& tensor, TensorType type) {
     if (tensor.dim() < 1 || tensor.dim() > static_cast<int64_t>(kMaxDims))
         throw std::invalid_argument(fmt::format("gguf: tensor '{}' must have 1 to 4 dimensions", name));
-    auto t = tensor.detach().to(torch::kCPU).to(type == TensorType::F16 ? torch::kFloat16 : torch::kFloat32).contiguous();
+    if (type == TensorType::Q8_0 && tensor.size(-1) % kQ8Block != 0)
+        throw std::invalid_argument(fmt::format("gguf: tensor '{}': Q8_0 needs the last dimension to be a multiple of 32, got {}",
+                                                name, tensor.size(-1)));
+    auto t = type == TensorType::Q8_0
+                 ? quantizeQ8_0(tensor)
+                 : tensor.detach().to(torch::kCPU).to(type == TensorType::F16 ? torch::kFloat16 : torch::kFloat32).contiguous();
     m_tensors.emplace_back(name, t);
+    m_shapes.push_back(tensor.sizes().vec());
     m_types.push_back(type);
 }
 
@@ -358,9 +410,10 @@ void Writer::write(const std::filesystem::path& path, uint64_t alignment) const 
     std::vector<uint64_t> offsets;
     for (size_t k = 0; k < m_tensors.size(); ++k) {
         const auto& [name, t] = m_tensors[k];
+        const std::vector<int64_t>& shape = m_shapes[k];
         h.str(name);
-        h.put<uint32_t>(static_cast<uint32_t>(t.dim()));
-        for (int64_t d = t.dim() - 1; d >= 0; --d) h.put<uint64_t>(static_cast<uint64_t>(t.size(d)));
+        h.put<uint32_t>(static_cast<uint32_t>(shape.size()));
+        for (auto d = shape.rbegin(); d != shape.rend(); ++d) h.put<uint64_t>(static_cast<uint64_t>(*d));
         h.put<uint32_t>(static_cast<uint32_t>(m_types[k]));
         h.put<uint64_t>(offset);
         offsets.push_back(offset);

@@ -11,8 +11,8 @@
 
 namespace mts {
 
-Conversation::Conversation(LanguageModelImpl& model, const Tokenizer* tokenizer)
-    : m_model(model), m_tokenizer(tokenizer) {}
+Conversation::Conversation(LanguageModelImpl& model, const Tokenizer* tokenizer, const InferenceModel* inference)
+    : m_model(model), m_tokenizer(tokenizer), m_inference(inference) {}
 
 Conversation::~Conversation() = default;
 
@@ -22,6 +22,13 @@ void Conversation::reset() {
     m_ids.clear();
     m_text.clear();
     m_turns = 0;
+}
+
+void Conversation::setInference(const InferenceModel* inference) {
+    if (inference == m_inference) return;
+    m_inference = inference;
+    m_state.reset();  // the next turn refeeds the whole transcript
+    m_logits = torch::Tensor();
 }
 
 int64_t Conversation::statePosition() const { return m_state ? m_state->position() : 0; }
@@ -57,6 +64,7 @@ GenerateResult Conversation::run(std::vector<int32_t> newIds, const std::string&
 
     GenerateResult result;
     result.promptTokens = feedLen;
+    result.weights = m_inference ? decode::toString(m_inference->weights()) : "reference";
     int64_t maxNew = options.maxNewTokens;
     bool contextLimited = false;
     if (const int64_t limit = detail::positionLimit(cfg); limit > 0) {
@@ -77,14 +85,10 @@ GenerateResult Conversation::run(std::vector<int32_t> newIds, const std::string&
     std::vector<int32_t> history = m_ids;
     history.insert(history.end(), newIds.begin(), newIds.end());
     try {
-        if (!m_state) m_state = m_model.newState(1);
+        if (!m_state) m_state = std::make_unique<detail::DecodeStepper>(m_model, m_inference);
         if (feedLen > 0) {
             const auto t0 = std::chrono::steady_clock::now();
-            std::vector<int64_t> feed64(feed.begin(), feed.end());
-            const torch::Tensor ids = torch::tensor(feed64, torch::TensorOptions().dtype(torch::kLong))
-                                          .view({1, feedLen})
-                                          .to(detail::modelDevice(m_model));
-            m_logits = m_model.prefill(ids, *m_state).to(torch::kCPU, torch::kFloat);
+            m_logits = m_state->feed(feed);
             result.promptSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         }
         detail::decodeLoop(m_model, m_tokenizer, *m_state, m_logits, history, options, maxNew, contextLimited,

@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include "generate/decode_stepper.h"
 #include "mts/core/generate/generation.h"
 
 namespace mts::detail {
@@ -35,12 +36,12 @@ void checkIds(const std::vector<int32_t>& ids, const ModelConfig& c);
 
 // The first new id is sampled from `logits` (V,) or (1, V) on the CPU; each later one after a
 // step() on the previous id. history: every id so far; the generated ids are appended (not
-// EOS). The last sampled id is not fed back (state.position() tells what was consumed).
+// EOS). The last sampled id is not fed back (stepper.position() tells what was consumed).
 // On return `logits` holds those the last id was sampled from: when every id was consumed
 // (an EOS stop, or no new id), the prediction after the state's last id.
 // Fills ids, text, stopReason, decodeSeconds, tokensPerSecond, stateBytes, undecodableIds.
 // Caller holds NoGradGuard and has the model in eval().
-void decodeLoop(LanguageModelImpl& model, const Tokenizer* tokenizer, DecodeState& state, torch::Tensor& logits,
+void decodeLoop(LanguageModelImpl& model, const Tokenizer* tokenizer, DecodeStepper& stepper, torch::Tensor& logits,
                 std::vector<int32_t>& history, const SamplingOptions& opts, int64_t maxNew, bool contextLimited,
                 const TokenCallback& onToken, GenerateResult& result);
 

@@ -119,24 +119,25 @@ GenerateResult generate(LanguageModelImpl& model, const Tokenizer* tokenizer, co
 
     torch::NoGradGuard noGrad;
     detail::EvalModeGuard evalMode(model);
-    const torch::Device device = detail::modelDevice(model);
+    // The fused CPU decoder (inference_model.h) when the model supports it, else LibTorch's
+    // step(). Packing the weights is not counted as prompt time.
+    std::unique_ptr<InferenceModel> ownInference;
+    const InferenceModel* inference =
+        detail::chooseInference(model, request.weights, request.inference, ownInference, result.warnings);
+    result.weights = inference ? decode::toString(inference->weights()) : "reference";
+    detail::DecodeStepper stepper(model, inference);
 
     auto t0 = Clock::now();
-    std::unique_ptr<DecodeState> state = model.newState(1);
-    std::vector<int64_t> prompt64(history.begin(), history.end());
-    torch::Tensor promptIds =
-        torch::tensor(prompt64, torch::TensorOptions().dtype(torch::kLong)).view({1, promptLen}).to(device);
-    // Copying the logits to the CPU also waits for an asynchronous device, so the time is real.
-    torch::Tensor logits = model.prefill(promptIds, *state).to(torch::kCPU, torch::kFloat);
+    torch::Tensor logits = stepper.feed(history);
     result.promptSeconds = secondsSince(t0);
 
-    detail::decodeLoop(model, tokenizer, *state, logits, history, opts, maxNew, contextLimited, onToken, result);
+    detail::decodeLoop(model, tokenizer, stepper, logits, history, opts, maxNew, contextLimited, onToken, result);
     return result;
 }
 
 namespace detail {
 
-void decodeLoop(LanguageModelImpl& model, const Tokenizer* tokenizer, DecodeState& state, torch::Tensor& logits,
+void decodeLoop(LanguageModelImpl& model, const Tokenizer* tokenizer, DecodeStepper& stepper, torch::Tensor& logits,
                 std::vector<int32_t>& history, const SamplingOptions& opts, int64_t maxNew, bool contextLimited,
                 const TokenCallback& onToken, GenerateResult& result) {
     const ModelConfig& cfg = model.config();
@@ -145,8 +146,6 @@ void decodeLoop(LanguageModelImpl& model, const Tokenizer* tokenizer, DecodeStat
     const int64_t vocabLimit = cfg.vocabSize;
     const std::optional<int32_t> eos =
         tokenizer && opts.stopAtEos ? tokenizer->eosId() : std::optional<int32_t>{};
-    const torch::Device device = modelDevice(model);
-    const auto idOptions = torch::TensorOptions().dtype(torch::kLong);
 
     Sampler sampler(opts, vocabLimit);
     Utf8StreamDecoder decoder;
@@ -192,8 +191,7 @@ void decodeLoop(LanguageModelImpl& model, const Tokenizer* tokenizer, DecodeStat
             break;
         }
         if (last) break;
-        torch::Tensor next = torch::tensor(std::vector<int64_t>{id}, idOptions).to(device);
-        logits = model.step(next, state).to(torch::kCPU, torch::kFloat);
+        logits = stepper.step(id);
     }
 
     // Text still pending after an early end (EOS, cancel, or maxNew == 0): a held-back
@@ -214,7 +212,7 @@ void decodeLoop(LanguageModelImpl& model, const Tokenizer* tokenizer, DecodeStat
     if (!result.ids.empty() && result.decodeSeconds > 0.0) {
         result.tokensPerSecond = static_cast<double>(result.ids.size()) / result.decodeSeconds;
     }
-    result.stateBytes = state.bytes();
+    result.stateBytes = stepper.bytes();
 }
 
 }  // namespace detail

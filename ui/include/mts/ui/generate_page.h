@@ -97,6 +97,7 @@ private:
     QSpinBox* m_maxTokens;
     QSpinBox* m_seed;
     QProgressBar* m_loadProgress;  // busy bar while a model loads
+    QComboBox* m_weights;
     QString m_loadedPath;
     bool m_sendWhenLoaded = false;    // Send asked for a model: send once it has loaded
     JobThread m_lister;               // lists the runs folder

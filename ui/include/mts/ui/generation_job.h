@@ -27,6 +27,7 @@ struct SamplingSettings {
     double repetitionPenalty = 1.1;
     int maxNewTokens = 200;
     quint64 seed = 0;
+    QString weights = QStringLiteral("auto");  // decoding weights: auto, int8, bf16, f16, fp32, reference
 };
 
 class GenerationJob : public QObject {
@@ -57,6 +58,7 @@ public:
 Q_SIGNALS:
     void modelLoaded(const QString& description);
     void text(const QString& piece);
+    /// stopReason: the stop reason then the decoding weights used, e.g. "max_tokens · int8 weights".
     void finished(const QString& stopReason, int tokens, double tokensPerSecond);
     void failed(const QString& message);
 

@@ -26,8 +26,8 @@
 
 namespace mts {
 
-enum class ExportDtype { F32, F16 };
-/// "f32" | "f16" (case-insensitive); throws ConfigError otherwise.
+enum class ExportDtype { F32, F16, Q8_0 };
+/// "f32" | "f16" | "q8_0" (case-insensitive); throws ConfigError otherwise. Q8_0 is GGUF only.
 ExportDtype exportDtypeFromString(const std::string& s);
 
 struct ExportResult {
@@ -41,7 +41,9 @@ ExportResult exportHuggingFace(LanguageModelImpl& model, const Tokenizer& tokeni
 
 /// Writes a GGUF v3 file for llama.cpp's Mamba architecture. With F16 the large matrices
 /// (token_embd, ssm_in, ssm_out, output) are float16; norms, conv, x/dt projections, A and D
-/// stay float32 as llama.cpp's SSM operators require.
+/// stay float32 as llama.cpp's SSM operators require. With Q8_0 those large matrices are
+/// llama.cpp's 8-bit blocks (file type MOSTLY_Q8_0) when their row length is a multiple of 32,
+/// else float16 (a warning says which).
 ExportResult exportGguf(LanguageModelImpl& model, const Tokenizer& tokenizer,
                         const std::filesystem::path& outFile, ExportDtype dtype);
 

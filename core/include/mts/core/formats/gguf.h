@@ -30,7 +30,9 @@ enum class ValueType : uint32_t {
 std::string toString(ValueType t);
 
 /// ggml tensor types this code writes and reads (others are rejected by the reader).
-enum class TensorType : uint32_t { F32 = 0, F16 = 1 };
+/// Q8_0: ggml's block_q8_0, per 32 values along ne[0] (which must be a multiple of 32) one f16
+/// scale d = max|x| / 127 then 32 int8 q = round(x / d): 34 bytes per block.
+enum class TensorType : uint32_t { F32 = 0, F16 = 1, Q8_0 = 8 };
 
 /// One metadata value. Integers are held in `i` (signed types) or `u` (unsigned), floats in
 /// `f`, booleans in `b`, strings in `s`; arrays hold elements of `arrayType` in `array`.
@@ -71,12 +73,14 @@ struct File {
     std::vector<std::pair<std::string, Value>> metadata;   // file order
     std::vector<TensorInfo> tensorInfos;                   // file order
     std::map<std::string, torch::Tensor> tensors;          // torch shape = reversed ne; float32 or float16
+                                                           // (Q8_0 tensors: dequantized to float32)
 
     const Value* find(const std::string& key) const;
 };
 
-/// Reads a GGUF file (versions 2 and 3; tensor types F32 and F16). Checks every count, length,
-/// offset and overlap against the file size before allocating.
+/// Reads a GGUF file (versions 2 and 3; tensor types F32, F16 and Q8_0). Checks every count,
+/// length, offset and overlap against the file size before allocating; a Q8_0 tensor whose
+/// ne[0] is not a multiple of 32 or with a non-finite block scale is refused (FormatError).
 File readFile(const std::filesystem::path& file);
 /// The same from bytes in memory; `name` is used in error messages.
 File parse(const void* data, size_t size, const std::string& name);
@@ -87,12 +91,14 @@ public:
     /// Adds a key (order is kept). A repeated key throws std::invalid_argument.
     void set(const std::string& key, Value value);
     /// Adds a tensor in torch order (shape (a, b) is written as ne = [b, a]), converted to `type`.
+    /// Q8_0 needs the last torch dimension to be a multiple of 32 (std::invalid_argument).
     void addTensor(const std::string& name, const torch::Tensor& tensor, TensorType type);
     void write(const std::filesystem::path& file, uint64_t alignment = 32) const;
 
 private:
     std::vector<std::pair<std::string, Value>> m_metadata;
-    std::vector<std::pair<std::string, torch::Tensor>> m_tensors;  // contiguous CPU, final dtype
+    std::vector<std::pair<std::string, torch::Tensor>> m_tensors;  // contiguous CPU, final dtype (Q8_0: bytes)
+    std::vector<std::vector<int64_t>> m_shapes;                    // torch shapes
     std::vector<TensorType> m_types;
 };
 

@@ -15,8 +15,12 @@
 // placeholders). The repetition penalty sees the whole transcript. With a stop string the
 // state still holds the ids that completed it; the transcript text is cut like the turn's text.
 //
+// Decoding runs on the fused CPU decoder when an InferenceModel is given (inference_model.h:
+// its first turn prefilled in chunks, later turns stepped id by id), else on LibTorch's
+// prefill/step in the model's precision.
+//
 // Threading: one thread at a time (the model's rule); the callback runs on that thread.
-// The model and tokenizer must outlive the conversation.
+// The model, tokenizer and InferenceModel must outlive the conversation.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -30,10 +34,16 @@
 
 namespace mts {
 
+class InferenceModel;
+namespace detail {
+class DecodeStepper;
+}
+
 class Conversation {
 public:
-    /// tokenizer may be null only for sendIds().
-    Conversation(LanguageModelImpl& model, const Tokenizer* tokenizer);
+    /// tokenizer may be null only for sendIds(). inference: packed weights of `model` to decode
+    /// with (null: LibTorch's path).
+    Conversation(LanguageModelImpl& model, const Tokenizer* tokenizer, const InferenceModel* inference = nullptr);
     ~Conversation();
     Conversation(const Conversation&) = delete;
     Conversation& operator=(const Conversation&) = delete;
@@ -52,6 +62,10 @@ public:
 
     /// Forgets the transcript and the state.
     void reset();
+    /// Decodes from now on with `inference` (null: LibTorch's path). The transcript is kept; the
+    /// next turn recomputes the state from it once.
+    void setInference(const InferenceModel* inference);
+    const InferenceModel* inference() const { return m_inference; }
 
     /// Every id of the transcript: the turns' text ids and generated ids (no EOS).
     const std::vector<int32_t>& ids() const { return m_ids; }
@@ -68,7 +82,8 @@ private:
 
     LanguageModelImpl& m_model;
     const Tokenizer* m_tokenizer;
-    std::unique_ptr<DecodeState> m_state;  // null until the first turn
+    const InferenceModel* m_inference;
+    std::unique_ptr<detail::DecodeStepper> m_state;  // null until the first turn (or after reset)
     torch::Tensor m_logits;                 // (1, V) CPU float: the prediction the last id was drawn from
     std::vector<int32_t> m_ids;
     std::string m_text;

@@ -18,6 +18,7 @@
 // and of the device).
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -25,6 +26,7 @@
 
 #include <torch/torch.h>
 
+#include "mts/core/generate/inference_model.h"
 #include "mts/core/model/language_model.h"
 #include "mts/core/tokenize/tokenizer.h"
 
@@ -51,7 +53,25 @@ struct GenerateRequest {
     std::vector<int32_t> promptIds;  // must not be empty unless the tokenizer has an EOS id,
                                      // which then starts the sequence
     SamplingOptions options;
+    /// Decoding path: "fp32" | "bf16" | "f16" | "int8" run the fused CPU decoder
+    /// (InferenceModel) with the large matrices in that type; "reference" runs LibTorch's
+    /// step(); "auto" (default) = kDefaultInferenceWeights. Models the fused decoder does not
+    /// support (not Mamba, or not on the CPU) use LibTorch's step() with a warning.
+    std::string weights = "auto";
+    /// An already packed InferenceModel of this model to reuse (chat); null = pack per call.
+    const InferenceModel* inference = nullptr;
 };
+
+/// The "auto" weights: int8 (Q8_0), the fastest, at +0.00014 nats of validation loss on a
+/// trained model (README "Fast decoding": `bench precision`). Fixture parity uses "fp32".
+inline constexpr const char* kDefaultInferenceWeights = "int8";
+
+/// Packs `model` for the fused CPU decoder in `weights` ("auto" = kDefaultInferenceWeights).
+/// Returns null for "reference", and null with a warning appended to `warnings` when the
+/// decoder does not support the model (it then decodes with LibTorch). Throws ConfigError for
+/// an unknown weights name. For Conversation and other callers that keep the packed weights.
+std::unique_ptr<InferenceModel> packForDecoding(LanguageModelImpl& model, const std::string& weights,
+                                                std::vector<std::string>& warnings);
 
 enum class StopReason {
     MaxTokens,    // maxNewTokens reached
@@ -74,6 +94,7 @@ struct GenerateResult {
     int64_t stateBytes = 0;        // DecodeState::bytes() at the end
     int64_t undecodableIds = 0;    // generated ids the tokenizer has no text for (shown as
                                    // placeholders, see vocabulary.h)
+    std::string weights;           // the decoding path used: "fp32", "bf16", "f16", "int8" or "reference"
     std::vector<std::string> warnings;
 };
 

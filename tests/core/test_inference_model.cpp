@@ -1,0 +1,205 @@
+// The fused CPU decoder (generate/inference_model.h): its per-token step against the training
+// model's full-sequence forward computed in double, chunked prefill, every weight precision's
+// logits and greedy choices against the reference, and the fallback for unsupported models.
+//
+// Tolerances, as a fraction of the reference logits' standard deviation over the vocabulary
+// (the scale a sampling decision sees), about 3x the worst error measured on these random
+// models (in parentheses): fp32 1e-5 (7.7e-7: fp32 rounding and the vector exp's 4e-7
+// relative error over the layers); bf16 0.05 (0.017: 8 mantissa bits, each weight off by up to
+// 2^-9 relative); f16 0.01 (0.003: 11 bits); int8 0.2 (0.098: Q8_0 rounds the weights and the
+// activations entering each product to 8 bits per block of 32, up to 2^-8 of the block's
+// largest value, so small entries next to a large one lose most of their bits).
+#include <cmath>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "mts/core/formats/model_io.h"
+#include "mts/core/generate/generation.h"
+#include "mts/core/generate/inference_model.h"
+#include "mts/core/model/model_factory.h"
+#include "mts/core/runtime/errors.h"
+#include "shared_data.h"
+
+namespace {
+
+using mts::decode::WeightType;
+
+double tolerance(WeightType t) {
+    switch (t) {
+        case WeightType::F32: return 1e-5;
+        case WeightType::Bf16: return 0.05;
+        case WeightType::F16: return 0.01;
+        case WeightType::Q8_0: return 0.2;
+    }
+    return 0;
+}
+
+mts::ModelConfig smallConfig(bool variants) {
+    mts::ModelConfig c;
+    c.arch = mts::Architecture::Mamba;
+    c.dModel = 48;  // D_inner 96: Q8_0 blocks, vector tails
+    c.nLayer = 3;
+    c.vocabSize = 101;  // padded to 104
+    c.dState = 16;
+    if (variants) {
+        c.projBias = true;
+        c.residualGate = true;
+        c.blockLayerNorm = true;
+        c.gelu = true;
+        c.tieEmbeddings = false;
+    }
+    c.validate();
+    return c;
+}
+
+// Random weights with larger dt / A so the state carries information across tokens, and
+// non-zero biases so every term is exercised.
+mts::LanguageModel makeModel(const mts::ModelConfig& c, uint64_t seed) {
+    torch::manual_seed(seed);
+    mts::LanguageModel m = mts::createModel(c);
+    torch::NoGradGuard g;
+    for (auto& p : m->named_parameters()) {
+        if (p.key().find("bias") != std::string::npos) p.value().uniform_(-0.2, 0.2);
+        if (p.key().find("residual_gate") != std::string::npos || p.key().find("norm") != std::string::npos)
+            p.value().uniform_(0.5, 1.5);
+    }
+    m->eval();
+    return m;
+}
+
+std::vector<int32_t> someIds(int64_t n, int64_t vocab) {
+    std::vector<int32_t> ids;
+    for (int64_t i = 0; i < n; ++i) ids.push_back(static_cast<int32_t>((i * 37 + 11) % vocab));
+    return ids;
+}
+
+// Reference logits (L, V) of the full-sequence forward in double.
+torch::Tensor forwardDouble(const mts::ModelConfig& c, uint64_t seed, const std::vector<int32_t>& ids) {
+    mts::LanguageModel ref = makeModel(c, seed);
+    ref->to(torch::kDouble);
+    torch::NoGradGuard g;
+    std::vector<int64_t> ids64(ids.begin(), ids.end());
+    return ref->forward(torch::tensor(ids64).view({1, -1})).squeeze(0);
+}
+
+double maxScaledError(const std::vector<float>& got, const torch::Tensor& ref) {
+    const double scale = ref.std().item<double>();
+    const torch::Tensor g = torch::from_blob(const_cast<float*>(got.data()), {ref.size(0)}, torch::kFloat)
+                                .to(torch::kDouble);
+    return (g - ref).abs().max().item<double>() / scale;
+}
+
+TEST(InferenceModel, EveryPrecisionStepMatchesTheFullForwardInDouble) {
+    for (bool variants : {false, true}) {
+        const mts::ModelConfig c = smallConfig(variants);
+        const std::vector<int32_t> ids = someIds(12, c.vocabSize);
+        const torch::Tensor ref = forwardDouble(c, 7, ids);  // (L, V)
+        mts::LanguageModel model = makeModel(c, 7);
+        for (WeightType t : {WeightType::F32, WeightType::Bf16, WeightType::F16, WeightType::Q8_0}) {
+            mts::InferenceModel inf(*model, t);
+            auto state = inf.newState();
+            double worst = 0;
+            for (size_t pos = 0; pos < ids.size(); ++pos) {
+                const std::vector<float>& logits = inf.step(ids[pos], *state);
+                worst = std::max(worst, maxScaledError(logits, ref[static_cast<int64_t>(pos)]));
+            }
+            EXPECT_LT(worst, tolerance(t)) << mts::decode::toString(t) << " variants " << variants;
+            EXPECT_EQ(state->position, static_cast<int64_t>(ids.size()));
+            // A 2-layer... n-layer state: (D_inner * (K-1) + D_inner * N) floats per layer.
+            EXPECT_EQ(state->bytes(), c.nLayer * c.dInner() * (c.dConv - 1 + c.dState) * 4);
+        }
+    }
+}
+
+TEST(InferenceModel, ChunkedPrefillThenStepsMatchTheFullForward) {
+    const mts::ModelConfig c = smallConfig(false);
+    const std::vector<int32_t> ids = someIds(20, c.vocabSize);
+    const torch::Tensor ref = forwardDouble(c, 3, ids);
+    mts::LanguageModel model = makeModel(c, 3);
+    mts::InferenceModel inf(*model, WeightType::F32);
+    const std::vector<int32_t> prompt(ids.begin(), ids.begin() + 13);
+    for (int64_t chunk : {1, 4, 512}) {
+        auto state = inf.newState();
+        const std::vector<float> last = inf.prefill(prompt, *state, chunk);
+        EXPECT_LT(maxScaledError(last, ref[12]), 1e-4) << "chunk " << chunk;
+        for (size_t pos = 13; pos < ids.size(); ++pos) {
+            const std::vector<float>& logits = inf.step(ids[pos], *state);
+            EXPECT_LT(maxScaledError(logits, ref[static_cast<int64_t>(pos)]), 1e-4) << "chunk " << chunk;
+        }
+    }
+    auto used = inf.newState();
+    inf.step(1, *used);
+    EXPECT_THROW(inf.prefill(prompt, *used), mts::ConfigError);
+    EXPECT_THROW(inf.step(static_cast<int32_t>(c.paddedVocab()), *used), mts::ConfigError);
+}
+
+// Greedy decoding on the trained fixture: fp32 gives exactly the fixture's ids; every precision
+// picks, at each step, an id whose reference logit (same history, LibTorch fp32) is within the
+// precision's tolerance of the best one (so a choice differs only where the reference is
+// undecided at that precision).
+TEST(InferenceModel, GreedyContinuationsAgreeWithTheReferencePath) {
+    MTS_REQUIRE_SHARED(dir, "fixtures/mamba-tiny-hf");
+    nlohmann::json expected = nlohmann::json::parse(std::ifstream(dir / "expected.json"));
+    const auto prompt = expected.at("greedy_prompt").get<std::vector<int32_t>>();
+    const auto full = expected.at("greedy_output").get<std::vector<int32_t>>();
+    const std::vector<int32_t> wanted(full.begin() + static_cast<std::ptrdiff_t>(prompt.size()), full.end());
+    mts::LoadedModel loaded = mts::loadModel(dir);
+    for (const std::string w : {"reference", "fp32", "bf16", "f16", "int8"}) {
+        mts::GenerateRequest req;
+        req.promptIds = prompt;
+        req.options.temperature = 0.0;
+        req.options.stopAtEos = false;
+        req.options.maxNewTokens = static_cast<int64_t>(wanted.size());
+        req.weights = w;
+        const mts::GenerateResult r = mts::generate(*loaded.model, loaded.tokenizer.get(), req);
+        EXPECT_EQ(r.weights, w);
+        ASSERT_EQ(r.ids.size(), wanted.size()) << w;
+        if (w == "reference" || w == "fp32") {
+            EXPECT_EQ(r.ids, wanted) << w;
+            continue;
+        }
+        std::vector<int32_t> history = prompt;
+        torch::NoGradGuard g;
+        for (int32_t id : r.ids) {
+            std::vector<int64_t> h64(history.begin(), history.end());
+            const torch::Tensor logits =
+                loaded.model->forward(torch::tensor(h64).view({1, -1}))[0][-1].to(torch::kDouble);
+            const double gap = (logits.max() - logits[id]).item<double>() / logits.std().item<double>();
+            EXPECT_LE(gap, 2 * tolerance(mts::decode::weightTypeFromString(w))) << w;
+            history.push_back(id);
+        }
+    }
+}
+
+TEST(InferenceModel, UnsupportedModelsFallBackToLibTorchWithAWarning) {
+    mts::ModelConfig c;
+    c.arch = mts::Architecture::Transformer;
+    c.dModel = 32;
+    c.nLayer = 1;
+    c.nHead = 2;
+    c.vocabSize = 50;
+    c.maxSeqLen = 64;
+    c.validate();
+    mts::LanguageModel model = mts::createModel(c);
+    EXPECT_FALSE(mts::InferenceModel::supports(*model));
+    EXPECT_THROW(mts::InferenceModel(*model, WeightType::Q8_0), mts::ConfigError);
+    mts::GenerateRequest req;
+    req.promptIds = {1, 2, 3};
+    req.options.temperature = 0.0;
+    req.options.maxNewTokens = 4;
+    req.weights = "int8";
+    const mts::GenerateResult r = mts::generate(*model, nullptr, req);
+    EXPECT_EQ(r.weights, "reference");
+    EXPECT_EQ(r.ids.size(), 4u);
+    ASSERT_EQ(r.warnings.size(), 1u);
+    EXPECT_NE(r.warnings[0].find("Mamba"), std::string::npos);
+    req.weights = "int4";
+    EXPECT_THROW(mts::generate(*model, nullptr, req), mts::ConfigError);
+}
+
+}  // namespace
