@@ -39,7 +39,8 @@ torch::Device modelDevice(LanguageModelImpl& model) {
 
 // How many positions the model can hold; 0 = unlimited (recurrent or rotary models).
 int64_t positionLimit(const ModelConfig& c) {
-    const bool attention = c.arch == Architecture::Transformer || c.arch == Architecture::Attention1;
+    const bool attention = c.arch == Architecture::Transformer || c.arch == Architecture::Attention1 ||
+                           c.arch == Architecture::Moe;
     return attention && c.positions == "learned" ? c.maxSeqLen : 0;
 }
 

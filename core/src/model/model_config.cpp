@@ -16,6 +16,7 @@ std::string toString(Architecture a) {
         case Architecture::Transformer: return "transformer";
         case Architecture::Attention1: return "attention1";
         case Architecture::Linear: return "linear";
+        case Architecture::Moe: return "moe";
     }
     return "unknown";
 }
@@ -25,8 +26,9 @@ Architecture architectureFromString(const std::string& s) {
     if (s == "transformer") return Architecture::Transformer;
     if (s == "attention1") return Architecture::Attention1;
     if (s == "linear") return Architecture::Linear;
+    if (s == "moe") return Architecture::Moe;
     throw ConfigError("arch: unknown architecture '" + s +
-                      "' (expected mamba, transformer, attention1 or linear)");
+                      "' (expected mamba, transformer, attention1, linear or moe)");
 }
 
 namespace {
@@ -68,7 +70,17 @@ void ModelConfig::validate() const {
             break;
         case Architecture::Transformer:
         case Architecture::Attention1:
-            if (arch == Architecture::Transformer) requirePositive(nLayer, "n_layer");
+        case Architecture::Moe:
+            if (arch != Architecture::Attention1) requirePositive(nLayer, "n_layer");
+            if (arch == Architecture::Moe) {
+                requirePositive(nExperts, "n_experts");
+                if (expertsPerToken < 1 || expertsPerToken > nExperts)
+                    throw ConfigError("experts_per_token: must be in [1, n_experts = " + std::to_string(nExperts) +
+                                      "], got " + std::to_string(expertsPerToken));
+                if (!(auxLossWeight >= 0.0) || !std::isfinite(auxLossWeight))
+                    throw ConfigError("aux_loss_weight: must be a finite value >= 0, got " +
+                                      std::to_string(auxLossWeight));
+            }
             requirePositive(nHead, "n_head");
             if (dModel % nHead != 0)
                 throw ConfigError("n_head: must divide d_model (" + std::to_string(dModel) + " % " +
@@ -166,6 +178,9 @@ const std::map<std::string, Field>& fields() {
         {"positions", stringField(&ModelConfig::positions)},
         {"rope_theta", doubleField(&ModelConfig::ropeTheta)},
         {"context", intField(&ModelConfig::context)},
+        {"n_experts", intField(&ModelConfig::nExperts)},
+        {"experts_per_token", intField(&ModelConfig::expertsPerToken)},
+        {"aux_loss_weight", doubleField(&ModelConfig::auxLossWeight)},
     };
     return table;
 }

@@ -42,6 +42,14 @@ int64_t countParameters(const ModelConfig& c) {
         case Architecture::Linear:
             total += v * d * c.context + v + head;
             break;
+        case Architecture::Moe: {
+            const int64_t m = c.mlpRatio * d;
+            int64_t layer = 2 * d + (3 * d * d + 3 * d) + (d * d + d) + 2 * d;  // ln_1, attention, ln_2
+            layer += c.nExperts * d + c.nExperts * ((d * m + m) + (m * d + d));  // router, experts
+            total += c.nLayer * layer + 2 * d + head;
+            if (c.positions == "learned") total += c.maxSeqLen * d;
+            break;
+        }
     }
     return total;
 }
@@ -68,6 +76,11 @@ int64_t blockActivationsPerToken(const ModelConfig& c, int64_t seqLen) {
         }
         case Architecture::Linear:
             return d * c.context;
+        case Architecture::Moe: {
+            // The Transformer's, with k expert MLPs per token plus the router's gathers.
+            const int64_t m = c.mlpRatio * d;
+            return 12 * d + 3 * m * c.expertsPerToken + 2 * c.nHead * seqLen + 2 * c.expertsPerToken * d;
+        }
     }
     return 0;
 }
@@ -97,7 +110,8 @@ MemoryEstimate estimateMemory(const TrainConfig& config, bool cuda, int64_t budg
     }
     const int64_t tokens = config.microBatch * config.seqLen;
     const int64_t actElem = mixed ? 3 : 4;  // bf16/fp16 activations, some kept in fp32
-    const int64_t layers = c.arch == Architecture::Mamba || c.arch == Architecture::Transformer ? c.nLayer : 1;
+    const int64_t layers =
+        c.arch == Architecture::Mamba || c.arch == Architecture::Transformer || c.arch == Architecture::Moe ? c.nLayer : 1;
     const int64_t perBlock = blockActivationsPerToken(c, config.seqLen) * tokens * actElem;
     const int64_t embedOut = tokens * c.dModel * 4;
     e.activationBytesNoCheckpoint = layers * perBlock + embedOut;

@@ -184,7 +184,8 @@ void Trainer::Impl::setUp() {
     } else {
         // Whether the model (as configured now) has a learned table of maxSeqLen positions.
         auto positionTable = [this] {
-            return (cfg.model.arch == Architecture::Transformer || cfg.model.arch == Architecture::Attention1) &&
+            return (cfg.model.arch == Architecture::Transformer || cfg.model.arch == Architecture::Attention1 ||
+                    cfg.model.arch == Architecture::Moe) &&
                    cfg.model.positions == "learned";
         };
         torch::manual_seed(cfg.seed);
@@ -244,6 +245,7 @@ void Trainer::Impl::writeStatus(const std::string& state) {
            {"elapsed_sec", st.elapsedSec},
            {"params", result.numParameters},
            {"non_embedding_params", model ? model->numNonEmbeddingParameters() : 0},
+           {"active_non_embedding_params", model ? model->numActiveNonEmbeddingParameters() : 0},
            {"arch", toString(cfg.model.arch)},
            {"pid", static_cast<int64_t>(::getpid())},
            {"updated_unix", std::chrono::duration_cast<std::chrono::seconds>(
@@ -275,6 +277,8 @@ bool Trainer::Impl::trainStep() {
 
     bool finite = true;
     double lossSum = 0.0;
+    double auxSum = 0.0;  // sparse models' load-balancing loss, added to the loss, logged apart
+    bool hasAux = false;
     const bool injectNan =
         std::find(cfg.debugNanSteps.begin(), cfg.debugNanSteps.end(), stepIndex + 1) != cfg.debugNanSteps.end();
     for (int64_t m = 0; m < cfg.gradAccum; ++m) {
@@ -287,6 +291,11 @@ bool Trainer::Impl::trainStep() {
             break;
         }
         lossSum += value;
+        if (torch::Tensor aux = model->auxiliaryLoss(); aux.defined()) {
+            hasAux = true;
+            auxSum += aux.item<double>();
+            loss = loss + aux;
+        }
         (loss * (scale / static_cast<double>(cfg.gradAccum))).backward();
     }
     const int64_t stepTokens = cfg.gradAccum * cfg.microBatch * cfg.seqLen;
@@ -372,6 +381,7 @@ bool Trainer::Impl::trainStep() {
                   {"elapsed_sec", p.elapsedSec}, {"skipped", p.skipped}};
         line["loss"] = finite ? json(loss) : json(nullptr);
         if (fp16) line["loss_scale"] = st.lossScale;
+        if (hasAux) line["aux_loss"] = auxSum / static_cast<double>(cfg.gradAccum);
         run->appendMetric(line);
     }
 
