@@ -220,7 +220,7 @@ void addTrain(CLI::App& app, mts::cli::Runner& run) {
     auto* sub = app.add_subcommand("train", "Train a Mamba or Transformer language model on a corpus or text");
     auto o = std::make_shared<TrainOptions>();
     sub->add_option("--data", o->data, "Corpus folder (train.bin/val.bin), a .txt file, or a folder of .txt");
-    sub->add_option("--arch", o->arch, "mamba | transformer")->check(CLI::IsMember({"mamba", "transformer"}));
+    sub->add_option("--arch", o->arch, "mamba | transformer | moe")->check(CLI::IsMember({"mamba", "transformer", "moe"}));
     sub->add_option("--model-preset", o->modelPreset, "tiny | mini | small | medium | large (or a user preset)");
     sub->add_option("--memory-tier", o->memoryTier, "cpu | gpu-8 | gpu-12 | gpu-16 | gpu-24 | gpu-32 | gpu-48");
     sub->add_option("--train-preset", o->trainPreset, "default | fast | careful (or a user preset)");
