@@ -10,7 +10,9 @@
 //
 // Capacity: none and no token dropping. Every token is computed by all of its k experts: each
 // expert gathers the rows routed to it (index_select), runs on them, and its gated outputs are
-// scattered back (index_add). An unbalanced router costs time, never tokens.
+// scattered back (index_add). An unbalanced router costs time, never tokens. Each expert's rows
+// are padded with zero-gate rows to a multiple of 64 (at most 63 wasted rows per expert) so the
+// allocator sees recurring sizes (variable sizes fragmented glibc's heap step after step).
 //
 // Load-balancing loss (Switch/GShard): per layer, aux = E * sum_i f_i * P_i, with f_i the
 // fraction of the N*k token-to-expert assignments that went to expert i (counts, no gradient)
