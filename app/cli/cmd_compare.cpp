@@ -18,9 +18,11 @@
 #include <spdlog/spdlog.h>
 
 #include "command.h"
+#include "mts/core/corpus/data_loader.h"
 #include "mts/core/runtime/errors.h"
 #include "mts/core/train/compare_suite.h"
 #include "mts/core/train/presets.h"
+#include "mts/core/train/small_data.h"
 
 namespace {
 
@@ -31,7 +33,7 @@ struct CompareOptions {
     std::string out;
     std::string modelPreset = "tiny";
     std::string memoryTier = "cpu";
-    std::string trainPreset = "default";
+    std::string trainPreset = "auto";
     int64_t params = 0;
     std::vector<std::string> sets;
 };
@@ -63,6 +65,13 @@ int runCompare(const CompareOptions& o) {
     cfg.outDir = o.out;
     cfg.targetParams = o.params;
     const mts::PresetCatalog catalog = mts::PresetCatalog::load();
+    std::string trainPreset = o.trainPreset;
+    if (trainPreset == "auto") {  // small corpora get the small-data recipe (core/train/small_data.h)
+        const auto data = mts::openTrainData(o.data, mts::TrainConfig{}.valFraction, 2, nullptr);
+        trainPreset = mts::trainingPresetForCorpus(static_cast<int64_t>(data.train.size()));
+        spdlog::info("training preset: {} ({} training tokens; small below {})", trainPreset, data.train.size(),
+                     mts::kSmallDataTokens);
+    }
     for (size_t i = 0; i < cfg.archs.size(); ++i) {
         const std::string& arch = cfg.archs[i];
         mts::architectureFromString(arch);  // names the accepted ids
@@ -71,7 +80,7 @@ int runCompare(const CompareOptions& o) {
         if (!catalog.models.contains(o.modelPreset) || !catalog.models[o.modelPreset].contains(arch))
             from = arch == "attention1" ? "transformer" : "";
         mts::TrainConfig t =
-            mts::composeConfig(catalog, {from.empty() ? "mamba" : from, o.modelPreset, o.memoryTier, o.trainPreset});
+            mts::composeConfig(catalog, {from.empty() ? "mamba" : from, o.modelPreset, o.memoryTier, trainPreset});
         if (from.empty()) t.model = mts::ModelConfig{};
         t.model.arch = mts::architectureFromString(arch);
         for (const auto& s : o.sets) t.set(s);
@@ -137,7 +146,9 @@ void addCompare(CLI::App& app, mts::cli::Runner& run) {
     sub->add_option("--out", o->out, "The report folder (report.md, plots, runs/)")->required();
     sub->add_option("--model-preset", o->modelPreset, "Shapes (layers, heads) per architecture")->capture_default_str();
     sub->add_option("--memory-tier", o->memoryTier, "Batch and precision settings")->capture_default_str();
-    sub->add_option("--train-preset", o->trainPreset, "Optimizer and schedule")->capture_default_str();
+    sub->add_option("--train-preset", o->trainPreset,
+                    "Optimizer and schedule; auto = small-data below 5M training tokens, else default")
+        ->capture_default_str();
     sub->add_option("--params", o->params, "Parameters every model is sized to (default: the first architecture's preset)");
     sub->add_option("--set", o->sets, "key=value overrides for every run, e.g. --set seq_len=128 --set model.dropout=0.1");
     sub->callback([&run, o] { run = [o] { return runCompare(*o); }; });
