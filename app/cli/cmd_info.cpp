@@ -76,6 +76,9 @@ int runInfo(const InfoOptions& o) {
                    c.dConv, c.expand, c.dInner(), c.resolvedDtRank());
     } else if (c.arch != Architecture::Linear) {
         fmt::print("n_head:       {}\npositions:    {} (max {})\n", c.nHead, c.positions, c.maxSeqLen);
+        if (c.arch == Architecture::Moe)
+            fmt::print("experts:      top-{} of {} per layer (aux loss weight {})\n", c.expertsPerToken, c.nExperts,
+                       c.auxLossWeight);
     } else {
         fmt::print("context:      {}\n", c.context);
     }

@@ -49,9 +49,11 @@ struct BenchTrainOptions {
 // that backward; attention's 12 x layers x width x context (QK^T and AV, forward and backward).
 double flopsPerToken(const LanguageModelImpl& model, const BenchTrainOptions& o) {
     const ModelConfig& c = model.config();
-    double f = 6.0 * double(model.numParameters());
+    // Sparse models: only the active (routed) experts count.
+    double f = 6.0 * double(model.numParameters() - model.numNonEmbeddingParameters() +
+                            model.numActiveNonEmbeddingParameters());
     if (c.arch == Architecture::Mamba) f += 21.0 * double(c.nLayer) * double(c.dInner()) * double(c.dState);
-    if (c.arch == Architecture::Transformer) f += 12.0 * double(c.nLayer) * double(c.dModel) * double(o.seqLen);
+    if (c.arch == Architecture::Transformer || c.arch == Architecture::Moe) f += 12.0 * double(c.nLayer) * double(c.dModel) * double(o.seqLen);
     return f;
 }
 

@@ -24,7 +24,8 @@ RunSummary fromCore(const mts::RunSummary& c) {
     s.status = q(c.status);
     s.arch = q(c.arch);
     s.params = c.params;
-    s.nonEmbeddingParams = c.nonEmbeddingParams;
+    // The FLOPs axis counts what a token passes through (sparse MoE: the routed experts only).
+    s.nonEmbeddingParams = c.activeNonEmbeddingParams >= 0 ? c.activeNonEmbeddingParams : c.nonEmbeddingParams;
     s.tokens = c.tokens;
     s.steps = c.steps;
     s.bestValLoss = c.bestValLoss;

@@ -23,6 +23,7 @@
 #include <qcustomplot.h>
 
 #include "mts/ui/app_settings.h"
+#include "mts/ui/compare_dialog.h"
 #include "mts/ui/theme.h"
 #include "mts/ui/train_presets.h"
 
@@ -95,6 +96,14 @@ QLayout* RunsPage::buildHeader() {
     top->addWidget(m_folderLabel, 1);
     top->addWidget(change);
     top->addWidget(refreshButton);
+    auto* compareButton = new QPushButton(QStringLiteral("Compare…"), this);
+    compareButton->setToolTip(QStringLiteral("Train several architectures at equal size under one budget: a report"));
+    top->addWidget(compareButton);
+    connect(compareButton, &QPushButton::clicked, this, [this] {
+        auto* dialog = new CompareDialog(m_settings.runsFolder(), this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        dialog->show();
+    });
     connect(refreshButton, &QPushButton::clicked, this, &RunsPage::refresh);
     connect(change, &QPushButton::clicked, this, [this] {
         const QString dir = QFileDialog::getExistingDirectory(this, QStringLiteral("Runs folder"), m_settings.runsFolder());

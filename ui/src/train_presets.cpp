@@ -136,7 +136,7 @@ ModelSizeView modelSize(const QString& configJson) {
         const ModelConfig m = j.contains("model") ? ModelConfig::fromJson(j["model"]) : ModelConfig{};
         v.params = countParameters(m);
         int64_t embedding = m.paddedVocab() * m.dModel;
-        if (m.arch == Architecture::Transformer && m.positions == "learned") embedding += m.maxSeqLen * m.dModel;
+        if ((m.arch == Architecture::Transformer || m.arch == Architecture::Moe) && m.positions == "learned") embedding += m.maxSeqLen * m.dModel;
         v.nonEmbeddingParams = std::max<int64_t>(0, v.params - embedding);
     } catch (const std::exception&) {
     }

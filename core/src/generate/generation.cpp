@@ -56,7 +56,8 @@ torch::Device modelDevice(LanguageModelImpl& model) {
 }
 
 int64_t positionLimit(const ModelConfig& c) {
-    const bool attention = c.arch == Architecture::Transformer || c.arch == Architecture::Attention1;
+    const bool attention = c.arch == Architecture::Transformer || c.arch == Architecture::Attention1 ||
+                           c.arch == Architecture::Moe;
     return attention && c.positions == "learned" ? c.maxSeqLen : 0;
 }
 

@@ -15,6 +15,8 @@ const std::vector<ArchitectureInfo>& architectureList() {
          "transformer"},
         {Architecture::Linear, "linear", "Linear (fixed context)",
          "Seed baseline: next-token logits as one linear map of the last `context` token embeddings", ""},
+        {Architecture::Moe, "moe", "Sparse MoE Transformer",
+         "Transformer whose MLPs are 8 experts, each token routed to its top 2", ""},
     };
     return list;
 }

@@ -27,7 +27,9 @@ torch::Tensor LinearLMImpl::forward(const torch::Tensor& ids) {
     if (!ids.defined() || ids.dim() != 2 || ids.scalar_type() != torch::kInt64)
         throw std::invalid_argument("Linear forward: ids must be (B, L) int64");
     const int64_t c = m_config.context;
-    const torch::Tensor e = embeddings(ids).transpose(1, 2);                    // (B, D, L)
+    // config.dropout on the embeddings in training (the regulariser for small data).
+    const torch::Tensor e =
+        torch::dropout(embeddings(ids), m_config.dropout, is_training()).transpose(1, 2);  // (B, D, L)
     const torch::Tensor padded = torch::constant_pad_nd(e, {c - 1, 0}, 0.0);    // (B, D, L+C-1)
     const torch::Tensor weight = projWeight.to(padded.scalar_type());
     return torch::conv1d(padded, weight, projBias.to(padded.scalar_type())).transpose(1, 2);  // (B, L, V)

@@ -4,6 +4,7 @@
 // with C = config.context. Implemented as a causal convolution over the embeddings, so the
 // (B, L, C*D) window tensor is never materialised.
 // Parameters: embeddings.weight (V, D), proj_weight (V, D, C), proj_bias (V).
+// Training applies config.dropout to the embeddings (decoding runs without it).
 // Decoding keeps the last C-1 token ids (the state grows up to C-1 tokens, then stays).
 // (Attention1, the one-layer attention model, is TransformerLMImpl; see transformer.h.)
 #include <torch/torch.h>

@@ -66,7 +66,17 @@ void ModelConfig::validate() const {
             break;
         case Architecture::Transformer:
         case Architecture::Attention1:
-            if (arch == Architecture::Transformer) requirePositive(nLayer, "n_layer");
+        case Architecture::Moe:
+            if (arch != Architecture::Attention1) requirePositive(nLayer, "n_layer");
+            if (arch == Architecture::Moe) {
+                requirePositive(nExperts, "n_experts");
+                if (expertsPerToken < 1 || expertsPerToken > nExperts)
+                    throw ConfigError("experts_per_token: must be in [1, n_experts = " + std::to_string(nExperts) +
+                                      "], got " + std::to_string(expertsPerToken));
+                if (!(auxLossWeight >= 0.0) || !std::isfinite(auxLossWeight))
+                    throw ConfigError("aux_loss_weight: must be a finite value >= 0, got " +
+                                      std::to_string(auxLossWeight));
+            }
             requirePositive(nHead, "n_head");
             if (dModel % nHead != 0)
                 throw ConfigError("n_head: must divide d_model (" + std::to_string(dModel) + " % " +
@@ -170,6 +180,9 @@ const std::map<std::string, Field>& fields() {
         {"positions", stringField(&ModelConfig::positions)},
         {"rope_theta", doubleField(&ModelConfig::ropeTheta)},
         {"context", intField(&ModelConfig::context)},
+        {"n_experts", intField(&ModelConfig::nExperts)},
+        {"experts_per_token", intField(&ModelConfig::expertsPerToken)},
+        {"aux_loss_weight", doubleField(&ModelConfig::auxLossWeight)},
     };
     return table;
 }

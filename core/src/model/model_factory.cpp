@@ -1,6 +1,7 @@
 #include "mts/core/model/model_factory.h"
 
 #include "model/baselines.h"
+#include "model/moe_transformer.h"
 #include "model/transformer.h"
 #include "mts/core/model/mamba.h"
 #include "mts/core/runtime/errors.h"
@@ -14,6 +15,7 @@ LanguageModel createModel(const ModelConfig& config) {
         case Architecture::Transformer:
         case Architecture::Attention1: return std::make_shared<TransformerLMImpl>(config);
         case Architecture::Linear: return std::make_shared<LinearLMImpl>(config);
+        case Architecture::Moe: return std::make_shared<MoeLMImpl>(config);
     }
     throw ConfigError("arch: unsupported architecture");
 }

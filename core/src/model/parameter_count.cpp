@@ -67,6 +67,14 @@ std::optional<int64_t> checkedParameterCount(const ModelConfig& c) {
         case Architecture::Linear:
             total = total + v * d * num(c.context) + v + head;
             break;
+        case Architecture::Moe: {
+            const Checked m = num(c.mlpRatio) * d, e = num(c.nExperts);
+            Checked layer = 2 * d + (3 * d * d + 3 * d) + (d * d + d) + 2 * d;  // ln_1, attention, ln_2
+            layer = layer + e * d + e * ((d * m + m) + (m * d + d));            // router, experts
+            total = total + num(c.nLayer) * layer + 2 * d + head;               // + ln_f
+            if (c.positions == "learned") total = total + num(c.maxSeqLen) * d;
+            break;
+        }
     }
     if (total.bad) return std::nullopt;
     return total.v;

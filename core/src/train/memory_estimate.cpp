@@ -36,6 +36,11 @@ int64_t blockActivationsPerToken(const ModelConfig& c, int64_t seqLen) {
         }
         case Architecture::Linear:
             return d * c.context;
+        case Architecture::Moe: {
+            // The Transformer's, with k expert MLPs per token plus the router's gathers.
+            const int64_t m = c.mlpRatio * d;
+            return 12 * d + 3 * m * c.expertsPerToken + 2 * c.nHead * seqLen + 2 * c.expertsPerToken * d;
+        }
     }
     return 0;
 }
@@ -65,7 +70,8 @@ MemoryEstimate estimateMemory(const TrainConfig& config, bool cuda, int64_t budg
     }
     const int64_t tokens = config.microBatch * config.seqLen;
     const int64_t actElem = mixed ? 3 : 4;  // bf16/fp16 activations, some kept in fp32
-    const int64_t layers = c.arch == Architecture::Mamba || c.arch == Architecture::Transformer ? c.nLayer : 1;
+    const int64_t layers =
+        c.arch == Architecture::Mamba || c.arch == Architecture::Transformer || c.arch == Architecture::Moe ? c.nLayer : 1;
     const int64_t perBlock = blockActivationsPerToken(c, config.seqLen) * tokens * actElem;
     const int64_t embedOut = tokens * c.dModel * 4;
     e.activationBytesNoCheckpoint = layers * perBlock + embedOut;

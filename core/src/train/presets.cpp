@@ -122,6 +122,9 @@ TrainConfig composeConfig(const PresetCatalog& catalog, const PresetChoice& choi
     json m = ModelConfig{}.toJson();
     mergeJson(m, model.at(sizesFrom));
     m["arch"] = choice.arch;
+    // A training preset's "model" keys (dropout) are regularisation, kept over the size preset.
+    if (training.contains("config") && training.at("config").contains("model"))
+        mergeJson(m, training.at("config").at("model"));
     cfg["model"] = m;
     try {
         return TrainConfig::fromJson(cfg);

@@ -90,10 +90,13 @@ RunMetrics readRunMetrics(const fs::path& runDir) {
         const double step = num(j, "step"), tokens = num(j, "tokens");
         if (type == "eval") {
             if (j.contains("val_loss")) m.valLoss.push_back({step, tokens, num(j, "val_loss")});
+            if (j.contains("bits_per_byte")) m.valBitsPerByte.push_back({step, tokens, num(j, "bits_per_byte")});
+            if (j.contains("elapsed_sec")) m.valElapsedSec.push_back({step, tokens, num(j, "elapsed_sec")});
         } else if (type == "train") {
             if (j.contains("loss")) m.loss.push_back({step, tokens, num(j, "loss")});
             if (j.contains("lr")) m.lr.push_back({step, tokens, num(j, "lr")});
             if (j.contains("grad_norm")) m.gradNorm.push_back({step, tokens, num(j, "grad_norm")});
+            if (j.contains("aux_loss")) m.auxLoss.push_back({step, tokens, num(j, "aux_loss")});
             if (j.contains("tokens_per_sec")) m.tokensPerSec.push_back({step, tokens, num(j, "tokens_per_sec")});
             m.elapsedSeconds = std::max(m.elapsedSeconds, num(j, "elapsed_sec"));
         }
@@ -135,6 +138,8 @@ RunSummary readRunSummary(const fs::path& runDir) {
             s.status = s.checkpoints.empty() ? "interrupted" : "interrupted (saved)";
         s.params = static_cast<int64_t>(num(run, "params", -1));
         s.nonEmbeddingParams = static_cast<int64_t>(num(run, "non_embedding_params", -1));
+        s.activeNonEmbeddingParams =
+            static_cast<int64_t>(num(run, "active_non_embedding_params", static_cast<double>(s.nonEmbeddingParams)));
         if (s.wallSeconds <= 0) s.wallSeconds = num(run, "elapsed_sec");
     }
     if (s.status.empty()) {

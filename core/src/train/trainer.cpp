@@ -184,7 +184,8 @@ void Trainer::Impl::resumeFrom(LoadedCheckpoint& ck) {
 void Trainer::Impl::startNewRun(LoadedModel& init) {
     // Whether the model (as configured now) has a learned table of maxSeqLen positions.
     auto positionTable = [this] {
-        return (cfg.model.arch == Architecture::Transformer || cfg.model.arch == Architecture::Attention1) &&
+        return (cfg.model.arch == Architecture::Transformer || cfg.model.arch == Architecture::Attention1 ||
+                cfg.model.arch == Architecture::Moe) &&
                cfg.model.positions == "learned";
     };
     torch::manual_seed(cfg.seed);
@@ -247,6 +248,7 @@ void Trainer::Impl::writeStatus(const std::string& state) {
            {"elapsed_sec", st.elapsedSec},
            {"params", result.numParameters},
            {"non_embedding_params", model ? model->numNonEmbeddingParameters() : 0},
+           {"active_non_embedding_params", model ? model->numActiveNonEmbeddingParameters() : 0},
            {"arch", toString(cfg.model.arch)},
            {"pid", static_cast<int64_t>(::getpid())},
            {"updated_unix", std::chrono::duration_cast<std::chrono::seconds>(

@@ -2,6 +2,7 @@
 // Trainer::Impl: everything one Trainer::run() session holds (not a public header). Its set-up,
 // loop and reports are in trainer.cpp; one optimizer step in trainer_steps.cpp.
 // Threading: lives on run()'s thread only.
+#include <cmath>
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -80,6 +81,9 @@ struct Trainer::Impl {
         bool finite = true;
         double lossSum = 0.0;  // sum of the micro-batches' losses
     };
+    // Sparse models' load-balancing loss of the last step (mean over micro-batches), added to
+    // the training loss and logged apart as aux_loss; NaN for models without one.
+    double stepAuxLoss = std::nan("");
     Accumulated forwardBackward(int64_t stepIndex, double scale);
     void applyOrSkip(bool finite, bool overflow, double norm, double lrFactor, TrainProgress& p);
     double recordTiming(double seconds, int64_t stepTokens);  // -> tokens/s over recent steps

@@ -138,6 +138,8 @@ double Trainer::Impl::lrFactor(int64_t stepIndex) const {
 // Backward of every micro-batch (loss × scale / gradAccum); stops at the first non-finite loss.
 Trainer::Impl::Accumulated Trainer::Impl::forwardBackward(int64_t stepIndex, double scale) {
     Accumulated acc;
+    double auxSum = 0.0;
+    bool hasAux = false;
     const bool injectNan =
         std::find(cfg.debugNanSteps.begin(), cfg.debugNanSteps.end(), stepIndex + 1) != cfg.debugNanSteps.end();
     for (int64_t m = 0; m < cfg.gradAccum; ++m) {
@@ -150,8 +152,14 @@ Trainer::Impl::Accumulated Trainer::Impl::forwardBackward(int64_t stepIndex, dou
             break;
         }
         acc.lossSum += value;
+        if (torch::Tensor aux = model->auxiliaryLoss(); aux.defined()) {
+            hasAux = true;
+            auxSum += aux.item<double>();
+            loss = loss + aux;
+        }
         (loss * (scale / static_cast<double>(cfg.gradAccum))).backward();
     }
+    stepAuxLoss = hasAux ? auxSum / static_cast<double>(cfg.gradAccum) : std::nan("");
     return acc;
 }
 
@@ -229,6 +237,7 @@ void Trainer::Impl::reportStep(TrainProgress& p, bool finite, double loss, doubl
                   {"elapsed_sec", p.elapsedSec}, {"skipped", p.skipped}};
         line["loss"] = finite ? json(loss) : json(nullptr);
         if (cfg.precision == Precision::Fp16) line["loss_scale"] = st.lossScale;
+        if (!std::isnan(stepAuxLoss)) line["aux_loss"] = stepAuxLoss;
         run->appendMetric(line);
     }
 }

@@ -59,6 +59,14 @@ public:
     int64_t numParameters() const;
     /// Parameters excluding the embedding (and positional tables): the "N" of 6·N FLOPs/token.
     virtual int64_t numNonEmbeddingParameters() const;
+    /// The non-embedding parameters one token passes through (sparse models: the routed experts
+    /// only); the "N" of the 6·N·T training FLOPs. Dense models: numNonEmbeddingParameters().
+    virtual int64_t numActiveNonEmbeddingParameters() const { return numNonEmbeddingParameters(); }
+
+    /// The auxiliary training loss of the last forward() (fp32 scalar, already weighted, to be
+    /// added to the cross-entropy loss), or an undefined tensor for architectures without one.
+    /// MoE: its load-balancing loss. Differentiable when the forward ran with grad enabled.
+    virtual torch::Tensor auxiliaryLoss() const { return {}; }
 
 protected:
     ModelConfig m_config;

@@ -14,9 +14,10 @@ enum class Architecture {
     Transformer,  // GPT-style pre-norm decoder
     Attention1,   // a single self-attention layer model (seed baseline)
     Linear,       // linear next-token model over a fixed context window (seed baseline)
+    Moe,          // sparse mixture-of-experts Transformer: top-k routed expert MLPs
 };
 
-std::string toString(Architecture a);           // "mamba", "transformer", "attention1", "linear"
+std::string toString(Architecture a);           // "mamba", "transformer", "attention1", "linear", "moe"
 Architecture architectureFromString(const std::string& s);  // throws ConfigError
 
 struct ModelConfig {
@@ -50,6 +51,12 @@ struct ModelConfig {
     int64_t maxSeqLen = 1024;       // learned positions table size / RoPE cache
     std::string positions = "learned";  // "learned" | "rope"
     double ropeTheta = 10000.0;
+
+    // Sparse MoE Transformer (attention, positions and heads as the Transformer's; each MLP is
+    // nExperts expert MLPs of mlpRatio * dModel, each token routed to expertsPerToken of them)
+    int64_t nExperts = 8;
+    int64_t expertsPerToken = 2;    // the k of top-k routing, 1..nExperts
+    double auxLossWeight = 0.01;    // weight of the load-balancing loss added to the training loss
 
     // Linear baseline
     int64_t context = 128;          // tokens of context the linear model sees

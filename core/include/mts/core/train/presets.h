@@ -13,7 +13,8 @@
 // then the source tree this was built from.
 //
 // A config is composed in layers: TrainConfig defaults -> training preset -> memory tier ->
-// model preset (the chosen architecture's entry) -> whatever the caller applies afterwards
+// model preset (the chosen architecture's entry) -> the training preset's "model" keys
+// (regularisation such as dropout, e.g. the small-data preset's) -> whatever the caller applies afterwards
 // (--config file, --set key=value).
 // Threading: all functions are thread-safe (no shared state).
 #include <filesystem>

@@ -9,7 +9,8 @@
 //   runs/<name>/run.json          what the run is doing now (the trainer rewrites it atomically at
 //        start, pause/resume, each checkpoint and the end): {"status": "running" | "paused" |
 //        "finished" | "stopped early" | "cancelled" | "failed" | "stopped: non-finite loss",
-//        "step","tokens","elapsed_sec","params","non_embedding_params","arch","pid",
+//        "step","tokens","elapsed_sec","params","non_embedding_params",
+//        "active_non_embedding_params" (per token: sparse MoE counts its routed experts),"arch","pid",
 //        "updated_unix", and at the end "stop_reason","message"; "best_val_loss","best_step",
 //        "last_checkpoint" when known}. "running" with a dead pid = the process was killed.
 //   runs/<name>/checkpoints/      step-XXXXXXXX/ folders, latest.txt, best.txt (checkpoint.h)

@@ -23,9 +23,11 @@ struct RunMetricPoint {
 };
 
 /// Every line of metrics.jsonl, by metric. Train lines: loss, lr, grad_norm, tokens_per_sec;
-/// eval lines: val_loss.
+/// eval lines: val_loss, bits_per_byte, elapsed_sec (the value of valElapsedSec's points);
+/// sparse models' train lines: aux_loss.
 struct RunMetrics {
     std::vector<RunMetricPoint> loss, lr, gradNorm, tokensPerSec, valLoss;
+    std::vector<RunMetricPoint> valBitsPerByte, valElapsedSec, auxLoss;
     double elapsedSeconds = 0.0;  // the largest elapsed_sec of a train line
     int skippedLines = 0;         // lines that are not a JSON object
 };
@@ -42,6 +44,7 @@ struct RunSummary {
     std::string arch;                 // config.json model.arch: "mamba", "transformer", ...
     int64_t params = -1;              // run.json; -1 when unknown
     int64_t nonEmbeddingParams = -1;  // run.json; -1 when unknown
+    int64_t activeNonEmbeddingParams = -1;  // per token (sparse MoE: routed experts only); FLOPs use it
     double tokens = 0.0;              // tokens seen (last train line)
     double steps = 0.0;               // last logged step
     double bestValLoss = -1.0;        // nats/token; -1 when never evaluated

@@ -1,0 +1,108 @@
+#include "mts/ui/compare_dialog.h"
+
+#include <QDesktopServices>
+#include <QDir>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QUrl>
+#include <QVBoxLayout>
+
+#include "mts/core/train/presets.h"
+#include "mts/ui/compare_job.h"
+
+namespace mts::ui {
+
+CompareDialog::CompareDialog(const QString& runsFolder, QWidget* parent) : QDialog(parent) {
+    setWindowTitle(QStringLiteral("Compare architectures"));
+    m_job = new CompareJob(this);
+    auto* form = new QFormLayout;
+    m_data = new QLineEdit(this);
+    m_data->setPlaceholderText(QStringLiteral("corpus folder or text file"));
+    QStringList ids;
+    for (const auto& id : knownArchitectureIds()) ids << QString::fromStdString(id);
+    m_archs = new QLineEdit(ids.join(QLatin1Char(',')), this);
+    m_budget = new QLineEdit(QStringLiteral("10m"), this);
+    m_budget->setToolTip(QStringLiteral("Per architecture: 10m (minutes), 50000tokens, or 1e12flops"));
+    m_out = new QLineEdit(QDir(runsFolder).filePath(QStringLiteral("compare")), this);
+    m_params = new QLineEdit(this);
+    m_params->setPlaceholderText(QStringLiteral("parameters per model (default: the tiny Mamba's)"));
+    form->addRow(QStringLiteral("Data"), m_data);
+    form->addRow(QStringLiteral("Architectures"), m_archs);
+    form->addRow(QStringLiteral("Budget"), m_budget);
+    form->addRow(QStringLiteral("Report folder"), m_out);
+    form->addRow(QStringLiteral("Parameters"), m_params);
+    m_log = new QPlainTextEdit(this);
+    m_log->setReadOnly(true);
+    m_log->setObjectName(QStringLiteral("compareLog"));
+    m_start = new QPushButton(QStringLiteral("Start"), this);
+    m_open = new QPushButton(QStringLiteral("Open report folder"), this);
+    m_open->setEnabled(false);
+    auto* buttons = new QHBoxLayout;
+    buttons->addStretch(1);
+    buttons->addWidget(m_start);
+    buttons->addWidget(m_open);
+    auto* root = new QVBoxLayout(this);
+    root->addLayout(form);
+    root->addWidget(m_log, 1);
+    root->addLayout(buttons);
+    resize(760, 560);
+
+    connect(m_start, &QPushButton::clicked, this, [this] {
+        if (m_job->isRunning()) m_job->cancel();
+        else startSuite();
+    });
+    connect(m_open, &QPushButton::clicked, this,
+            [this] { QDesktopServices::openUrl(QUrl::fromLocalFile(m_out->text())); });
+    connect(m_job, &CompareJob::progress, this, [this](const QString& line) { m_log->appendPlainText(line); });
+    connect(m_job, &CompareJob::finished, this,
+            [this](bool ok, const QString& message, const QString&, const QString& markdown) {
+                m_log->appendPlainText(message);
+                if (!markdown.isEmpty()) m_log->appendPlainText(QStringLiteral("\n") + markdown);
+                m_start->setText(QStringLiteral("Start"));
+                m_open->setEnabled(!markdown.isEmpty());
+                Q_EMIT suiteFinished(ok);
+            });
+}
+
+CompareDialog::~CompareDialog() { m_job->cancel(); }
+
+bool CompareDialog::isRunning() const { return m_job->isRunning(); }
+
+QString CompareDialog::logText() const { return m_log->toPlainText(); }
+
+bool CompareDialog::startSuite() {
+    CompareConfig c;
+    try {
+        c.data = m_data->text().trimmed().toStdString();
+        for (const QString& a : m_archs->text().split(QLatin1Char(','), Qt::SkipEmptyParts))
+            c.archs.push_back(a.trimmed().toStdString());
+        c.budget = CompareBudget::parse(m_budget->text().trimmed().toStdString());
+        c.outDir = m_out->text().trimmed().toStdString();
+        c.targetParams = m_params->text().trimmed().isEmpty() ? 0 : m_params->text().trimmed().toLongLong();
+        if (c.data.empty()) throw std::runtime_error("choose the data to train on");
+        const PresetCatalog catalog = PresetCatalog::load();
+        for (size_t i = 0; i < c.archs.size(); ++i) {
+            const std::string& arch = c.archs[i];
+            const bool inPreset = catalog.models.contains("tiny") && catalog.models["tiny"].contains(arch);
+            const std::string from = inPreset ? arch : arch == "attention1" ? "transformer" : "mamba";
+            TrainConfig t = composeConfig(catalog, {from, "tiny", "cpu", "default"});
+            if (!inPreset && from == "mamba") t.model = ModelConfig{};
+            t.model.arch = architectureFromString(arch);
+            c.shapes.push_back(t.model);
+            if (i == 0) c.train = t;
+        }
+    } catch (const std::exception& e) {
+        m_log->appendPlainText(QStringLiteral("error: ") + QString::fromStdString(e.what()));
+        return false;
+    }
+    m_log->clear();
+    m_open->setEnabled(false);
+    if (!m_job->start(std::move(c))) return false;
+    m_start->setText(QStringLiteral("Stop"));
+    return true;
+}
+
+}  // namespace mts::ui
