@@ -28,7 +28,7 @@ std::string bytesAsIds(const std::string& s) {
 
 std::string generateCmd(const std::string& model) {
     return shellQuoted(mts::test::cliPath()) + " generate --model " + shellQuoted(model) +
-           " --temperature 0 --max-new-tokens 6 --ignore-eos";
+          " --temperature 0 --max-new-tokens 6 --ignore-eos --weights fp32";  // fp32: turn-by-turn stepping and one-shot prefill agree
 }
 
 TEST(CliInteractive, EachLineContinuesTheTranscript) {

@@ -78,6 +78,7 @@ TEST(Conversation, SecondTurnContinuesTheCarriedStateAsARecomputeWould) {
     mts::GenerateRequest whole;
     whole.promptIds = concat(concat(turn1, a.ids), turn2);
     whole.options = greedy(6);
+    whole.weights = "reference";  // the conversation above runs on LibTorch's path too
     EXPECT_EQ(mts::generate(*loaded.model, loaded.tokenizer.get(), whole).ids, b.ids);
 
     // Reset: a fresh state, the first turn's answer again.
@@ -86,6 +87,43 @@ TEST(Conversation, SecondTurnContinuesTheCarriedStateAsARecomputeWould) {
     EXPECT_TRUE(chat.ids().empty());
     EXPECT_EQ(chat.sendIds(turn1, greedy(6)).ids, a.ids);
     EXPECT_EQ(counting->prefillLengths.back(), 5);
+}
+
+// On the fused CPU decoder (fp32 weights: the same numbers to ~1e-6) a conversation gives the
+// ids of LibTorch's path: turn 1 prefilled in chunks, turn 2 stepped id by id on the carried
+// state; switching the weights mid-conversation keeps the transcript and recomputes the state.
+TEST(Conversation, FusedDecoderTurnsMatchTheLibTorchPath) {
+    MTS_REQUIRE_SHARED(dir, "fixtures/mamba-tiny-hf");
+    mts::LoadedModel loaded = mts::loadModel(dir);
+    const std::vector<int32_t> turn1 = {195, 84, 241, 105, 133};
+    const std::vector<int32_t> turn2 = {59, 170, 105};
+    const std::vector<int32_t> turn3 = {84, 241};
+
+    mts::Conversation reference(*loaded.model, loaded.tokenizer.get());
+    std::vector<std::string> notes;
+    const auto packed = mts::packForDecoding(*loaded.model, "fp32", notes);
+    ASSERT_NE(packed, nullptr);
+    EXPECT_TRUE(notes.empty());
+    mts::Conversation fused(*loaded.model, loaded.tokenizer.get(), packed.get());
+
+    const auto r1 = reference.sendIds(turn1, greedy(6));
+    const auto f1 = fused.sendIds(turn1, greedy(6));
+    EXPECT_EQ(f1.weights, "fp32");
+    EXPECT_EQ(r1.weights, "reference");
+    EXPECT_EQ(f1.ids, r1.ids);
+    const auto r2 = reference.sendIds(turn2, greedy(6));
+    const auto f2 = fused.sendIds(turn2, greedy(6));
+    EXPECT_EQ(f2.ids, r2.ids);
+    EXPECT_EQ(fused.statePosition(), reference.statePosition());
+
+    fused.setInference(nullptr);  // back to LibTorch: the transcript stays, the state is rebuilt
+    EXPECT_EQ(fused.statePosition(), 0);
+    EXPECT_EQ(fused.ids(), reference.ids());
+    const auto r3 = reference.sendIds(turn3, greedy(6));
+    const auto f3 = fused.sendIds(turn3, greedy(6));
+    EXPECT_EQ(f3.ids, r3.ids);
+    EXPECT_EQ(f3.weights, "reference");
+    EXPECT_EQ(fused.ids(), reference.ids());
 }
 
 TEST(Conversation, TextTurnsBuildTheTranscriptAndEmptyTextContinues) {

@@ -8,6 +8,7 @@
 #include "mts/core/generate/conversation.h"
 #include "mts/core/tokenize/bpe_trainer.h"
 
+#include <QComboBox>
 #include <QLabel>
 #include <QPlainTextEdit>
 #include <QPushButton>
@@ -60,7 +61,13 @@ TEST(GenerateConversation, SendsContinueTheTranscriptAndResetStartsOver) {
     MTS_REQUIRE_SHARED(fixture, "fixtures/mamba-tiny-hf");
     mts::test::TempDir tmp;
     AppSettings settings(mts::test::qpath(tmp / "settings.ini"), mts::test::qpath(tmp / "data"));
+    // LibTorch's path, as the core Conversation it is compared with below (the precisions have
+    // their own tests: InferenceModel.*).
+    settings.setValue(QStringLiteral("generate/weights"), QStringLiteral("reference"));
     GeneratePage page(settings);
+    auto* weights = page.findChild<QComboBox*>(QStringLiteral("weightsPicker"));
+    ASSERT_NE(weights, nullptr);
+    ASSERT_EQ(weights->currentData().toString(), QStringLiteral("reference"));
     ASSERT_TRUE(loadInto(page, fixture));
 
     ASSERT_TRUE(sendPrompt(page, QStringLiteral("hello")));
