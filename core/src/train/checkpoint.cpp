@@ -39,7 +39,8 @@ json TrainerState::toJson() const {
                 {"non_finite_in_a_row", nonFiniteInARow},
                 {"loss_scale", lossScale},
                 {"good_steps_since_scale", goodStepsSinceScale},
-                {"data_seed", dataSeed}};
+                {"data_seed", dataSeed},
+                {"world_size", worldSize}};
 }
 
 TrainerState TrainerState::fromJson(const json& j) {
@@ -58,10 +59,13 @@ TrainerState TrainerState::fromJson(const json& j) {
         s.lossScale = j.at("loss_scale").get<double>();
         s.goodStepsSinceScale = j.at("good_steps_since_scale").get<int64_t>();
         s.dataSeed = j.at("data_seed").get<uint64_t>();
+        // Checkpoints from before data parallel were trained by one process.
+        s.worldSize = j.value("world_size", int64_t{1});
     } catch (const json::exception& e) {
         throw FormatError("", std::string("trainer state: ") + e.what());
     }
     if (s.step < 0) throw FormatError("", "trainer state: negative step");
+    if (s.worldSize < 1) throw FormatError("", "trainer state: world_size must be at least 1");
     return s;
 }
 
