@@ -22,6 +22,7 @@
 #include "mts/core/train/checkpoint.h"
 #include "mts/core/train/lr_schedule.h"
 #include "mts/core/train/run_dir.h"
+#include "train/trainer_data_parallel.h"
 #include "train/trainer_internal.h"
 
 namespace fs = std::filesystem;
@@ -40,6 +41,7 @@ std::string finalStatus(TrainStopReason r) {
         case TrainStopReason::Cancelled: return "cancelled";
         case TrainStopReason::NonFinite: return "stopped: non-finite loss";
         case TrainStopReason::Failed: return "failed";
+        case TrainStopReason::RankFailed: return "failed: a rank died or hung";
     }
     return "failed";
 }
@@ -53,6 +55,7 @@ std::string toString(TrainStopReason r) {
         case TrainStopReason::EarlyStopping: return "early_stopping";
         case TrainStopReason::TargetLoss: return "target_loss";
         case TrainStopReason::NonFinite: return "non_finite";
+        case TrainStopReason::RankFailed: return "rank_failed";
         default: return "failed";
     }
 }
@@ -74,7 +77,9 @@ struct Trainer::Impl {
     TrainData data;
     LanguageModel model;
     std::unique_ptr<Optimizer> optimizer;
-    std::unique_ptr<RunDir> run;
+    std::unique_ptr<RunDir> run;          // null on data-parallel ranks other than 0 (one writer)
+    std::unique_ptr<detail::DataParallel> dp;  // null when training alone
+    detail::StepAgreement agreed;         // data parallel: what the ranks agreed after the last step
     TrainerState st;
     LrSchedule schedule;
     std::deque<std::pair<double, int64_t>> window;  // (seconds, tokens) of recent steps
@@ -99,8 +104,21 @@ struct Trainer::Impl {
     void evaluate(bool& stop);
     void samples();
     void checkpoint(bool best);
-    bool timeUp() const { return cfg.maxMinutes > 0 && st.elapsedSec >= cfg.maxMinutes * 60.0; }
+    // Data-parallel ranks follow rank 0's clock, so they stop and schedule alike.
+    double clockSec() const { return dp ? agreed.elapsedSec : st.elapsedSec; }
+    std::string lastCompleteCheckpoint() const;
+    bool timeUp() const { return cfg.maxMinutes > 0 && clockSec() >= cfg.maxMinutes * 60.0; }
 };
+
+// For failure messages: the checkpoint a resume would continue from.
+std::string Trainer::Impl::lastCompleteCheckpoint() const {
+    if (!run) return "the last complete checkpoint is in rank 0's run folder";
+    try {
+        return "the last complete checkpoint is " + resolveCheckpointDir(run->path()).string();
+    } catch (const std::exception&) {
+        return "no checkpoint was saved yet";
+    }
+}
 
 void Trainer::Impl::setUp() {
     const bool resuming = !owner.m_start.resumeFrom.empty();
@@ -117,6 +135,7 @@ void Trainer::Impl::setUp() {
     if (cfg.precision == Precision::Bf16 && !device.is_cuda() && !runtimeInfo().cpuBf16)
         warn("bf16 on a CPU without avx512_bf16/AMX is emulated and slower than fp32");
     if (cfg.threads > 0) at::set_num_threads(cfg.threads);
+    dp = detail::DataParallel::start(owner.m_start.distributed, device, [this](const std::string& l) { log(l); });
 
     // Relative data paths would break a resume from another working directory.
     std::error_code ec;
@@ -156,6 +175,7 @@ void Trainer::Impl::setUp() {
         model->to(device);
         model->train();
         st = ck.state;
+        detail::adoptWorldSize(cfg, st, dp ? dp->worldSize() : 1, [this](const std::string& l) { log(l); });
         if (st.dataSeed != cfg.seed) {
             warn(fmt::format("seed changed from {} to {}: the resumed run keeps the checkpoint's data order",
                              st.dataSeed, cfg.seed));
@@ -176,7 +196,7 @@ void Trainer::Impl::setUp() {
             std::lock_guard<std::mutex> lock(gen.mutex());
             gen.set_state(ck.cpuRngState);
         }
-        run = std::make_unique<RunDir>(RunDir::open(ck.dir.parent_path().parent_path()));
+        if (!dp || dp->writer()) run = std::make_unique<RunDir>(RunDir::open(ck.dir.parent_path().parent_path()));
         log(fmt::format("resumed from {} at step {}", ck.dir.string(), st.step));
         if (cfg.maxSteps > 0 && st.step >= cfg.maxSteps)
             warn(fmt::format("the checkpoint is already at step {} of max_steps {}: nothing to train", st.step,
@@ -212,16 +232,22 @@ void Trainer::Impl::setUp() {
         optimizer = detail::buildOptimizer(*model, cfg, summary);
         log(summary);
         st.dataSeed = cfg.seed;
+        st.worldSize = dp ? dp->worldSize() : 1;
         st.lossScale = cfg.precision == Precision::Fp16 ? cfg.fp16InitScale : 1.0;
         fs::path runsDir = owner.m_start.runsDir.empty() ? defaultRunsDir() : owner.m_start.runsDir;
-        run = std::make_unique<RunDir>(RunDir::create(runsDir, owner.m_start.name, toString(cfg.model.arch)));
+        if (!dp || dp->writer())
+            run = std::make_unique<RunDir>(RunDir::create(runsDir, owner.m_start.name, toString(cfg.model.arch)));
     }
     if (cfg.precision != Precision::Fp16) st.lossScale = 1.0;
     model->setGradientCheckpointing(cfg.gradCheckpointing);
-    result.runDir = run->path();
+    if (dp) dp->attach(*model, *optimizer);
+    agreed.elapsedSec = st.elapsedSec;
     result.numParameters = model->numParameters();
-    run->writeConfig(cfg.toJson());
-    if (auto w = pruneCheckpoints(run->checkpointsDir(), cfg.keepLast); !w.empty()) warn(w);
+    if (run) {
+        result.runDir = run->path();
+        run->writeConfig(cfg.toJson());
+        if (auto w = pruneCheckpoints(run->checkpointsDir(), cfg.keepLast); !w.empty()) warn(w);
+    }
 
     schedule.warmupSteps = cfg.warmupSteps;
     schedule.totalSteps = cfg.maxSteps;
@@ -229,7 +255,7 @@ void Trainer::Impl::setUp() {
     log(fmt::format("{} model, {} parameters, {} on {}{}, run folder {}", toString(cfg.model.arch),
                     result.numParameters, toString(cfg.precision), device.is_cuda() ? "CUDA" : "CPU",
                     cfg.model.arch == Architecture::Mamba ? ", scan: " + describeScanBackend(device) : "",
-                    run->path().string()));
+                    run ? run->path().string() : "on rank 0"));
     writeStatus("running");
 }
 
@@ -257,6 +283,7 @@ void Trainer::Impl::writeStatus(const std::string& state) {
         j["best_step"] = st.bestStep;
     }
     if (!result.lastCheckpoint.empty()) j["last_checkpoint"] = result.lastCheckpoint.filename().string();
+    if (dp) dp->describe(j, /*withRanks=*/true);
     try {
         writeFileAtomic(run->path() / "run.json", j.dump(2) + "\n");
     } catch (const std::exception& e) {
@@ -269,7 +296,7 @@ bool Trainer::Impl::trainStep() {
     const int64_t stepIndex = st.step;  // 0-based index of the step being taken
     double lrFactor = cfg.maxSteps > 0 || cfg.maxMinutes <= 0
                           ? schedule.factor(stepIndex)
-                          : schedule.factorAtProgress(stepIndex, st.elapsedSec / (cfg.maxMinutes * 60.0));
+                          : schedule.factorAtProgress(stepIndex, clockSec() / (cfg.maxMinutes * 60.0));
     const bool fp16 = cfg.precision == Precision::Fp16;
     const double scale = fp16 ? st.lossScale : 1.0;
 
@@ -278,18 +305,26 @@ bool Trainer::Impl::trainStep() {
     const bool injectNan =
         std::find(cfg.debugNanSteps.begin(), cfg.debugNanSteps.end(), stepIndex + 1) != cfg.debugNanSteps.end();
     for (int64_t m = 0; m < cfg.gradAccum; ++m) {
-        auto windows = trainBatch(data.train, st.dataSeed, stepIndex, m * cfg.microBatch, cfg.microBatch, cfg.seqLen);
+        const int64_t firstRow = dp ? dp->firstRow(m, cfg) : m * cfg.microBatch;
+        auto windows = trainBatch(data.train, st.dataSeed, stepIndex, firstRow, cfg.microBatch, cfg.seqLen);
         auto loss = detail::windowLoss(*model, windows, device, cfg.precision);
         if (injectNan) loss = loss * std::numeric_limits<double>::quiet_NaN();
         const double value = loss.item<double>();
         if (!std::isfinite(value)) {
             finite = false;
-            break;
+            if (!dp) break;  // ranks go on: the others wait for this rank's gradients
         }
         lossSum += value;
+        if (dp && m + 1 == cfg.gradAccum) dp->beforeLastBackward();
         (loss * (scale / static_cast<double>(cfg.gradAccum))).backward();
     }
-    const int64_t stepTokens = cfg.gradAccum * cfg.microBatch * cfg.seqLen;
+    if (dp) {
+        agreed = dp->finishStep(lossSum, finite, owner.m_cancelRequested, owner.m_pauseRequested,
+                                st.elapsedSec + secondsSince(t0));
+        lossSum = agreed.lossSum;
+        finite = agreed.finite;
+    }
+    const int64_t stepTokens = cfg.gradAccum * cfg.microBatch * cfg.seqLen * (dp ? dp->worldSize() : 1);
     double norm = 0.0;
     bool overflow = false;
     if (finite) {
@@ -372,7 +407,8 @@ bool Trainer::Impl::trainStep() {
                   {"elapsed_sec", p.elapsedSec}, {"skipped", p.skipped}};
         line["loss"] = finite ? json(loss) : json(nullptr);
         if (fp16) line["loss_scale"] = st.lossScale;
-        run->appendMetric(line);
+        if (dp) dp->describe(line, /*withRanks=*/false);
+        if (run) run->appendMetric(line);
     }
 
     if (st.nonFiniteInARow >= cfg.maxNonFinite) {
@@ -390,8 +426,10 @@ void Trainer::Impl::evaluate(bool& stop) {
     EvalReport r;
     r.step = st.step;
     r.tokensSeen = st.tokensSeen;
-    r.valLoss = detail::evaluateLoss(*model, data.val, cfg.evalBatches, cfg.microBatch, cfg.seqLen, device,
-                                     cfg.precision);
+    r.valLoss = dp ? dp->evaluateLoss(*model, data.val, cfg.evalBatches, cfg.microBatch, cfg.seqLen, device,
+                                      cfg.precision)
+                   : detail::evaluateLoss(*model, data.val, cfg.evalBatches, cfg.microBatch, cfg.seqLen, device,
+                                          cfg.precision);
     r.perplexity = std::exp(std::min(r.valLoss, 80.0));
     r.natsPerByte = r.valLoss / data.bytesPerToken;
     r.bitsPerByte = r.natsPerByte / std::log(2.0);
@@ -408,7 +446,8 @@ void Trainer::Impl::evaluate(bool& stop) {
     result.finalValLoss = r.valLoss;
     result.finalBitsPerByte = r.bitsPerByte;
     result.bestValLoss = st.bestStep >= 0 ? st.bestValLoss : -1.0;
-    run->appendMetric(json{{"type", "eval"},
+    if (run)
+        run->appendMetric(json{{"type", "eval"},
                            {"step", r.step},
                            {"tokens", r.tokensSeen},
                            {"val_loss", r.valLoss},
@@ -433,6 +472,7 @@ void Trainer::Impl::evaluate(bool& stop) {
 }
 
 void Trainer::Impl::samples() {
+    if (!run) return;  // data parallel: rank 0 samples
     for (size_t i = 0; i < cfg.samplePrompts.size(); ++i) {
         SampleReport s;
         s.step = st.step;
@@ -445,6 +485,7 @@ void Trainer::Impl::samples() {
 }
 
 void Trainer::Impl::checkpoint(bool best) {
+    if (!run) return;  // data parallel: rank 0 writes
     CheckpointWrite w;
     w.config = &cfg;
     w.state = &st;
@@ -548,16 +589,21 @@ TrainResult Trainer::runSession() {
                 s.result.message = fmt::format("reached the time limit of {} min", s.cfg.maxMinutes);
                 break;
             }
-            if (m_pauseRequested) {
+            if (s.dp ? s.agreed.pause : m_pauseRequested.load()) {
                 s.log("paused");
                 s.writeStatus("paused");
-                waitWhilePaused();
-                if (!m_cancelRequested) {
+                if (s.dp) {
+                    s.agreed = s.dp->waitWhilePaused([this] { return m_pauseRequested.load(); },
+                                                     [this] { return m_cancelRequested.load(); });
+                } else {
+                    waitWhilePaused();
+                }
+                if (!(s.dp ? s.agreed.cancel : m_cancelRequested.load())) {
                     s.log("resumed");
                     s.writeStatus("running");
                 }
             }
-            if (m_cancelRequested) {
+            if (s.dp ? s.agreed.cancel : m_cancelRequested.load()) {
                 s.result.stopReason = TrainStopReason::Cancelled;
                 s.result.message = fmt::format("cancelled at step {}", s.st.step);
                 break;
@@ -589,10 +635,15 @@ TrainResult Trainer::runSession() {
         if (!nothingNew && lastCkpt != s.st.step &&
             s.result.lastCheckpoint.filename() != checkpointName(s.st.step))
             s.checkpoint(false);
-        if (s.st.bestStep >= 0 && s.result.bestCheckpoint.empty()) {
+        if (s.run && s.st.bestStep >= 0 && s.result.bestCheckpoint.empty()) {
             fs::path best = s.run->checkpointsDir() / checkpointName(s.st.bestStep);
             if (fs::exists(best)) s.result.bestCheckpoint = best;
         }
+    } catch (const DistributedError& e) {
+        s.result.stopReason = TrainStopReason::RankFailed;
+        s.result.message = fmt::format("{} at step {}; {}", e.what(), s.st.step, s.lastCompleteCheckpoint());
+        // Collectives still queued would each wait out the timeout if the group were closed now.
+        if (s.dp) s.dp->abandon();
     } catch (const std::exception& e) {
         std::string msg = e.what();
         if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
