@@ -22,6 +22,11 @@ std::unique_ptr<DataParallel> DataParallel::start(const DistributedOptions& opti
     }
     auto dp = std::unique_ptr<DataParallel>(new DataParallel());
     dp->m_group = DataParallelGroup::join(options, device);
+    dp->m_rank = dp->m_group->rank();
+    dp->m_worldSize = dp->m_group->worldSize();
+    dp->m_ranks = nlohmann::json::array();
+    for (const auto& r : dp->m_group->ranks())
+        dp->m_ranks.push_back(nlohmann::json{{"rank", r.rank}, {"host", r.host}, {"pid", r.pid}});
     std::string hosts;
     for (const auto& r : dp->m_group->ranks()) hosts += fmt::format("{}{}:{}", hosts.empty() ? "" : ", ", r.host, r.pid);
     log(fmt::format("data parallel: rank {} of {} ({}, {} bucket {:g} MB, overlap {}, timeout {:g} s); ranks {}",
@@ -49,6 +54,7 @@ void adoptWorldSize(TrainConfig& cfg, TrainerState& st, int64_t now,
 }
 
 void DataParallel::abandon() {
+    if (m_reducer) m_lastExposedSec = m_reducer->stats().exposedSec;
     (void)m_reducer.release();
     (void)m_group.release();
 }
@@ -110,12 +116,9 @@ double DataParallel::evaluateLoss(LanguageModelImpl& model, const TokenStream& v
 void DataParallel::describe(nlohmann::json& j, bool withRanks) const {
     j["world_size"] = worldSize();
     if (withRanks) {
-        auto ranks = nlohmann::json::array();
-        for (const auto& r : m_group->ranks())
-            ranks.push_back(nlohmann::json{{"rank", r.rank}, {"host", r.host}, {"pid", r.pid}});
-        j["ranks"] = ranks;
-    } else if (m_reducer) {
-        j["allreduce_exposed_sec"] = m_reducer->stats().exposedSec;
+        j["ranks"] = m_ranks;
+    } else {
+        j["allreduce_exposed_sec"] = m_reducer ? m_reducer->stats().exposedSec : m_lastExposedSec;
     }
 }
 

@@ -12,7 +12,7 @@
 #include <memory>
 #include <string>
 
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include "mts/core/corpus/data_loader.h"
@@ -46,8 +46,8 @@ public:
     static std::unique_ptr<DataParallel> start(const DistributedOptions& options, torch::Device& device,
                                                const std::function<void(const std::string&)>& log);
 
-    int rank() const { return m_group->rank(); }
-    int worldSize() const { return m_group->worldSize(); }
+    int rank() const { return m_rank; }
+    int worldSize() const { return m_worldSize; }
     bool writer() const { return rank() == 0; }
 
     /// After a DistributedError: lets go of the group without closing it (closing waits for
@@ -77,9 +77,14 @@ public:
 
     /// Adds world_size, the ranks and the last exposed all-reduce time to a JSON object.
     void describe(nlohmann::json& j, bool withRanks) const;
-    const ReduceStats& reduceStats() const { return m_reducer->stats(); }
+    const ReduceStats& reduceStats() const { return m_reducer->stats(); }  // only before abandon()
 
 private:
+    // Kept after abandon() (which lets go of the group): the run status still names the ranks.
+    int m_rank = 0;
+    int m_worldSize = 1;
+    nlohmann::json m_ranks;
+    double m_lastExposedSec = 0.0;
     std::unique_ptr<DataParallelGroup> m_group;
     std::unique_ptr<GradientReducer> m_reducer;
 };
