@@ -1,7 +1,9 @@
 // `mamba-studio-cli generate`: load a model (folder, checkpoint or run) and stream a continuation.
 // stdout carries only the generated text (or, with --print-ids, one line of ids); stats go to stderr.
+// --interactive: a conversation in the terminal, one turn per stdin line (core's Conversation).
 #include <cstdint>
 #include <cstdio>
+#include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,9 +15,13 @@
 #include "command.h"
 #include "int_list.h"
 #include "mts/core/formats/model_io.h"
+#include "mts/core/generate/conversation.h"
 #include "mts/core/generate/generation.h"
+#include "mts/core/generate/vocabulary.h"
 #include "mts/core/runtime/errors.h"
 #include "mts/core/runtime/torch_compat.h"
+
+#include <unistd.h>
 
 namespace mts::cli {
 namespace {
@@ -29,6 +35,7 @@ struct GenerateCliOptions {
     std::string device = "cpu";
     SamplingOptions sampling;
     bool ignoreEos = false;
+    bool interactive = false;
 };
 
 std::vector<int32_t> parsePromptIds(const std::string& text) {
@@ -45,10 +52,69 @@ torch::Device parseDevice(const std::string& name) {
     throw ConfigError(fmt::format("--device: '{}' is not cpu or cuda", name));
 }
 
+std::string joinIds(const std::vector<int32_t>& ids) {
+    std::string line;
+    for (size_t i = 0; i < ids.size(); ++i) {
+        if (i) line += ',';
+        line += std::to_string(ids[i]);
+    }
+    return line;
+}
+
+TokenCallback streamToStdout() {
+    return [](int32_t, const std::string& text) {
+        if (!text.empty()) {
+            std::fwrite(text.data(), 1, text.size(), stdout);
+            std::fflush(stdout);
+        }
+        return true;
+    };
+}
+
+void logStats(const GenerateResult& result) {
+    for (const auto& w : result.warnings) spdlog::warn("{}", w);
+    spdlog::info("prompt {} tokens in {:.1f} ms; generated {} tokens in {:.2f} s ({:.1f} tokens/s); "
+                 "stop: {}; decode state {:.1f} KiB",
+                 result.promptTokens, result.promptSeconds * 1e3, result.ids.size(), result.decodeSeconds,
+                 result.tokensPerSecond, toString(result.stopReason), result.stateBytes / 1024.0);
+}
+
+// One turn per stdin line: the line continues the transcript (as typed, without its newline),
+// the continuation is printed (or its ids, with --print-ids) and ends with a newline. An empty
+// line asks for more; "/reset" starts a new conversation. Ends at end of input.
+int runInteractive(const GenerateCliOptions& o, LoadedModel& loaded, const SamplingOptions& sampling,
+                   const std::vector<int32_t>& firstTurn) {
+    Conversation chat(*loaded.model, loaded.tokenizer.get());
+    const bool tty = ::isatty(STDIN_FILENO) != 0;
+    auto turn = [&](const std::vector<int32_t>& ids) {
+        const GenerateResult r = chat.sendIds(ids, sampling, o.printIds ? TokenCallback{} : streamToStdout());
+        if (o.printIds) std::fputs(joinIds(r.ids).c_str(), stdout);
+        std::fputc('\n', stdout);
+        std::fflush(stdout);
+        logStats(r);
+    };
+    if (tty) std::fputs("Type a line and Enter to continue the conversation; /reset starts over; Ctrl+D ends.\n", stderr);
+    if (!firstTurn.empty()) turn(firstTurn);
+    for (std::string line;;) {
+        if (tty) std::fputs("> ", stderr);
+        if (!std::getline(std::cin, line)) break;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line == "/reset") {
+            chat.reset();
+            spdlog::info("conversation reset");
+            continue;
+        }
+        turn(loaded.tokenizer->encode(line));
+    }
+    return 0;
+}
+
 int runGenerate(const GenerateCliOptions& o) {
     const bool haveText = !o.prompt.empty();
     const bool haveIds = !o.promptIds.empty();
-    if (haveText == haveIds) throw ConfigError("give exactly one of --prompt TEXT or --prompt-ids 1,2,3");
+    if (haveText && haveIds) throw ConfigError("give only one of --prompt TEXT or --prompt-ids 1,2,3");
+    if (!o.interactive && !haveText && !haveIds)
+        throw ConfigError("give one of --prompt TEXT or --prompt-ids 1,2,3 (or --interactive)");
     SamplingOptions sampling = o.sampling;
     sampling.stopAtEos = !o.ignoreEos;
     sampling.validate();
@@ -58,43 +124,28 @@ int runGenerate(const GenerateCliOptions& o) {
     spdlog::info("model: {} ({} layout, {} parameters, stored {}), tokenizer: {}", loaded.dir.string(),
                  loaded.layout, loaded.model->numParameters(), loaded.storedDtype,
                  loaded.tokenizer ? loaded.tokenizer->kind() : "none");
+    if (auto note = vocabularyNote(loaded.model->config(), loaded.tokenizer.get())) spdlog::warn("{}", *note);
+
+    std::vector<int32_t> promptIds;
+    if (haveIds) promptIds = parsePromptIds(o.promptIds);
+    else if (haveText) promptIds = loaded.tokenizer->encode(o.prompt);
+    if (o.interactive) return runInteractive(o, loaded, sampling, promptIds);
 
     GenerateRequest request;
     request.options = sampling;
-    request.promptIds = haveIds ? parsePromptIds(o.promptIds) : loaded.tokenizer->encode(o.prompt);
-
+    request.promptIds = promptIds;
     if (!o.printIds && !o.noEcho) {
-        std::fputs(haveText ? o.prompt.c_str() : loaded.tokenizer->decode(request.promptIds).c_str(), stdout);
+        const std::string echo = haveText ? o.prompt : decodeForDisplay(*loaded.tokenizer, request.promptIds);
+        std::fputs(echo.c_str(), stdout);
         std::fflush(stdout);
     }
-    TokenCallback stream;
-    if (!o.printIds) {
-        stream = [](int32_t, const std::string& text) {
-            if (!text.empty()) {
-                std::fwrite(text.data(), 1, text.size(), stdout);
-                std::fflush(stdout);
-            }
-            return true;
-        };
-    }
-    GenerateResult result = generate(*loaded.model, loaded.tokenizer.get(), request, stream);
+    GenerateResult result =
+        generate(*loaded.model, loaded.tokenizer.get(), request, o.printIds ? TokenCallback{} : streamToStdout());
 
-    if (o.printIds) {
-        std::string line;
-        for (size_t i = 0; i < result.ids.size(); ++i) {
-            if (i) line += ',';
-            line += std::to_string(result.ids[i]);
-        }
-        std::puts(line.c_str());
-    } else {
-        std::fputc('\n', stdout);
-    }
+    if (o.printIds) std::fputs(joinIds(result.ids).c_str(), stdout);
+    std::fputc('\n', stdout);
     std::fflush(stdout);
-    for (const auto& w : result.warnings) spdlog::warn("{}", w);
-    spdlog::info("prompt {} tokens in {:.1f} ms; generated {} tokens in {:.2f} s ({:.1f} tokens/s); "
-                 "stop: {}; decode state {:.1f} KiB",
-                 result.promptTokens, result.promptSeconds * 1e3, result.ids.size(), result.decodeSeconds,
-                 result.tokensPerSecond, toString(result.stopReason), result.stateBytes / 1024.0);
+    logStats(result);
     return 0;
 }
 
@@ -123,6 +174,8 @@ void addGenerate(CLI::App& app, Runner& run) {
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     sub->add_flag("--ignore-eos", o->ignoreEos, "Keep going past the end-of-document token");
     sub->add_option("--device", o->device, "cpu or cuda")->capture_default_str();
+    sub->add_flag("--interactive", o->interactive,
+                  "Conversation: each stdin line continues the transcript (state carried); /reset starts over");
     sub->callback([&run, o] { run = [o] { return runGenerate(*o); }; });
 }
 

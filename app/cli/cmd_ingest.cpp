@@ -42,6 +42,11 @@ struct IngestCliOptions {
     bool overwrite = false;
     bool json = false;
     uint64_t seed = 0;
+    bool includeSecrets = false;
+    bool followLinksOutside = false;
+    double pdfTimeout = 120;
+    double pdfMemoryMb = 2048;
+    bool pdfInProcess = false;
 };
 
 std::atomic<bool> gCancel{false};
@@ -56,19 +61,23 @@ std::string shorten(const std::string& s, size_t n) {
 
 void printSummary(const ingest::IngestResult& r, const CorpusBuildResult& built) {
     const CorpusSummary& s = built.summary;
-    std::printf("%-10s %8s %10s %10s %10s %12s\n", "kind", "files", "documents", "MB in", "MB text", "tokens");
+    std::printf("%-10s %8s %10s %10s %10s %12s %12s\n", "kind", "files", "documents", "MB in", "MB text", "tokens",
+                "val tokens");
     for (const auto& [kind, k] : r.kinds) {
-        uint64_t tokens = s.kinds.count(kind) ? s.kinds.at(kind).tokens : 0;
-        std::printf("%-10s %8llu %10llu %10s %10s %12llu\n", kind.c_str(), (unsigned long long)k.files,
+        const uint64_t tokens = s.kinds.count(kind) ? s.kinds.at(kind).tokens : 0;
+        const uint64_t val = s.kinds.count(kind) ? s.kinds.at(kind).valTokens : 0;
+        std::printf("%-10s %8llu %10llu %10s %10s %12llu %12llu\n", kind.c_str(), (unsigned long long)k.files,
                     (unsigned long long)k.documents, megabytes(k.inputBytes).c_str(), megabytes(k.bytes).c_str(),
-                    (unsigned long long)tokens);
+                    (unsigned long long)tokens, (unsigned long long)val);
     }
-    std::printf("%-10s %8llu %10llu %10s %10s %12llu\n", "total", (unsigned long long)r.filesIngested,
+    std::printf("%-10s %8llu %10llu %10s %10s %12llu %12llu\n", "total", (unsigned long long)r.filesIngested,
                 (unsigned long long)r.documents, megabytes(r.bytesIn).c_str(), megabytes(r.bytesOut).c_str(),
-                (unsigned long long)(s.trainTokens + s.valTokens));
-    std::printf("\nsplit: train %llu tokens (%llu docs), val %llu tokens (%llu docs)\n",
+                (unsigned long long)(s.trainTokens + s.valTokens), (unsigned long long)s.valTokens);
+    const double all = static_cast<double>(s.trainTokens + s.valTokens);
+    std::printf("\nsplit: train %llu tokens (%llu docs), val %llu tokens (%llu docs, %.1f%% of tokens)\n",
                 (unsigned long long)s.trainTokens, (unsigned long long)s.trainDocuments,
-                (unsigned long long)s.valTokens, (unsigned long long)s.valDocuments);
+                (unsigned long long)s.valTokens, (unsigned long long)s.valDocuments,
+                all > 0 ? 100.0 * static_cast<double>(s.valTokens) / all : 0.0);
     std::printf("duplicates removed: %llu exact, %llu near; UTF-8 repaired: %llu files (%llu sequences)\n",
                 (unsigned long long)r.exactDuplicates, (unsigned long long)r.nearDuplicates,
                 (unsigned long long)r.utf8RepairedFiles, (unsigned long long)r.utf8Replacements);
@@ -104,6 +113,13 @@ int runIngest(const IngestCliOptions& o) {
     opt.threads = o.threads;
     opt.cacheDir = o.cacheDir;
     opt.cancel = &gCancel;
+    opt.includeSecrets = o.includeSecrets;
+    opt.followLinksOutside = o.followLinksOutside;
+    if (o.pdfTimeout <= 0) throw ConfigError("--pdf-timeout must be positive");
+    if (o.pdfMemoryMb < 64) throw ConfigError("--pdf-memory-mb must be at least 64");
+    opt.pdfTimeoutSeconds = o.pdfTimeout;
+    opt.pdfMemoryBytes = static_cast<uint64_t>(o.pdfMemoryMb) << 20;
+    opt.pdfInProcess = o.pdfInProcess;
 
     const bool tty = ::isatty(STDERR_FILENO) == 1;
     auto ingestProgress = [&](const ingest::IngestProgress& p) {
@@ -139,6 +155,7 @@ int runIngest(const IngestCliOptions& o) {
     CorpusBuildConfig bc;
     bc.outDir = o.out;
     bc.overwrite = o.overwrite;
+    for (const auto& s : opt.sources) bc.sources.emplace_back(s);  // never written over or into
     bc.tokenizer = o.tokenizer;
     bc.valFraction = o.valFraction;
     bc.seed = o.seed;
@@ -181,7 +198,7 @@ void addIngest(CLI::App& app, Runner& run) {
     sub->add_option("--out", o->out, "Corpus folder to create")->required();
     sub->add_option("--tokenizer", o->tokenizer, "byte | bpe:VOCAB (trained on the corpus) | tokenizer.json")
         ->capture_default_str();
-    sub->add_option("--val-fraction", o->valFraction, "Share of documents for validation")->capture_default_str();
+    sub->add_option("--val-fraction", o->valFraction, "Share of tokens for validation, drawn from every kind of source")->capture_default_str();
     sub->add_option("--max-file-mb", o->maxFileMb, "Skip files larger than this (MiB)")->capture_default_str();
     sub->add_option("--password", o->password, "Password for encrypted PDFs");
     sub->add_option("--revision", o->revision, "Git revision for repository sources (default HEAD)");
@@ -195,6 +212,16 @@ void addIngest(CLI::App& app, Runner& run) {
     sub->add_option("--seed", o->seed, "Train/val split seed")->capture_default_str();
     sub->add_flag("--overwrite", o->overwrite, "Replace an existing --out folder");
     sub->add_flag("--json", o->json, "Print one JSON object instead of the table");
+    sub->add_flag("--include-secrets", o->includeSecrets,
+                  "Also read private keys, .env files and credential stores (skipped by default)");
+    sub->add_flag("--follow-links-outside", o->followLinksOutside,
+                  "Follow symbolic links that lead out of the source folders (skipped by default)");
+    sub->add_option("--pdf-timeout", o->pdfTimeout, "Seconds per PDF before its helper process is stopped")
+        ->capture_default_str();
+    sub->add_option("--pdf-memory-mb", o->pdfMemoryMb, "Memory limit of the PDF helper process (MiB)")
+        ->capture_default_str();
+    sub->add_flag("--pdf-in-process", o->pdfInProcess,
+                  "Read PDFs in this process, without the helper (no time or memory limit)");
     sub->callback([&run, o] { run = [o] { return runIngest(*o); }; });
 }
 

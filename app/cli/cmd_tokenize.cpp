@@ -1,4 +1,5 @@
-// `mamba-studio-cli tokenize --tokenizer PATH [--decode]`: UTF-8 text on stdin -> token ids
+// `mamba-studio-cli tokenize --tokenizer PATH [--decode]` (PATH: a tokenizer, or a model, checkpoint or
+// run folder as for generate and export): UTF-8 text on stdin -> token ids
 // comma-separated on one line; with --decode, comma-separated ids on stdin -> text.
 #include <cstdio>
 #include <iostream>
@@ -11,6 +12,7 @@
 
 #include "command.h"
 #include "int_list.h"
+#include "mts/core/formats/model_io.h"
 #include "mts/core/runtime/errors.h"
 #include "mts/core/tokenize/tokenizer.h"
 
@@ -35,7 +37,7 @@ std::vector<int32_t> parseIds(const std::string& text, int64_t vocab) {
 }
 
 int runTokenize(const TokenizeOptions& o) {
-    const std::unique_ptr<Tokenizer> tok = o.tokenizer == "byte" ? makeByteTokenizer() : loadTokenizer(o.tokenizer);
+    const std::unique_ptr<Tokenizer> tok = o.tokenizer == "byte" ? makeByteTokenizer() : loadModelTokenizer(o.tokenizer);
     const std::string input = readStdin();
     if (o.decode) {
         const std::string text = tok->decode(parseIds(input, tok->vocabSize()));
@@ -58,7 +60,8 @@ void addTokenize(CLI::App& app, Runner& run) {
     auto* sub = app.add_subcommand("tokenize", "Encode stdin to comma-separated token ids (or --decode them)");
     auto o = std::make_shared<TokenizeOptions>();
     sub->add_option("--tokenizer", o->tokenizer,
-                    "tokenizer.json, a folder with tokenizer.json or vocab.json + merges.txt, or 'byte'")
+                    "tokenizer.json, a folder with tokenizer.json or vocab.json + merges.txt, a model, "
+                    "checkpoint or run folder (its model's tokenizer), or 'byte'")
         ->required();
     sub->add_flag("--decode", o->decode, "Read comma-separated ids and print the text");
     sub->callback([&run, o] { run = [o] { return runTokenize(*o); }; });

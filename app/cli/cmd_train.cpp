@@ -20,6 +20,7 @@
 
 #include "command.h"
 #include "train_ranks.h"
+#include "mts/core/model/architectures.h"
 #include "mts/core/runtime/errors.h"
 #include "mts/core/train/memory_estimate.h"
 #include "mts/core/train/presets.h"
@@ -38,6 +39,7 @@ struct TrainOptions {
     std::vector<std::string> sets;
     int64_t maxSteps = -1;
     double maxMinutes = -1;
+    double checkpointMinutes = -1;
     std::string runsDir;
     std::string name;
     std::string resume;
@@ -91,6 +93,7 @@ mts::TrainConfig buildConfig(const TrainOptions& o) {
         cfg.maxMinutes = o.maxMinutes;
         if (o.maxSteps < 0) cfg.maxSteps = 0;
     }
+    if (o.checkpointMinutes >= 0) cfg.checkpointMinutes = o.checkpointMinutes;
     // A fine-tuned model is the pretrained one: show and estimate that (headers only, cheap).
     if (o.resume.empty()) cfg.model = mts::effectiveModelConfig(cfg);
     return cfg;
@@ -226,10 +229,13 @@ int runTrain(const TrainOptions& o) {
 }
 
 void addTrain(CLI::App& app, mts::cli::Runner& run) {
-    auto* sub = app.add_subcommand("train", "Train a Mamba or Transformer language model on a corpus or text");
+    auto* sub = app.add_subcommand("train", "Train a language model (Mamba, Transformer or a baseline: see --arch) on a corpus or text");
     auto o = std::make_shared<TrainOptions>();
     sub->add_option("--data", o->data, "Corpus folder (train.bin/val.bin), a .txt file, or a folder of .txt");
-    sub->add_option("--arch", o->arch, "mamba | transformer")->check(CLI::IsMember({"mamba", "transformer"}));
+    std::string archHelp;
+    for (const mts::ArchitectureInfo& a : mts::architectureList())
+        archHelp += (archHelp.empty() ? "" : " | ") + a.id;
+    sub->add_option("--arch", o->arch, "Architecture: " + archHelp)->check(CLI::IsMember(mts::architectureIds()));
     sub->add_option("--model-preset", o->modelPreset, "tiny | mini | small | medium | large (or a user preset)");
     sub->add_option("--memory-tier", o->memoryTier, "cpu | gpu-8 | gpu-12 | gpu-16 | gpu-24 | gpu-32 | gpu-48");
     sub->add_option("--train-preset", o->trainPreset, "default | fast | careful (or a user preset)");
@@ -237,6 +243,10 @@ void addTrain(CLI::App& app, mts::cli::Runner& run) {
     sub->add_option("--set", o->sets, "key=value overrides, e.g. --set lr=3e-4 --set model.d_model=192");
     auto* steps = sub->add_option("--max-steps", o->maxSteps, "Optimizer steps to train");
     sub->add_option("--max-minutes", o->maxMinutes, "Wall-clock limit in minutes")->excludes(steps);
+    sub->add_option("--checkpoint-minutes", o->checkpointMinutes,
+                    "Also checkpoint every N minutes of wall-clock time (default 10; 0 = only by steps), "
+                    "beside checkpoint_every steps: whichever comes first")
+        ->check(CLI::NonNegativeNumber);
     sub->add_option("--runs-dir", o->runsDir, "Folder of runs (default: $XDG_DATA_HOME/mamba-studio/runs)");
     sub->add_option("--name", o->name, "Run name (default <arch>-<date>-<time>; never overwrites)");
     sub->add_option("--resume", o->resume, "Continue a run folder (its latest checkpoint) or a checkpoint folder");

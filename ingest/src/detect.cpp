@@ -196,6 +196,22 @@ bool isVendoredDirName(const std::string& name) {
            (name.size() > 9 && name.compare(name.size() - 9, 9, ".egg-info") == 0);
 }
 
+bool isAmbiguousExtension(const std::string& ext) {
+    // Binary far more often than not, but used for plain text by some data sets
+    // (WikiText's .raw, many .dat/.data/.out dumps, the odd text .bin).
+    return ext == "raw" || ext == "dat" || ext == "data" || ext == "bin" || ext == "out";
+}
+
+bool looksLikeText(std::string_view head) {
+    size_t controls = 0;
+    for (unsigned char c : head) {
+        if (c == 0) return false;
+        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v' && c != 0x1B) ++controls;
+    }
+    if (controls * 100 > head.size()) return false;
+    return invalidUtf8Ratio(head) <= 0.3;
+}
+
 Detection detectByName(const std::string& fileName) {
     const std::string name = lower(fileName);
     const std::string ext = extensionOf(name);
@@ -204,8 +220,11 @@ Detection detectByName(const std::string& fileName) {
     if (endsWith(name, ".min.js") || endsWith(name, ".min.css") || endsWith(name, ".min.mjs") ||
         endsWith(name, ".bundle.js") || endsWith(name, ".map"))
         return skip("minified", "minified or generated bundle (by name)");
-    if (auto it = skipExtensions().find(ext); it != skipExtensions().end())
-        return skip(it->second, "." + ext + " files are " + (it->second == "image" ? "images" : it->second == "archive" ? "archives" : "binary data"));
+    if (auto it = skipExtensions().find(ext); it != skipExtensions().end()) {
+        Detection d = skip(it->second, "." + ext + " files are " + (it->second == "image" ? "images" : it->second == "archive" ? "archives" : "binary data"));
+        d.sniff = isAmbiguousExtension(ext);
+        return d;
+    }
     Detection d;
     if (ext == "pdf") {
         d.cls = FileClass::Pdf;
@@ -254,7 +273,7 @@ Detection detectByName(const std::string& fileName) {
         return d;
     }
     d.cls = FileClass::Text;  // .txt and friends, and unknown names: content decides
-    if (textExtensions().count(ext)) d.language = "";
+    d.sniff = !textExtensions().count(ext);
     return d;
 }
 
@@ -267,7 +286,7 @@ Detection detect(const std::string& fileName, std::string_view head) {
         else byMagic.detail = "content is " + byMagic.detail + " despite the name";
         return byMagic;
     }
-    if (byName.cls == FileClass::Skip) return byName;
+    if (byName.cls == FileClass::Skip && !byName.sniff) return byName;
     if (byName.cls == FileClass::Pdf) {
         // The PDF header may legally follow some junk within the first 1024 bytes.
         if (head.substr(0, 1024).find("%PDF-") != std::string_view::npos) return byName;
@@ -277,6 +296,20 @@ Detection detect(const std::string& fileName, std::string_view head) {
     const auto b1 = static_cast<unsigned char>(head.size() > 1 ? head[1] : 0);
     if ((b0 == 0xFF && b1 == 0xFE) || (b0 == 0xFE && b1 == 0xFF))
         return skip("binary", "UTF-16 text is not supported (convert to UTF-8)");
+    if (byName.sniff) {
+        // The name could not decide; the content does (WikiText's wiki.train.raw is text).
+        if (looksLikeText(head)) {
+            Detection d;
+            d.cls = FileClass::Text;
+            d.sniff = true;
+            return d;
+        }
+        Detection d = byName.cls == FileClass::Skip
+                          ? skip(byName.reason, byName.detail + ", and this one's content is not text")
+                          : skip("binary", "content is not text (NUL bytes, control characters or invalid UTF-8)");
+        d.sniff = true;
+        return d;
+    }
     if (head.find('\0') != std::string_view::npos)
         return skip("binary", "contains NUL bytes (binary data)");
     if (invalidUtf8Ratio(head) > 0.3)

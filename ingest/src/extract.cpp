@@ -1,5 +1,6 @@
 // One file -> documents: read, detect, extract by kind, clean.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,9 +11,12 @@
 #include <xxhash.h>
 
 #include "internal.h"
+#include "mts/ingest/config_formats.h"
 #include "mts/ingest/detect.h"
 #include "mts/ingest/formats.h"
+#include "mts/ingest/pdf_isolated.h"
 #include "mts/ingest/pdf_text.h"
+#include "mts/ingest/secrets.h"
 #include "mts/ingest/text_clean.h"
 
 namespace mts::ingest::detail {
@@ -36,10 +40,25 @@ bool readTask(const FileTask& t, RepoHandles& repos, std::string& out, std::stri
         git_blob_free(blob);
         return true;
     }
-    int fd = ::open(t.diskPath.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: a FIFO put in the file's place must not block the open.
+    int fd = ::open(t.diskPath.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         reason = "unreadable";
         detail = std::strerror(errno);
+        return false;
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        reason = "special-file";
+        detail = "no longer a regular file (replaced since the folder was listed)";
+        return false;
+    }
+    if (t.ino != 0 && (static_cast<uint64_t>(st.st_dev) != t.dev || static_cast<uint64_t>(st.st_ino) != t.ino)) {
+        // Swapped (e.g. for a link leading out of the folder) between the walk and now.
+        ::close(fd);
+        reason = "changed";
+        detail = "replaced by another file since the folder was listed (not read)";
         return false;
     }
     out.clear();
@@ -57,6 +76,28 @@ bool readTask(const FileTask& t, RepoHandles& repos, std::string& out, std::stri
         }
         if (n == 0) break;
         got += static_cast<size_t>(n);
+    }
+    ::close(fd);
+    out.resize(got);
+    return true;
+}
+
+// The first `n` bytes of a file on disk (or fewer); false when it cannot be opened/read.
+bool readHead(const std::filesystem::path& path, size_t n, std::string& out) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) return false;
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        return false;
+    }
+    out.assign(n, '\0');
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = ::read(fd, out.data() + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += static_cast<size_t>(r);
     }
     ::close(fd);
     out.resize(got);
@@ -89,9 +130,17 @@ FileOutcome extractFile(const FileTask& task, const IngestOptions& options, Repo
                         const ExtractionCache& cache, const std::function<bool(Document&&)>& emit) {
     try {
         Detection byName = detectByName(task.name);
-        if (byName.cls == FileClass::Skip) return skipped(byName.reason, byName.detail);
+        if (byName.cls == FileClass::Skip && !byName.sniff) return skipped(byName.reason, byName.detail);
         std::string content;
         std::string reason, detail;
+        if (byName.cls == FileClass::Skip && task.repo < 0) {
+            // Usually binary (.raw, .dat, .bin): look at the head before reading it all.
+            std::string head;
+            if (readHead(task.diskPath, kHeadBytes, head) && !head.empty()) {
+                Detection d = detect(task.name, head);
+                if (d.cls == FileClass::Skip) return skipped(d.reason, d.detail);
+            }
+        }
         if (!readTask(task, repos, content, reason, detail)) return skipped(reason, detail);
         if (content.empty()) return skipped("empty", "file is empty");
         Detection det = detect(task.name, std::string_view(content).substr(0, kHeadBytes));
@@ -118,7 +167,16 @@ FileOutcome extractFile(const FileTask& task, const IngestOptions& options, Repo
                 if (o.documents == 0) return skipped("no-text", "no extractable text (cached)");
                 return o;
             }
-            PdfExtraction pdf = extractPdf(content, options.pdfPassword, options.cancel);
+            PdfExtraction pdf;
+            if (options.pdfInProcess) {
+                pdf = extractPdf(content, options.pdfPassword, options.cancel);
+            } else {
+                PdfHelperOptions helper;
+                helper.helper = options.pdfHelper;
+                helper.timeoutSeconds = options.pdfTimeoutSeconds;
+                helper.memoryBytes = options.pdfMemoryBytes;
+                pdf = extractPdfIsolated(content, options.pdfPassword, options.cancel, helper);
+            }
             auto pdfSkipped = [](const std::string& reason, const std::string& why) {
                 FileOutcome s = skipped(reason, why);
                 s.pdfExtracted = true;
@@ -130,6 +188,10 @@ FileOutcome extractFile(const FileTask& task, const IngestOptions& options, Repo
                 case PdfExtraction::Status::Damaged: return pdfSkipped("damaged", pdf.detail);
                 case PdfExtraction::Status::NoText: return pdfSkipped("no-text", pdf.detail);
                 case PdfExtraction::Status::Cancelled: return pdfSkipped("cancelled", "cancelled during extraction");
+                case PdfExtraction::Status::Timeout: return pdfSkipped("pdf-timeout", pdf.detail);
+                case PdfExtraction::Status::Crashed: return pdfSkipped("pdf-crashed", pdf.detail);
+                case PdfExtraction::Status::OutOfMemory: return pdfSkipped("pdf-memory", pdf.detail);
+                case PdfExtraction::Status::HelperFailed: return pdfSkipped("pdf-helper", pdf.detail);
                 case PdfExtraction::Status::Ok: break;
             }
             for (const auto& m : pdf.messages) o.warnings.push_back(fmt::format("{}: poppler: {}", task.source, m));
@@ -143,8 +205,16 @@ FileOutcome extractFile(const FileTask& task, const IngestOptions& options, Repo
             return o;
         }
 
-        // Text-like files: NULs and invalid UTF-8 over the whole file, not just the head.
+        if (!options.includeSecrets && containsPrivateKey(content))
+            return skipped("secret", "holds a private key (a -----BEGIN ... PRIVATE KEY----- block or a PuTTY key); "
+                                     "not read (use --include-secrets / \"Include secrets\" to read it)");
+        // Text-like files: NULs and invalid UTF-8 over the whole file, not just the head. A file
+        // only the content said was text (unknown or ambiguous name) gets no NUL at all.
         const size_t nuls = static_cast<size_t>(std::count(content.begin(), content.end(), '\0'));
+        if (det.sniff && nuls > 0)
+            return byName.cls == FileClass::Skip
+                       ? skipped(byName.reason, fmt::format("{}, and this one holds {} NUL bytes", byName.detail, nuls))
+                       : skipped("binary", fmt::format("{} NUL bytes past the first {} bytes (binary data)", nuls, kHeadBytes));
         if (nuls > content.size() / 100)
             return skipped("binary", fmt::format("{} NUL bytes (binary data)", nuls));
         if (!isValidUtf8(content)) {
@@ -199,6 +269,13 @@ FileOutcome extractFile(const FileTask& task, const IngestOptions& options, Repo
         }
 
         nlohmann::json meta = nlohmann::json::object();
+        if (det.cls == FileClass::Config && isStructuredConfig(det.language)) {
+            ConfigResult checked = checkConfig(det.language, content);
+            if (!checked.wellFormed)
+                return skipped("malformed", fmt::format("not well-formed {}: {}", det.language, checked.error));
+            content = std::move(checked.text);
+            meta = std::move(checked.meta);
+        }
         std::string text;
         if (det.cls == FileClass::Html) {
             text = cleanText(htmlToText(content), clean);

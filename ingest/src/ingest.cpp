@@ -302,7 +302,12 @@ nlohmann::json toJson(const IngestOptions& o) {
             {"near_dedup", o.nearDedup},
             {"near_dup_threshold", o.nearDupThreshold},
             {"utf8_policy", o.utf8Policy == Utf8Policy::Repair ? "repair" : "skip"},
-            {"threads", o.threads}};
+            {"threads", o.threads},
+            {"follow_links_outside", o.followLinksOutside},
+            {"include_secrets", o.includeSecrets},
+            {"pdf_isolation", o.pdfInProcess ? "in-process" : "helper-process"},
+            {"pdf_timeout_seconds", o.pdfTimeoutSeconds},
+            {"pdf_memory_bytes", o.pdfMemoryBytes}};
 }
 
 std::filesystem::path normalizedSource(const std::filesystem::path& source) {

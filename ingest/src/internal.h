@@ -18,6 +18,7 @@ struct FileTask {
     uint64_t size = 0;   ///< bytes
     int64_t mtime = 0;   ///< seconds since epoch; 0 for git blobs
     std::filesystem::path diskPath;  ///< when read from disk
+    uint64_t dev = 0, ino = 0;       ///< identity seen by the walk (disk files); checked on open
     int repo = -1;                   ///< index into WalkOutput::repos when read from git
     git_oid blob{};
 };

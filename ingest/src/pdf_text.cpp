@@ -1,12 +1,10 @@
+// PDF reading with poppler-cpp: words and boxes per page (readPdfWords), then the layout of
+// pdf_layout.cpp (finishPdf). The PDF helper process runs the first half, the parent the second.
 #include "mts/ingest/pdf_text.h"
 
 #include <algorithm>
-#include <cctype>
-#include <cmath>
 #include <memory>
 #include <mutex>
-#include <numeric>
-#include <unordered_map>
 
 #include <poppler-document.h>
 #include <poppler-global.h>
@@ -40,234 +38,7 @@ std::string toUtf8(const poppler::ustring& s) {
     return std::string(b.begin(), b.end());
 }
 
-// ---- layout ----
-
-bool isRtlCodepoint(uint32_t cp) {
-    return (cp >= 0x0590 && cp <= 0x08FF) || (cp >= 0xFB1D && cp <= 0xFDFF) || (cp >= 0xFE70 && cp <= 0xFEFF);
-}
-
-// Counts strong RTL and LTR letters (rough: Latin/Greek/Cyrillic/CJK as LTR).
-void countDirection(const std::string& s, int& rtl, int& ltr) {
-    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-    size_t i = 0, n = s.size();
-    while (i < n) {
-        uint32_t cp;
-        size_t len;
-        unsigned char c = p[i];
-        if (c < 0x80) { cp = c; len = 1; }
-        else if ((c >> 5) == 6 && i + 1 < n) { cp = ((c & 0x1F) << 6) | (p[i + 1] & 0x3F); len = 2; }
-        else if ((c >> 4) == 14 && i + 2 < n) { cp = ((c & 0x0F) << 12) | ((p[i + 1] & 0x3F) << 6) | (p[i + 2] & 0x3F); len = 3; }
-        else { cp = 0x10000; len = (c >> 3) == 30 ? 4 : 1; }
-        if (isRtlCodepoint(cp)) ++rtl;
-        else if ((cp >= 'A' && cp <= 'Z') || (cp >= 'a' && cp <= 'z') || (cp >= 0xC0 && cp < 0x590) || cp >= 0x3000) ++ltr;
-        i += len;
-    }
-}
-
-struct Layout {
-    const std::vector<WordBox>& w;
-    double h;         // median word height
-    double colGap;    // minimum gutter width
-    double bandGap;   // minimum white band height between blocks
-    std::vector<std::string> blocks;
-
-    // White intervals of the projection of `idx` onto x (vertical=true) or y.
-    std::vector<std::pair<double, double>> gaps(const std::vector<int>& idx, bool vertical, double minGap) const {
-        std::vector<std::pair<double, double>> iv;
-        iv.reserve(idx.size());
-        for (int i : idx) iv.emplace_back(vertical ? w[i].x0 : w[i].y0, vertical ? w[i].x1 : w[i].y1);
-        std::sort(iv.begin(), iv.end());
-        std::vector<std::pair<double, double>> out;
-        double end = iv.empty() ? 0 : iv[0].second;
-        for (size_t k = 1; k < iv.size(); ++k) {
-            if (iv[k].first - end >= minGap) out.emplace_back(end, iv[k].first);
-            end = std::max(end, iv[k].second);
-        }
-        return out;
-    }
-
-    // Line centres (y) of a set of words, one per visual line.
-    std::vector<std::pair<double, int>> lineCentres(const std::vector<int>& idx) const {
-        std::vector<double> ys;
-        for (int i : idx) ys.push_back((w[i].y0 + w[i].y1) / 2);
-        std::sort(ys.begin(), ys.end());
-        std::vector<std::pair<double, int>> out;  // (centre, words)
-        for (double y : ys) {
-            if (!out.empty() && y - out.back().first < 0.3 * h) ++out.back().second;
-            else out.emplace_back(y, 1);
-        }
-        return out;
-    }
-
-    // Table rather than text columns: short cells on one side whose rows line up with the
-    // other side. Text columns have long lines; reading a table row by row keeps its meaning.
-    bool looksLikeTable(const std::vector<int>& left, const std::vector<int>& right) const {
-        auto l = lineCentres(left), r = lineCentres(right);
-        if (l.size() < 3 || r.size() < 3) return false;
-        double lw = double(left.size()) / l.size(), rw = double(right.size()) / r.size();
-        if (std::min(lw, rw) >= 4.0) return false;
-        size_t aligned = 0;
-        for (auto& a : l)
-            for (auto& b : r)
-                if (std::fabs(a.first - b.first) < 0.3 * h) {
-                    ++aligned;
-                    break;
-                }
-        return aligned >= 0.7 * l.size();
-    }
-
-    void leaf(const std::vector<int>& idx) {
-        std::vector<int> order = idx;
-        std::sort(order.begin(), order.end(), [&](int a, int b) {
-            double ya = (w[a].y0 + w[a].y1) / 2, yb = (w[b].y0 + w[b].y1) / 2;
-            return ya != yb ? ya < yb : w[a].x0 < w[b].x0;
-        });
-        std::vector<std::vector<int>> lines;
-        double lineY = 0, lineH = 0;
-        for (int i : order) {
-            double yc = (w[i].y0 + w[i].y1) / 2, hi = std::max(0.1, w[i].y1 - w[i].y0);
-            if (!lines.empty() && std::fabs(yc - lineY) < 0.5 * std::min(hi, lineH)) {
-                lines.back().push_back(i);
-            } else {
-                lines.push_back({i});
-                lineY = yc;
-                lineH = hi;
-            }
-        }
-        std::string text;
-        for (auto& line : lines) {
-            int rtl = 0, ltr = 0;
-            for (int i : line) countDirection(w[i].text, rtl, ltr);
-            const bool rightToLeft = rtl > ltr;
-            std::sort(line.begin(), line.end(), [&](int a, int b) {
-                return rightToLeft ? w[a].x1 > w[b].x1 : w[a].x0 < w[b].x0;
-            });
-            std::string s;
-            for (size_t k = 0; k < line.size(); ++k) {
-                const WordBox& cur = w[line[k]];
-                if (k > 0) {
-                    const WordBox& prev = w[line[k - 1]];
-                    double gap = rightToLeft ? prev.x0 - cur.x1 : cur.x0 - prev.x1;
-                    if (prev.spaceAfter || gap > 0.15 * h) s.push_back(' ');
-                }
-                s += cur.text;
-            }
-            if (!text.empty()) text.push_back('\n');
-            text += s;
-        }
-        if (!text.empty()) blocks.push_back(std::move(text));
-    }
-
-    void cut(const std::vector<int>& idx, int depth) {
-        if (idx.empty()) return;
-        if (idx.size() == 1 || depth > 60 || lineCentres(idx).size() == 1) {
-            leaf(idx);
-            return;
-        }
-        // Columns first: the widest gutter through the whole region.
-        auto vg = gaps(idx, true, colGap);
-        if (!vg.empty()) {
-            auto best = *std::max_element(vg.begin(), vg.end(), [](auto& a, auto& b) {
-                return a.second - a.first < b.second - b.first;
-            });
-            double mid = (best.first + best.second) / 2;
-            std::vector<int> left, right;
-            for (int i : idx) ((w[i].x0 + w[i].x1) / 2 < mid ? left : right).push_back(i);
-            if (!looksLikeTable(left, right)) {
-                cut(left, depth + 1);
-                cut(right, depth + 1);
-                return;
-            }
-        }
-        auto hg = gaps(idx, false, bandGap);
-        if (hg.empty()) {
-            leaf(idx);
-            return;
-        }
-        // Bands between the white gaps, top to bottom.
-        std::vector<std::vector<int>> bands(hg.size() + 1);
-        for (int i : idx) {
-            double yc = (w[i].y0 + w[i].y1) / 2;
-            size_t b = 0;
-            while (b < hg.size() && yc > hg[b].first) ++b;
-            bands[b].push_back(i);
-        }
-        bands.erase(std::remove_if(bands.begin(), bands.end(), [](auto& b) { return b.empty(); }), bands.end());
-        // Merge neighbouring bands that share a gutter, so columns stay whole across bands.
-        std::vector<std::vector<int>> merged;
-        for (auto& band : bands) {
-            if (!merged.empty()) {
-                std::vector<int> both = merged.back();
-                both.insert(both.end(), band.begin(), band.end());
-                auto g1 = gaps(merged.back(), true, colGap), g2 = gaps(band, true, colGap);
-                // Single-line bands (titles, headings) never merge: they sit above the columns.
-                if (!g1.empty() && !g2.empty() && lineCentres(merged.back()).size() >= 2 &&
-                    lineCentres(band).size() >= 2 && !gaps(both, true, colGap).empty()) {
-                    merged.back() = std::move(both);
-                    continue;
-                }
-            }
-            merged.push_back(band);
-        }
-        if (merged.size() == 1) {
-            // Could not split further without losing the column structure.
-            auto v = gaps(merged[0], true, colGap);
-            if (v.empty()) {
-                leaf(merged[0]);
-                return;
-            }
-        }
-        for (auto& band : merged) cut(band, depth + 1);
-    }
-};
-
-bool endsWithHyphen(const std::string& line, size_t& cutAt) {
-    // '-' (U+002D), soft hyphen U+00AD (C2 AD), hyphen U+2010 (E2 80 90), preceded by a letter.
-    size_t n = line.size();
-    if (n >= 2 && line[n - 1] == '-') cutAt = n - 1;
-    else if (n >= 3 && line.compare(n - 2, 2, "\xC2\xAD") == 0) cutAt = n - 2;
-    else if (n >= 4 && line.compare(n - 3, 3, "\xE2\x80\x90") == 0) cutAt = n - 3;
-    else return false;
-    if (cutAt == 0) return false;
-    unsigned char prev = static_cast<unsigned char>(line[cutAt - 1]);
-    return std::isalpha(prev) || prev >= 0x80;
-}
-
-bool startsLower(const std::string& line) {
-    if (line.empty()) return false;
-    unsigned char c = static_cast<unsigned char>(line[0]);
-    if (c < 0x80) return std::islower(c);
-    // Latin-1 supplement / Latin extended lower-case letters (ä, é, ß, ...), 2-byte UTF-8.
-    if (c == 0xC3 && line.size() > 1) return static_cast<unsigned char>(line[1]) >= 0x9F;
-    return false;
-}
-
-std::string normaliseForRepeat(const std::string& line) {
-    std::string s;
-    bool space = false;
-    for (unsigned char c : line) {
-        if (std::isspace(c)) {
-            space = !s.empty();
-            continue;
-        }
-        if (space) s.push_back(' ');
-        space = false;
-        s.push_back(std::isdigit(c) ? '#' : static_cast<char>(c));
-    }
-    return s;
-}
-
-std::vector<std::string> splitLines(const std::string& s) {
-    std::vector<std::string> lines;
-    size_t start = 0;
-    while (start <= s.size()) {
-        size_t nl = s.find('\n', start);
-        if (nl == std::string::npos) nl = s.size();
-        lines.push_back(s.substr(start, nl - start));
-        start = nl + 1;
-    }
-    return lines;
-}
+std::atomic<uint64_t> gPdfExtractions{0};
 
 }  // namespace
 
@@ -281,155 +52,14 @@ std::string PdfExtraction::text() const {
     return out;
 }
 
-std::string layoutPage(const std::vector<WordBox>& words) {
-    if (words.empty()) return {};
-    std::vector<double> hs;
-    hs.reserve(words.size());
-    for (const auto& w : words) hs.push_back(std::max(0.1, w.y1 - w.y0));
-    std::nth_element(hs.begin(), hs.begin() + hs.size() / 2, hs.end());
-    double h = hs[hs.size() / 2];
-    // A gutter is at least ~0.8 em wide (LaTeX's default \columnsep is 10pt at 10pt type);
-    // word spaces are ~0.3 em and do not line up through a whole region.
-    Layout layout{words, h, 0.8 * h, 0.45 * h, {}};
-    std::vector<int> idx(words.size());
-    std::iota(idx.begin(), idx.end(), 0);
-    layout.cut(idx, 0);
-    std::string out;
-    for (auto& b : layout.blocks) {
-        if (!out.empty()) out += "\n\n";
-        out += b;
-    }
-    return out;
-}
-
-std::string joinHyphenation(std::string_view text) {
-    std::vector<std::string> lines = splitLines(std::string(text));
-    std::string out;
-    out.reserve(text.size());
-    for (size_t i = 0; i < lines.size(); ++i) {
-        std::string line = lines[i];
-        size_t cutAt = 0;
-        while (endsWithHyphen(line, cutAt)) {
-            size_t j = i + 1;
-            if (j < lines.size() && lines[j].empty()) ++j;  // column/page break as a blank line
-            if (j >= lines.size() || !startsLower(lines[j])) break;
-            line = line.substr(0, cutAt) + lines[j];
-            i = j;
-        }
-        out += line;
-        if (i + 1 < lines.size()) out.push_back('\n');
-    }
-    return out;
-}
-
-namespace {
-
-// First and last runs of digits in a line (-1 when none).
-std::pair<long, long> digitRuns(const std::string& line) {
-    long first = -1, last = -1, cur = -1;
-    for (size_t k = 0; k <= line.size(); ++k) {
-        bool d = k < line.size() && std::isdigit(static_cast<unsigned char>(line[k]));
-        if (d) {
-            cur = (cur < 0 ? 0 : cur) * 10 + (line[k] - '0');
-            if (cur > 1000000) cur = 1000000;
-        } else if (cur >= 0) {
-            if (first < 0) first = cur;
-            last = cur;
-            cur = -1;
-        }
-    }
-    return {first, last};
-}
-
-struct EdgeLine {
-    size_t page;
-    long first, last;
-};
-
-// A running header/footer: the same line (digits aside) on half the pages, or, when it holds a
-// number, on >= 3 pages where that number moves with the page index (a page number), which
-// catches chapter headers without touching "Satz 3.4" at the top of a few pages.
-bool isRunning(const std::vector<EdgeLine>& occ, bool hasDigits, size_t needPlain) {
-    if (!hasDigits) return occ.size() >= needPlain;
-    if (occ.size() < 3) return false;
-    for (int which = 0; which < 2; ++which) {
-        std::unordered_map<long, size_t> offsets;
-        for (const auto& o : occ) {
-            long num = which == 0 ? o.first : o.last;
-            if (num >= 0 && ++offsets[num - static_cast<long>(o.page)] >= 3) return true;
-        }
-    }
-    return false;
-}
-
-}  // namespace
-
-size_t dropRepeatedHeadersFooters(std::vector<std::string>& pages) {
-    const size_t n = pages.size();
-    if (n < 3) return 0;
-    std::vector<std::vector<std::string>> lines(n);
-    std::unordered_map<std::string, std::vector<EdgeLine>> top, bottom;
-    auto edgeIdx = [](const std::vector<std::string>& ls, bool isTop) {
-        std::vector<size_t> out;
-        if (isTop) {
-            for (size_t k = 0; k < ls.size() && out.size() < 2; ++k)
-                if (!ls[k].empty()) out.push_back(k);
-        } else {
-            for (size_t k = ls.size(); k-- > 0 && out.size() < 2;)
-                if (!ls[k].empty()) out.push_back(k);
-        }
-        return out;
-    };
-    for (size_t p = 0; p < n; ++p) {
-        lines[p] = splitLines(pages[p]);
-        for (int side = 0; side < 2; ++side) {
-            auto& map = side == 0 ? top : bottom;
-            std::unordered_map<std::string, int> seen;
-            for (size_t k : edgeIdx(lines[p], side == 0)) {
-                std::string key = normaliseForRepeat(lines[p][k]);
-                if (seen[key]++) continue;
-                auto [first, last] = digitRuns(lines[p][k]);
-                map[key].push_back({p, first, last});
-            }
-        }
-    }
-    const size_t needPlain = std::max<size_t>(3, (n + 1) / 2);
-    auto running = [&](const std::unordered_map<std::string, std::vector<EdgeLine>>& map, const std::string& key) {
-        auto it = map.find(key);
-        return it != map.end() && isRunning(it->second, key.find('#') != std::string::npos, needPlain);
-    };
-    size_t removed = 0;
-    for (size_t p = 0; p < n; ++p) {
-        std::vector<bool> drop(lines[p].size(), false);
-        for (size_t k : edgeIdx(lines[p], true))
-            if (running(top, normaliseForRepeat(lines[p][k]))) drop[k] = true;
-        for (size_t k : edgeIdx(lines[p], false))
-            if (running(bottom, normaliseForRepeat(lines[p][k]))) drop[k] = true;
-        if (std::none_of(drop.begin(), drop.end(), [](bool b) { return b; })) continue;
-        std::string out;
-        for (size_t k = 0; k < lines[p].size(); ++k) {
-            if (drop[k]) {
-                ++removed;
-                continue;
-            }
-            if (!out.empty()) out.push_back('\n');
-            out += lines[p][k];
-        }
-        pages[p] = out;
-    }
-    return removed;
-}
-
-namespace {
-std::atomic<uint64_t> gPdfExtractions{0};
-}  // namespace
-
 uint64_t pdfExtractionCount() { return gPdfExtractions.load(); }
 
-PdfExtraction extractPdf(std::string_view bytes, const std::string& password, const std::atomic<bool>* cancel) {
-    gPdfExtractions.fetch_add(1);
+void countPdfExtraction() { gPdfExtractions.fetch_add(1); }
+
+PdfWords readPdfWords(std::string_view bytes, const std::string& password, const std::atomic<bool>* cancel,
+                      const PdfPageFn& onPage) {
     installPopplerCallback();
-    PdfExtraction r;
+    PdfWords r;
     MessageScope scope(&r.messages);
     if (bytes.size() > static_cast<size_t>(INT32_MAX)) {
         r.status = PdfExtraction::Status::Damaged;
@@ -449,33 +79,48 @@ PdfExtraction extractPdf(std::string_view bytes, const std::string& password, co
         return r;
     }
     r.wasEncrypted = doc->is_encrypted();
-    r.pageCount = doc->pages();
+    r.pageCount = std::max(0, doc->pages());
     for (int i = 0; i < r.pageCount; ++i) {
         if (cancel && cancel->load()) {
             r.status = PdfExtraction::Status::Cancelled;
             r.detail = "cancelled";
             return r;
         }
-        std::unique_ptr<poppler::page> page(doc->create_page(i));
-        if (!page) {
-            r.pages.emplace_back();
-            continue;
-        }
         std::vector<WordBox> words;
-        for (const poppler::text_box& tb : page->text_list()) {
-            WordBox wb;
-            wb.text = toUtf8(tb.text());
-            if (wb.text.empty()) continue;
-            poppler::rectf b = tb.bbox();
-            wb.x0 = b.left();
-            wb.y0 = b.top();
-            wb.x1 = b.right();
-            wb.y1 = b.bottom();
-            wb.spaceAfter = tb.has_space_after();
-            words.push_back(std::move(wb));
+        std::unique_ptr<poppler::page> page(doc->create_page(i));
+        if (page) {
+            for (const poppler::text_box& tb : page->text_list()) {
+                WordBox wb;
+                wb.text = toUtf8(tb.text());
+                if (wb.text.empty()) continue;
+                poppler::rectf b = tb.bbox();
+                wb.x0 = b.left();
+                wb.y0 = b.top();
+                wb.x1 = b.right();
+                wb.y1 = b.bottom();
+                wb.spaceAfter = tb.has_space_after();
+                words.push_back(std::move(wb));
+            }
         }
-        std::string text = repairUtf8(layoutPage(words));
+        if (onPage) onPage(i, std::move(words));
+        else r.pages.push_back(std::move(words));
+    }
+    r.status = PdfExtraction::Status::Ok;
+    return r;
+}
+
+PdfExtraction finishPdf(PdfWords&& words) {
+    PdfExtraction r;
+    r.status = words.status;
+    r.detail = std::move(words.detail);
+    r.pageCount = words.pageCount;
+    r.wasEncrypted = words.wasEncrypted;
+    r.messages = std::move(words.messages);
+    if (r.status != PdfExtraction::Status::Ok) return r;
+    for (auto& page : words.pages) {
+        std::string text = repairUtf8(layoutPage(page));
         r.pages.push_back(expandPresentationForms(text));
+        page = {};  // free the boxes as we go
     }
     dropRepeatedHeadersFooters(r.pages);
     bool any = false;
@@ -486,10 +131,13 @@ PdfExtraction extractPdf(std::string_view bytes, const std::string& password, co
     if (!any) {
         r.status = PdfExtraction::Status::NoText;
         r.detail = r.pageCount == 0 ? "no pages" : "no extractable text on any page (scanned images?)";
-        return r;
     }
-    r.status = PdfExtraction::Status::Ok;
     return r;
+}
+
+PdfExtraction extractPdf(std::string_view bytes, const std::string& password, const std::atomic<bool>* cancel) {
+    countPdfExtraction();
+    return finishPdf(readPdfWords(bytes, password, cancel));
 }
 
 }  // namespace mts::ingest

@@ -13,12 +13,14 @@
 #include "internal.h"
 #include "mts/ingest/detect.h"
 #include "mts/ingest/gitignore.h"
+#include "mts/ingest/secrets.h"
 #include "mts/ingest/text_clean.h"
 
 namespace mts::ingest::detail {
 namespace {
 
 constexpr int kMaxDepth = 256;
+constexpr size_t kMaxGitignoreBytes = 1u << 20;  // a larger .gitignore is read up to this
 
 std::string gitErrorMessage() {
     const git_error* e = git_error_last();
@@ -27,12 +29,94 @@ std::string gitErrorMessage() {
 
 bool cancelled(const IngestOptions& o) { return o.cancel && o.cancel->load(); }
 
-std::string readSmallFile(const std::filesystem::path& p) {
+std::string readSmallFile(const std::filesystem::path& p, size_t limit) {
     std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    std::string out(limit, '\0');
+    in.read(out.data(), static_cast<std::streamsize>(limit));
+    out.resize(static_cast<size_t>(in.gcount()));
+    return out;
 }
+
+// True when `real` (a canonical path) is `root` or lies below it.
+bool isInside(const std::filesystem::path& real, const std::filesystem::path& root) {
+    const std::string& r = root.native();
+    const std::string& p = real.native();
+    if (p.size() < r.size() || p.compare(0, r.size(), r) != 0) return false;
+    return p.size() == r.size() || p[r.size()] == '/' || r == "/";
+}
+
+std::filesystem::path canonicalOrEmpty(const std::filesystem::path& p) {
+    std::error_code ec;
+    std::filesystem::path c = std::filesystem::canonical(p, ec);
+    return ec ? std::filesystem::path() : c;
+}
+
+std::string trimmed(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) s.pop_back();
+    size_t a = 0;
+    while (a < s.size() && (s[a] == ' ' || s[a] == '\t')) ++a;
+    return s.substr(a);
+}
+
+// Where the repository of folder `src` keeps its data, checked to stay inside `canonSrc`:
+// the git dir (a .git folder, a .git file's "gitdir:" or a .git link; or src itself when it is
+// a bare repository), its commondir and its object alternates. Returns "" when everything is
+// inside (or there is no repository), else a sentence naming what points outside.
+std::string gitDataOutside(const std::filesystem::path& src, const std::filesystem::path& canonSrc) {
+    namespace fs = std::filesystem;
+    const fs::path dotgit = src / ".git";
+    struct stat st {};
+    fs::path gitdir;
+    if (::lstat(dotgit.c_str(), &st) == 0) {
+        if (S_ISREG(st.st_mode)) {
+            const std::string line = trimmed(readSmallFile(dotgit, 4096).substr(0, 4096));
+            if (line.rfind("gitdir:", 0) != 0) return {};
+            fs::path target = trimmed(line.substr(7));
+            if (target.is_relative()) target = src / target;
+            gitdir = canonicalOrEmpty(target);
+            if (gitdir.empty()) return fmt::format(".git file points to {}, which does not exist", displayPath(target));
+        } else {
+            gitdir = canonicalOrEmpty(dotgit);  // a folder, or a link to one
+        }
+    } else {
+        struct stat head {};
+        if (::stat((src / "HEAD").c_str(), &head) != 0 || !std::filesystem::is_directory(src / "objects"))
+            return {};  // not a repository
+        gitdir = canonSrc;  // a bare repository
+    }
+    if (gitdir.empty()) return {};
+    if (!isInside(gitdir, canonSrc)) return fmt::format(".git leads to {}, outside the dropped folder", displayPath(gitdir));
+    fs::path common = gitdir;
+    const std::string commondir = trimmed(readSmallFile(gitdir / "commondir", 4096));
+    if (!commondir.empty()) {
+        fs::path c = commondir;
+        if (c.is_relative()) c = gitdir / c;
+        common = canonicalOrEmpty(c);
+        if (common.empty() || !isInside(common, canonSrc))
+            return fmt::format("the repository's commondir {} lies outside the dropped folder", displayPath(c));
+    }
+    const fs::path objects = canonicalOrEmpty(common / "objects");
+    if (!objects.empty() && !isInside(objects, canonSrc))
+        return fmt::format("the object store {} lies outside the dropped folder", displayPath(objects));
+    const std::string alternates = readSmallFile(common / "objects" / "info" / "alternates", 1u << 16);
+    size_t start = 0;
+    while (start < alternates.size()) {
+        size_t nl = alternates.find('\n', start);
+        if (nl == std::string::npos) nl = alternates.size();
+        const std::string line = trimmed(alternates.substr(start, nl - start));
+        start = nl + 1;
+        if (line.empty() || line[0] == '#') continue;
+        fs::path alt = line;
+        if (alt.is_relative()) alt = common / "objects" / alt;
+        const fs::path real = canonicalOrEmpty(alt);
+        if (real.empty() || !isInside(real, canonSrc))
+            return fmt::format("objects/info/alternates borrows objects from {}, outside the dropped folder",
+                               displayPath(alt));
+    }
+    return {};
+}
+
+const char* kSecretHint = " (not read; use --include-secrets / \"Include secrets\" to read it)";
 
 std::string joinRel(const std::string& dir, const std::string& name) { return dir.empty() ? name : dir + "/" + name; }
 
@@ -63,6 +147,12 @@ int treeCallback(const char* root, const git_tree_entry* entry, void* payload) {
     if (w.options.followGitignore && type != GIT_OBJECT_COMMIT)
         git_ignore_path_is_ignored(&ignored, w.repo, type == GIT_OBJECT_TREE ? (rel + "/").c_str() : rel.c_str());
     if (type == GIT_OBJECT_TREE) {
+        if (!w.options.includeSecrets) {
+            if (std::string why = secretFolderReason(name); !why.empty()) {
+                w.skip(shown + "/", "secret", why + kSecretHint);
+                return 1;
+            }
+        }
         if (isVendoredDirName(name)) {
             w.skip(shown + "/", "vendored-dir", "vendored or generated folder, not descended into");
             return 1;
@@ -85,6 +175,12 @@ int treeCallback(const char* root, const git_tree_entry* entry, void* payload) {
     if (ignored) {
         w.skip(shown, "gitignored", "tracked, but matches .gitignore");
         return 0;
+    }
+    if (!w.options.includeSecrets) {
+        if (std::string why = secretFileReason(rel); !why.empty()) {
+            w.skip(shown, "secret", why + kSecretHint);
+            return 0;
+        }
     }
     FileTask t;
     t.source = shown;
@@ -148,6 +244,12 @@ struct DirItem {
 
 void addFileTask(const std::filesystem::path& p, const std::string& shown, const struct stat& st,
                  const IngestOptions& options, WalkOutput& out, const SkipFn& skip) {
+    if (!options.includeSecrets) {
+        if (std::string why = secretFileReason(shown); !why.empty()) {
+            skip(shown, "secret", why + kSecretHint);
+            return;
+        }
+    }
     const uint64_t size = static_cast<uint64_t>(st.st_size);
     if (size > options.maxFileBytes) {
         skip(shown, "too-large", fmt::format("{} bytes, over the {} byte limit", size, options.maxFileBytes));
@@ -159,15 +261,20 @@ void addFileTask(const std::filesystem::path& p, const std::string& shown, const
     t.size = size;
     t.mtime = static_cast<int64_t>(st.st_mtime);
     t.diskPath = p;
+    t.dev = static_cast<uint64_t>(st.st_dev);
+    t.ino = static_cast<uint64_t>(st.st_ino);
     out.tasks.push_back(std::move(t));
 }
 
+// rootGitOutside: why the root's .git (file or link) leads outside, "" when it does not; then
+// no repository is opened for the ignore rules either (our own matcher reads .gitignore).
 void walkFolder(const std::filesystem::path& root, const std::string& display, const IngestOptions& options,
-                WalkOutput& out, const SkipFn& skip) {
+                WalkOutput& out, const SkipFn& skip, const std::string& rootGitOutside) {
     // Inside a repository (but not at its root, or with useGitTree off): libgit2's rules.
     git_repository* repo = nullptr;
     std::filesystem::path workdir;
-    if (options.followGitignore && git_repository_open_ext(&repo, root.c_str(), 0, nullptr) == 0) {
+    if (options.followGitignore && rootGitOutside.empty() &&
+        git_repository_open_ext(&repo, root.c_str(), 0, nullptr) == 0) {
         const char* wd = git_repository_workdir(repo);
         if (wd) workdir = std::filesystem::weakly_canonical(wd);
         else {
@@ -179,7 +286,8 @@ void walkFolder(const std::filesystem::path& root, const std::string& display, c
     std::set<std::pair<dev_t, ino_t>> visited;
     struct stat rootSt {};
     if (::stat(root.c_str(), &rootSt) == 0) visited.insert({rootSt.st_dev, rootSt.st_ino});
-    const std::filesystem::path canonRoot = std::filesystem::weakly_canonical(root);
+    std::filesystem::path canonRoot = canonicalOrEmpty(root);
+    if (canonRoot.empty()) canonRoot = std::filesystem::weakly_canonical(root);
 
     auto isIgnored = [&](const std::filesystem::path& full, const std::string& rel, bool isDir) {
         if (!options.followGitignore) return false;
@@ -203,7 +311,7 @@ void walkFolder(const std::filesystem::path& root, const std::string& display, c
         if (!repo && options.followGitignore) {
             std::error_code ec;
             if (std::filesystem::is_regular_file(dir.path / ".gitignore", ec))
-                rules.addFile(dir.rel, readSmallFile(dir.path / ".gitignore"));
+                rules.addFile(dir.rel, readSmallFile(dir.path / ".gitignore", kMaxGitignoreBytes));
         }
         std::error_code ec;
         std::filesystem::directory_iterator it(dir.path, std::filesystem::directory_options::none, ec);
@@ -239,7 +347,30 @@ void walkFolder(const std::filesystem::path& root, const std::string& display, c
                 else skip(shown, "broken-symlink", fmt::format("symbolic link target missing: {}", std::strerror(err)));
                 continue;
             }
+            if (rawName == ".git" && !S_ISDIR(st.st_mode)) {
+                // A .git file is a link to a repository kept elsewhere (worktree, submodule).
+                if (dir.depth == 0 && !rootGitOutside.empty())
+                    skip(shown, "git-link-outside", rootGitOutside + "; not followed, the folder is read from disk");
+                else
+                    skip(shown, "git-link", "a .git file (a link to a repository kept elsewhere), not followed");
+                continue;
+            }
+            if (isLink && !options.followLinksOutside) {
+                const std::filesystem::path real = canonicalOrEmpty(p);
+                if (real.empty() || !isInside(real, canonRoot)) {
+                    skip(S_ISDIR(st.st_mode) ? shown + "/" : shown, "symlink-outside",
+                         fmt::format("symbolic link to {}, outside {} (not followed)",
+                                     real.empty() ? std::string("an unresolvable path") : displayPath(real), display));
+                    continue;
+                }
+            }
             if (S_ISDIR(st.st_mode)) {
+                if (!options.includeSecrets) {
+                    if (std::string why = secretFolderReason(rawName); !why.empty()) {
+                        skip(shown + "/", "secret", why + kSecretHint);
+                        continue;
+                    }
+                }
                 if (isVendoredDirName(rawName)) {
                     skip(shown + "/", "vendored-dir", "vendored or generated folder, not descended into");
                     continue;
@@ -271,7 +402,6 @@ void walkFolder(const std::filesystem::path& root, const std::string& display, c
         }
         for (auto s = subdirs.rbegin(); s != subdirs.rend(); ++s) stack.push_back(std::move(*s));
     }
-    (void)canonRoot;
     if (repo) git_repository_free(repo);
 }
 
@@ -301,17 +431,21 @@ void walkSources(const IngestOptions& options, WalkOutput& out, const SkipFn& sk
             continue;
         }
         if (S_ISREG(st.st_mode)) {
-            addFileTask(src, display, st, options, out, skip);
+            addFileTask(src, display, st, options, out, skip);  // chosen by the user: links allowed
             continue;
         }
         if (!S_ISDIR(st.st_mode)) {
             skip(display, "special-file", "not a regular file or folder");
             continue;
         }
-        // A repository root (work tree with .git, or a bare repository) -> its tracked tree.
+        // A repository root (work tree with .git, or a bare repository) -> its tracked tree,
+        // unless its data lies outside the dropped folder (.git file, commondir, alternates).
+        std::filesystem::path canonSrc = canonicalOrEmpty(src);
+        if (canonSrc.empty()) canonSrc = std::filesystem::weakly_canonical(src);
+        const std::string outside = options.followLinksOutside ? std::string() : gitDataOutside(src, canonSrc);
         git_repository* repo = nullptr;
         bool gitRoot = false;
-        if (options.useGitTree &&
+        if (options.useGitTree && outside.empty() &&
             git_repository_open_ext(&repo, src.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) == 0) {
             gitRoot = true;
         }
@@ -319,7 +453,7 @@ void walkSources(const IngestOptions& options, WalkOutput& out, const SkipFn& sk
             walkGitTree(src, display, repo, options, out, skip);
             git_repository_free(repo);
         } else {
-            walkFolder(src, display, options, out, skip);
+            walkFolder(src, display, options, out, skip, outside);
         }
     }
 }

@@ -49,10 +49,12 @@ std::vector<int32_t> readTokens(const mts::TokenFile& f, uint64_t start, uint64_
 
 // Writes a corpus of `docs` with the byte tokenizer.
 mts::CorpusSummary writeCorpus(const fs::path& out, const std::vector<mts::CorpusDocument>& docs,
-                               double valFraction, uint64_t minVal, int threads = 2) {
+                               double valFraction, uint64_t minVal, int threads = 2,
+                               mts::CorpusSplit split = mts::CorpusSplit::Chunks) {
     const auto tok = mts::makeByteTokenizer();
     mts::CorpusWriterConfig cfg;
     cfg.outDir = out;
+    cfg.split = split;
     cfg.valFraction = valFraction;
     cfg.minValTokens = minVal;
     cfg.threads = threads;
@@ -181,7 +183,7 @@ TEST(CorpusWriter, TopsUpValidationToTheMinimum) {
     mts::test::TempDir dir;
     // One document only: its tail is split off into val.
     const std::string text(1000, 'q');
-    const auto s = writeCorpus(dir / "one", {{"only.txt", "text", text}}, 0.0, 100);
+    const auto s = writeCorpus(dir / "one", {{"only.txt", "text", text}}, 0.0, 100, 2, mts::CorpusSplit::ByDocument);
     EXPECT_EQ(s.valTokens, 100u);
     EXPECT_EQ(s.trainTokens, 901u);
     EXPECT_FALSE(s.warnings.empty());
@@ -193,7 +195,7 @@ TEST(CorpusWriter, TopsUpValidationToTheMinimum) {
     all.pop_back();
     EXPECT_EQ(c.tokenizer->decode(all), text);
     // Many documents and no hashed val: whole documents move from the end of train.
-    const auto m = writeCorpus(dir / "many", sampleDocs(20), 0.0, 60);
+    const auto m = writeCorpus(dir / "many", sampleDocs(20), 0.0, 60, 2, mts::CorpusSplit::ByDocument);
     EXPECT_GE(m.valTokens, 60u);
     EXPECT_GT(m.valDocuments, 1u);
     EXPECT_EQ(m.trainDocuments + m.valDocuments, 20u);
@@ -245,7 +247,7 @@ TEST(OpenCorpus, RejectsMissingAndCorruptPieces) {
     expectFormatError([&] { mts::openCorpus(p); }, "manifest.json");
     p = copy("badmanifest");
     writeAll(p / "manifest.json", "{\"format\": ");
-    expectFormatError([&] { mts::openCorpus(p); }, "invalid JSON");
+    expectFormatError([&] { mts::openCorpus(p); }, "not valid JSON");
     p = copy("notcorpus");
     writeAll(p / "manifest.json", "{\"format\": \"other\"}");
     expectFormatError([&] { mts::openCorpus(p); }, "not an mts-corpus");

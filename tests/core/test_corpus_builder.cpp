@@ -53,19 +53,25 @@ struct CountingSource {
 // Every document of a corpus (train then val, in file order), decoded and keyed by source.
 std::map<std::string, std::string> decodedDocuments(const fs::path& dir) {
     const Corpus c = openCorpus(dir);
-    std::map<std::string, std::string> out;
+    // The chunk split ends every piece with the end id; the tail split's head part ends where
+    // the document was cut.
+    const bool chunks = c.manifest["split"]["by"] == "chunks";
+    std::map<std::string, std::vector<int32_t>> ids;
     std::istringstream index(readAll(dir / "documents.jsonl"));
     for (std::string line; std::getline(index, line);) {
         const auto j = nlohmann::json::parse(line);
         const TokenFile& f = j["split"] == "val" ? c.val : c.train;
-        std::vector<int64_t> ids(j["tokens"].get<uint64_t>());
-        f.read(j["offset"].get<uint64_t>(), ids.size(), ids.data());
-        if (j.value("part", 0) != 1) {  // a head part ends where the document was cut, not with the end id
-            EXPECT_EQ(ids.back(), *c.tokenizer->eosId()) << line;
-            ids.pop_back();
+        std::vector<int64_t> piece(j["tokens"].get<uint64_t>());
+        f.read(j["offset"].get<uint64_t>(), piece.size(), piece.data());
+        if (chunks || j.value("part", 0) != 1) {
+            EXPECT_EQ(piece.back(), *c.tokenizer->eosId()) << line;
+            piece.pop_back();
         }
-        out[j["source"]] += c.tokenizer->decode(std::vector<int32_t>(ids.begin(), ids.end()));
+        auto& all = ids[j["source"]];
+        all.insert(all.end(), piece.begin(), piece.end());
     }
+    std::map<std::string, std::string> out;
+    for (const auto& [source, v] : ids) out[source] = c.tokenizer->decode(v);
     return out;
 }
 
@@ -117,7 +123,7 @@ TEST(CorpusBuilder, BpeIsTrainedFromOnePassAndMatchesTheTrainerOnTheSameDocument
     EXPECT_EQ(m["from_source"], 7);
     EXPECT_EQ(m["tokenizer_training"]["vocab_size"], 300);
     EXPECT_EQ(m["tokenizer_training"]["merges"], 300 - 257);
-    EXPECT_EQ(m["split"]["by"], "document");
+    EXPECT_EQ(m["split"]["by"], "chunks");
 }
 
 TEST(CorpusBuilder, BpeWarningsReachTheResultAndTheManifest) {

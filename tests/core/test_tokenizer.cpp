@@ -134,10 +134,10 @@ TEST(BpeTokenizer, RejectsMalformedFiles) {
         return dir / name;
     };
     writeFile(dir / "bad.json", "{\"model\": {\"type\": \"BPE\", ");
-    expectFormatError(dir / "bad.json", "invalid JSON");
+    expectFormatError(dir / "bad.json", "not valid JSON");
     const std::string full = tinyBpe().dump();
     writeFile(dir / "trunc.json", full.substr(0, full.size() / 2));
-    expectFormatError(dir / "trunc.json", "invalid JSON");
+    expectFormatError(dir / "trunc.json", "not valid JSON");
     writeFile(dir / "array.json", "[1, 2]");
     expectFormatError(dir / "array.json", "JSON object");
     auto doc = tinyBpe();
@@ -191,7 +191,7 @@ TEST(BpeTokenizer, RejectsMalformedVocabMergesPair) {
     writeFile(dir / "merges.txt", "#version: 0.2\na b\nab\n");
     expectFormatError(dir.path(), "left right");
     writeFile(dir / "vocab.json", R"({"a": 0, "b": 1, "ab": )");
-    expectFormatError(dir.path(), "invalid JSON");
+    expectFormatError(dir.path(), "not valid JSON");
 }
 
 TEST(WordTokenizer, RejectsMalformedFiles) {

@@ -8,6 +8,8 @@
 #include "mts/core/runtime/errors.h"
 #include "mts/core/train/lr_schedule.h"
 #include "mts/core/train/train_config.h"
+#include "aggregate_fields.h"
+#include "config_mutations.h"
 #include "shared_data.h"
 #include "test_train_support.h"
 
@@ -33,6 +35,26 @@ TEST(TrainConfig, JsonRoundTripKeepsEveryField) {
     EXPECT_EQ(back.optimizer, OptimizerKind::Muon);
     EXPECT_EQ(back.model.dModel, 96);
     EXPECT_EQ(back.samplePrompts.size(), 2u);
+}
+
+// The field lists behind toJson()/fromJson() name every member of the structs: a member added
+// to TrainConfig or ModelConfig and not to its list changes the member count, not the key count.
+TEST(TrainConfig, EveryStructMemberHasAJsonKey) {
+    EXPECT_EQ(test::aggregateFieldCount<TrainConfig>(), TrainConfig{}.toJson().size())
+        << "a TrainConfig member is missing from visitFields() in train_config.cpp (or a key has no member)";
+    EXPECT_EQ(test::aggregateFieldCount<ModelConfig>(), ModelConfig{}.toJson().size())
+        << "a ModelConfig member is missing from fields() in model_config.cpp (or a key has no member)";
+}
+
+// Every key, changed alone, survives JSON -> struct -> JSON (the reading and writing halves agree).
+TEST(TrainConfig, EveryFieldRoundTripsThroughTheStruct) {
+    const nlohmann::json defaults = TrainConfig{}.toJson();
+    const auto mutations = test::configMutations(defaults);
+    EXPECT_EQ(mutations.size(), defaults.size() - 1 + defaults["model"].size());
+    for (const auto& [key, changed] : mutations) {
+        ASSERT_NE(changed, defaults) << key;
+        EXPECT_EQ(TrainConfig::fromJson(changed).toJson(), changed) << key;
+    }
 }
 
 TEST(TrainConfig, RejectsUnknownKeysAndWrongTypes) {

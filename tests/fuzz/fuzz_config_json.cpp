@@ -8,10 +8,11 @@
 #include <nlohmann/json.hpp>
 
 #include "formats/model_io_internal.h"
+#include "fuzz_entry.h"
 #include "mts/core/formats/hf_config.h"
 #include "mts/core/runtime/errors.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+MTS_FUZZ_TARGET(config_json) {
     nlohmann::json j = nlohmann::json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return 0;
     try {

@@ -2,10 +2,11 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "fuzz_entry.h"
 #include "mts/core/formats/gguf.h"
 #include "mts/core/runtime/errors.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+MTS_FUZZ_TARGET(gguf) {
     try {
         auto f = mts::gguf::parse(data, size, "fuzz.gguf");
         for (auto& [name, t] : f.tensors) (void)t.to(torch::kFloat32).sum();

@@ -2,10 +2,11 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "fuzz_entry.h"
 #include "mts/core/formats/safetensors.h"
 #include "mts/core/runtime/errors.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+MTS_FUZZ_TARGET(safetensors) {
     try {
         auto f = mts::parseSafetensors(data, size, "fuzz.safetensors");
         // Touch every tensor so a wrong size would show up under ASan.

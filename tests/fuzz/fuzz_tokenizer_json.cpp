@@ -8,10 +8,11 @@
 
 #include <unistd.h>
 
+#include "fuzz_entry.h"
 #include "mts/core/runtime/errors.h"
 #include "mts/core/tokenize/tokenizer.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+MTS_FUZZ_TARGET(tokenizer_json) {
     static const std::filesystem::path file =
         std::filesystem::temp_directory_path() / ("mts-fuzz-tokenizer-" + std::to_string(::getpid()) + ".json");
     {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "command_run.h"
@@ -57,6 +58,27 @@ std::vector<std::string> decodeByteCorpus(const fs::path& bin) {
     return docs;
 }
 
+// The corpus's documents, whole again: the pieces of each split (its lines of documents.jsonl,
+// in order) joined by source. The validation split cuts documents into pieces.
+std::vector<std::string> decodeByteDocuments(const fs::path& corpus) {
+    std::map<std::string, std::vector<std::string>> pieces{{"train", decodeByteCorpus(corpus / "train.bin")},
+                                                          {"val", decodeByteCorpus(corpus / "val.bin")}};
+    std::map<std::string, size_t> next;
+    std::map<std::string, std::string> bySource;
+    std::istringstream index(readFile(corpus / "documents.jsonl"));
+    for (std::string line; std::getline(index, line);) {
+        const auto j = nlohmann::json::parse(line);
+        const std::string split = j["split"];
+        EXPECT_LT(next[split], pieces[split].size()) << line;
+        if (next[split] < pieces[split].size()) bySource[j["source"]] += pieces[split][next[split]++];
+    }
+    EXPECT_EQ(next["train"], pieces["train"].size());
+    EXPECT_EQ(next["val"], pieces["val"].size());
+    std::vector<std::string> docs;
+    for (auto& [source, text] : bySource) docs.push_back(std::move(text));
+    return docs;
+}
+
 }  // namespace
 
 TEST(CliIngest, CorpusDecodesToTheCleanDocuments) {
@@ -64,8 +86,7 @@ TEST(CliIngest, CorpusDecodesToTheCleanDocuments) {
     ASSERT_TRUE(fs::exists(cli)) << "mamba-studio-cli not built: " << cli;
     mts::test::TempDir tmp;
     const fs::path src = tmp / "src";
-    // ~1 KB per note, so the 30 % validation share (by hash) is well over the writer's
-    // 4096-token minimum and no document has to be split to top it up.
+    // ~1 KB per note, so the 30 % validation share is well over the writer's 4096-token minimum.
     std::string filler;
     for (int k = 0; k < 25; ++k) filler += "Filler sentence number " + std::to_string(k) + ".\n";
     for (int i = 0; i < 30; ++i)
@@ -80,6 +101,9 @@ TEST(CliIngest, CorpusDecodesToTheCleanDocuments) {
                             "' --val-fraction 0.3 > '" + (tmp / "stdout.txt").string() + "' 2>&1";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << readFile(tmp / "stdout.txt");
     EXPECT_NE(readFile(tmp / "stdout.txt").find("total"), std::string::npos);
+    // Both token counts are reported, per kind and in all.
+    EXPECT_NE(readFile(tmp / "stdout.txt").find("val tokens"), std::string::npos);
+    EXPECT_NE(readFile(tmp / "stdout.txt").find("% of tokens)"), std::string::npos);
     for (const char* f : {"manifest.json", "tokenizer.json", "train.bin", "val.bin", "documents.jsonl"})
         EXPECT_TRUE(fs::exists(out / f)) << f;
 
@@ -88,8 +112,7 @@ TEST(CliIngest, CorpusDecodesToTheCleanDocuments) {
     opt.sources = {src};
     std::vector<std::string> expected;
     ingest(opt, [&](const Document& d) { return expected.push_back(d.text), true; });
-    std::vector<std::string> got = decodeByteCorpus(out / "train.bin");
-    for (auto& d : decodeByteCorpus(out / "val.bin")) got.push_back(d);
+    std::vector<std::string> got = decodeByteDocuments(out);
     std::sort(expected.begin(), expected.end());
     std::sort(got.begin(), got.end());
     EXPECT_EQ(expected.size(), 32u);  // 30 notes + 2 records; copy.txt is a duplicate
@@ -100,6 +123,10 @@ TEST(CliIngest, CorpusDecodesToTheCleanDocuments) {
     EXPECT_EQ(manifest["ingest"]["duplicates"]["exact"], 1);
     EXPECT_EQ(manifest["ingest"]["skipped_by_reason"]["image"], 1);
     EXPECT_EQ(manifest["ingest"]["utf8"]["repaired_files"], 30);
+    // The split holds the share of tokens asked for (+-20 %), from both kinds.
+    const double val = manifest["tokens"]["val"].get<double>();
+    EXPECT_NEAR(val / (manifest["tokens"]["train"].get<double>() + val), 0.3, 0.3 * 0.2);
+    EXPECT_GT(manifest["kinds"]["text"]["val_tokens"].get<uint64_t>(), 0u);
 
     // An existing --out is refused without --overwrite; nothing is half-written.
     const std::string again = "'" + cli.string() + "' -q ingest '" + src.string() + "' --out '" + out.string() +

@@ -106,6 +106,16 @@ TEST(CorpusFrontEnds, CliAndStudioBuildTheSameCorpusByteForByte) {
         EXPECT_EQ(studioManifest["kinds"]["pdf"]["documents"], 2);
         EXPECT_EQ(studioManifest["kinds"]["code"]["documents"], 2);
         EXPECT_GT(studioManifest["tokens"]["val"].get<uint64_t>(), 0u);
+        // The report the Dataset page shows: validation tokens per kind, adding up to the split's.
+        uint64_t valByKind = 0;
+        for (const auto& k : report.kinds) {
+            if (k.tokens >= 2000) {
+                EXPECT_GT(k.valTokens, 0u) << k.kind.toStdString();
+            }
+            valByKind += k.valTokens;
+        }
+        EXPECT_EQ(valByKind, report.valTokens);
+        EXPECT_EQ(valByKind, studioManifest["tokens"]["val"].get<uint64_t>());
         EXPECT_EQ(studioManifest["ingest"]["pdf_extractions"], 2);
         if (tokenizer != "byte") EXPECT_EQ(studioManifest["tokenizer"]["vocab_size"], 600);
     }

@@ -57,3 +57,32 @@ TEST(ReplotCoalescer, ManyRequestsFromAThreadCollapse) {
     mts::test::waitUntil([&] { return false; }, 150);
     EXPECT_EQ(spy.count(), settled);
 }
+
+// Several workers append while the GUI drains (issue 13, item 10: under the tsan preset this
+// reported a race between append()'s range check and drain()'s swap).
+TEST(SeriesBuffer, ManyWritersAndADrainerLoseNothing) {
+    SeriesBuffer buffer(3);
+    constexpr int kWriters = 4, kPoints = 3000;
+    std::atomic<int> finished{0};
+    std::vector<std::thread> writers;
+    for (int w = 0; w < kWriters; ++w)
+        writers.emplace_back([&, w] {
+            for (int i = 0; i < kPoints; ++i) buffer.append(i % 3, {double(w), double(i), double(i)});
+            ++finished;
+        });
+    size_t total = 0;
+    std::vector<int> perWriter(kWriters, 0);
+    while (true) {
+        const bool done = finished.load() == kWriters;
+        for (const auto& series : buffer.drain())
+            for (const auto& p : series) {
+                ++total;
+                ++perWriter[size_t(p.step)];
+            }
+        if (done) break;
+    }
+    for (auto& t : writers) t.join();
+    EXPECT_EQ(total, size_t(kWriters * kPoints));
+    for (int w = 0; w < kWriters; ++w) EXPECT_EQ(perWriter[size_t(w)], kPoints);
+    EXPECT_EQ(buffer.seriesCount(), 3);
+}

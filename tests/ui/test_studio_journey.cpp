@@ -145,6 +145,7 @@ TEST(StudioJourney, DropTrainStopGenerateCompare) {
     ASSERT_EQ(skipped->rowCount(), 1);
     EXPECT_TRUE(skipped->item(0, 0)->text().endsWith(QStringLiteral("blob.bin")));
     EXPECT_GT(sumColumn(kinds, 4), 1000);  // tokens
+    EXPECT_GT(sumColumn(kinds, 5), 0);     // validation tokens
 
     // 2. Tiny preset, short run, Train.
     window->showPage(Page::Train);
@@ -210,9 +211,10 @@ TEST(StudioJourney, DropTrainStopGenerateCompare) {
         ++asked;
         return true;
     });
-    EXPECT_TRUE(window->close());
+    window->close();  // hides at once; closes for real when the run has saved and ended
     EXPECT_EQ(asked, 1);
-    ASSERT_EQ(finished2.count(), 1);
+    EXPECT_FALSE(window->isVisible());
+    ASSERT_TRUE(mts::test::waitUntil([&] { return finished2.count() == 1 && !window->engineBusy(); }, 180000));
     const auto outcome2 = finished2.front().front().value<TrainOutcome>();
     EXPECT_TRUE(fs::exists(fs::path(outcome2.lastCheckpoint.toStdString()) / "config.json")) << outcome2.message.toStdString();
     window.reset();

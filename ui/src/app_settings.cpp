@@ -1,7 +1,8 @@
 #include "mts/ui/app_settings.h"
 
 #include <QDir>
-#include <QStandardPaths>
+
+#include "mts/core/train/data_dirs.h"
 
 namespace mts::ui {
 
@@ -14,9 +15,19 @@ AppSettings::AppSettings(const QString& iniFile, const QString& dataDir) {
     }
     m_dataDir = dataDir;
     if (m_dataDir.isEmpty()) {
-        m_dataDir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
-        if (m_dataDir.isEmpty()) m_dataDir = QDir::homePath() + QStringLiteral("/.mamba-studio");
+        // core's default, shared with the CLI (not Qt's per-application folder, where runs
+        // started headless would never show).
+        m_dataDir = QString::fromStdString(mts::defaultDataDir().string());
+        m_findOldRuns = true;
     }
+}
+
+QStringList AppSettings::runsFolders() const {
+    QStringList out{runsFolder()};
+    if (m_findOldRuns) {
+        for (const auto& dir : mts::legacyRunsDirs(runsFolder().toStdString())) out << QString::fromStdString(dir.string());
+    }
+    return out;
 }
 
 QString AppSettings::runsFolder() const {

@@ -1,5 +1,6 @@
 #include "mts/ui/dataset_page.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDesktopServices>
 #include <QDir>
@@ -85,7 +86,33 @@ DatasetPage::DatasetPage(AppSettings& settings, QWidget* parent)
     auto* title = new QLabel(QStringLiteral("Dataset"), this);
     title->setProperty("role", QStringLiteral("title"));
     root->addWidget(title);
+    root->addWidget(buildDropZone());
+    root->addLayout(buildProgressRow());
+    root->addWidget(m_progressText);
+    m_status = new QLabel(this);
+    m_status->setObjectName(QStringLiteral("ingestStatus"));
+    m_status->setWordWrap(true);
+    root->addWidget(m_status);
 
+    auto* splitter = new QSplitter(Qt::Horizontal, this);
+    splitter->addWidget(buildDatasetList(splitter));
+    splitter->addWidget(buildDetails(splitter));
+    splitter->setStretchFactor(1, 3);
+    root->addWidget(splitter, 1);
+
+    for (const QString& dir : m_settings.datasets()) {
+        auto* item = new QListWidgetItem(QFileInfo(dir).fileName(), m_list);
+        item->setData(Qt::UserRole, dir);
+        item->setToolTip(dir);
+    }
+    connectControls();
+    connectJob();
+    setBusy(false);
+    if (m_list->count() > 0) m_list->setCurrentRow(qMax(0, m_settings.datasets().indexOf(m_settings.lastDataset())));
+}
+
+// The drop target with the add buttons and the tokenizer / secrets choices.
+DropZone* DatasetPage::buildDropZone() {
     m_dropZone = new DropZone(this);
     auto* dropLayout = new QVBoxLayout(m_dropZone);
     auto* dropLabel = new QLabel(QStringLiteral("Drop folders, git repositories or files here\n"
@@ -120,11 +147,19 @@ DatasetPage::DatasetPage(AppSettings& settings, QWidget* parent)
                                           "larger means shorter sequences but a bigger embedding"));
     m_bpeVocab->setVisible(false);
     dropButtons->addWidget(m_bpeVocab);
+    m_includeSecrets = new QCheckBox(QStringLiteral("Include secrets"), m_dropZone);
+    m_includeSecrets->setObjectName(QStringLiteral("includeSecrets"));
+    m_includeSecrets->setToolTip(QStringLiteral("Also read private keys, .env files and credential stores (.netrc, "
+                                                ".pgpass, .git-credentials, .aws/credentials, keychains). Off: they "
+                                                "are skipped and listed under Skipped as \"secret\"."));
+    dropButtons->addWidget(m_includeSecrets);
     dropButtons->addStretch(1);
     dropLayout->addWidget(dropLabel);
     dropLayout->addLayout(dropButtons);
-    root->addWidget(m_dropZone);
+    return m_dropZone;
+}
 
+QLayout* DatasetPage::buildProgressRow() {
     auto* progressRow = new QHBoxLayout;
     m_progress = new QProgressBar(this);
     m_progress->setObjectName(QStringLiteral("ingestProgress"));
@@ -136,27 +171,27 @@ DatasetPage::DatasetPage(AppSettings& settings, QWidget* parent)
     m_cancel->setToolTip(QStringLiteral("Stop reading; nothing half-built is kept"));
     progressRow->addWidget(m_progress, 1);
     progressRow->addWidget(m_cancel);
-    root->addLayout(progressRow);
-    root->addWidget(m_progressText);
-    m_status = new QLabel(this);
-    m_status->setObjectName(QStringLiteral("ingestStatus"));
-    m_status->setWordWrap(true);
-    root->addWidget(m_status);
+    return progressRow;
+}
 
-    auto* splitter = new QSplitter(Qt::Horizontal, this);
-    auto* listBox = new QWidget(splitter);
+QWidget* DatasetPage::buildDatasetList(QWidget* parent) {
+    auto* listBox = new QWidget(parent);
     auto* listLayout = new QVBoxLayout(listBox);
     listLayout->setContentsMargins(0, 0, 0, 0);
     listLayout->addWidget(new QLabel(QStringLiteral("Datasets"), listBox));
     m_list = new QListWidget(listBox);
     m_list->setObjectName(QStringLiteral("datasetList"));
     m_list->setToolTip(QStringLiteral("Built datasets (kept across launches); select one to see its report"));
-    auto* remove = new QPushButton(QStringLiteral("Remove from list"), listBox);
-    remove->setToolTip(QStringLiteral("Forget the selected dataset (its folder stays on disk)"));
+    m_removeButton = new QPushButton(QStringLiteral("Remove from list"), listBox);
+    m_removeButton->setToolTip(QStringLiteral("Forget the selected dataset (its folder stays on disk)"));
     listLayout->addWidget(m_list, 1);
-    listLayout->addWidget(remove);
+    listLayout->addWidget(m_removeButton);
+    return listBox;
+}
 
-    auto* details = new QWidget(splitter);
+// The selected dataset's summary, its counts by kind, the skipped files and sample documents.
+QWidget* DatasetPage::buildDetails(QWidget* parent) {
+    auto* details = new QWidget(parent);
     auto* detailsLayout = new QVBoxLayout(details);
     detailsLayout->setContentsMargins(0, 0, 0, 0);
     m_summary = new QLabel(details);
@@ -164,10 +199,11 @@ DatasetPage::DatasetPage(AppSettings& settings, QWidget* parent)
     m_summary->setWordWrap(true);
     m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
     auto* tabs = new QTabWidget(details);
-    m_kinds = new QTableWidget(0, 5, tabs);
+    m_kinds = new QTableWidget(0, 6, tabs);
     m_kinds->setObjectName(QStringLiteral("kindTable"));
     m_kinds->setHorizontalHeaderLabels({QStringLiteral("Kind"), QStringLiteral("Files"), QStringLiteral("Documents"),
-                                        QStringLiteral("Text bytes"), QStringLiteral("Tokens")});
+                                        QStringLiteral("Text bytes"), QStringLiteral("Tokens"),
+                                        QStringLiteral("Validation tokens")});
     m_kinds->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
     m_kinds->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_kinds->verticalHeader()->hide();
@@ -194,17 +230,10 @@ DatasetPage::DatasetPage(AppSettings& settings, QWidget* parent)
     tabs->addTab(m_samples, QStringLiteral("Sample documents"));
     detailsLayout->addWidget(m_summary);
     detailsLayout->addWidget(tabs, 1);
-    splitter->addWidget(listBox);
-    splitter->addWidget(details);
-    splitter->setStretchFactor(1, 3);
-    root->addWidget(splitter, 1);
+    return details;
+}
 
-    for (const QString& dir : m_settings.datasets()) {
-        auto* item = new QListWidgetItem(QFileInfo(dir).fileName(), m_list);
-        item->setData(Qt::UserRole, dir);
-        item->setToolTip(dir);
-    }
-
+void DatasetPage::connectControls() {
     connect(m_dropZone, &DropZone::dropped, this, [this](const QStringList& paths) { addSources(paths); });
     connect(m_addFolder, &QPushButton::clicked, this, [this] {
         const QString dir = QFileDialog::getExistingDirectory(this, QStringLiteral("Add a folder or git repository"));
@@ -216,27 +245,19 @@ DatasetPage::DatasetPage(AppSettings& settings, QWidget* parent)
     });
     auto* open = new QShortcut(QKeySequence::Open, this);
     connect(open, &QShortcut::activated, m_addFolder, &QPushButton::click);
-    connect(m_tokenizer, &QComboBox::currentIndexChanged, this, [this](int) {
-        m_bpeVocab->setVisible(m_tokenizer->currentData().toString() == QLatin1String("bpe"));
-        if (m_tokenizer->currentData().toString() != QLatin1String("file")) return;
-        const QString file = QFileDialog::getOpenFileName(this, QStringLiteral("Tokenizer"), {}, QStringLiteral("tokenizer.json (*.json)"));
-        if (file.isEmpty()) {
-            m_tokenizer->setCurrentIndex(0);
-            return;
-        }
-        m_pendingTokenizerFile = file;
-        m_tokenizer->setItemText(m_tokenizer->findData(QStringLiteral("file")),
-                                 QStringLiteral("Tokenizer: %1").arg(QFileInfo(file).fileName()));
-    });
+    connect(m_tokenizer, &QComboBox::currentIndexChanged, this, &DatasetPage::onTokenizerPicked);
     connect(m_cancel, &QPushButton::clicked, this, &DatasetPage::cancel);
     connect(m_list, &QListWidget::currentItemChanged, this, [this](QListWidgetItem* item) {
         if (item) showDataset(item->data(Qt::UserRole).toString());
     });
-    connect(remove, &QPushButton::clicked, this, &DatasetPage::removeSelected);
+    connect(m_removeButton, &QPushButton::clicked, this, &DatasetPage::removeSelected);
     connect(m_skipFilter, &QLineEdit::textChanged, this, &DatasetPage::applySkipFilter);
     connect(m_skipped, &QTableWidget::cellDoubleClicked, this, [this](int row, int) {
         QDesktopServices::openUrl(QUrl::fromLocalFile(m_skipped->item(row, 0)->text()));
     });
+}
+
+void DatasetPage::connectJob() {
     connect(m_job, &IngestJob::progress, this, &DatasetPage::onProgress);
     connect(m_job, &IngestJob::finished, this, &DatasetPage::onFinished);
     connect(m_job, &IngestJob::cancelled, this, [this] {
@@ -248,8 +269,20 @@ DatasetPage::DatasetPage(AppSettings& settings, QWidget* parent)
         setBusy(false);
         Q_EMIT ingestFailed(message);
     });
-    setBusy(false);
-    if (m_list->count() > 0) m_list->setCurrentRow(qMax(0, m_settings.datasets().indexOf(m_settings.lastDataset())));
+}
+
+// The tokenizer picker: BPE shows its vocabulary size; "file…" asks for the tokenizer.json.
+void DatasetPage::onTokenizerPicked() {
+    m_bpeVocab->setVisible(m_tokenizer->currentData().toString() == QLatin1String("bpe"));
+    if (m_tokenizer->currentData().toString() != QLatin1String("file")) return;
+    const QString file = QFileDialog::getOpenFileName(this, QStringLiteral("Tokenizer"), {}, QStringLiteral("tokenizer.json (*.json)"));
+    if (file.isEmpty()) {
+        m_tokenizer->setCurrentIndex(0);
+        return;
+    }
+    m_pendingTokenizerFile = file;
+    m_tokenizer->setItemText(m_tokenizer->findData(QStringLiteral("file")),
+                             QStringLiteral("Tokenizer: %1").arg(QFileInfo(file).fileName()));
 }
 
 DatasetPage::~DatasetPage() = default;
@@ -273,6 +306,7 @@ bool DatasetPage::addSources(const QStringList& paths) {
     IngestRequest request;
     request.sources = paths;
     request.outputDir = newCorpusDir(paths.front());
+    request.includeSecrets = m_includeSecrets->isChecked();
     const QString tokenizer = m_tokenizer->currentData().toString();
     if (tokenizer == QLatin1String("file") && !m_pendingTokenizerFile.isEmpty()) {
         request.tokenizer = m_pendingTokenizerFile;
@@ -382,6 +416,7 @@ void DatasetPage::showReport(const IngestReport& r) {
         m_kinds->setItem(i, 2, numberItem(double(k.documents), QString::number(k.documents)));
         m_kinds->setItem(i, 3, numberItem(double(k.bytes), formatBytes(double(k.bytes))));
         m_kinds->setItem(i, 4, numberItem(double(k.tokens), QString::number(k.tokens)));
+        m_kinds->setItem(i, 5, numberItem(double(k.valTokens), QString::number(k.valTokens)));
     }
     m_skipped->setRowCount(r.skipped.size());
     for (int i = 0; i < r.skipped.size(); ++i) {

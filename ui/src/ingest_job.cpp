@@ -51,6 +51,7 @@ bool IngestJob::start(const IngestRequest& request) {
                 // Absolute sources, as the CLI records them: the same folder gives the same corpus.
                 for (const QString& src : request.sources) options.sources.push_back(ingest::normalizedSource(src.toStdString()));
                 options.cancel = &m_cancel;
+                options.includeSecrets = request.includeSecrets;
                 const auto started = std::chrono::steady_clock::now();
                 auto lastProgress = started - std::chrono::seconds(1);
                 IngestProgressInfo info;  // the worker's latest, sent at most ~10 times a second
@@ -90,6 +91,7 @@ bool IngestJob::start(const IngestRequest& request) {
                                        : request.tokenizer.isEmpty() ? std::string("byte") : request.tokenizer.toStdString();
                 config.valFraction = request.valFraction;
                 config.seed = request.seed;
+                for (const QString& s : request.sources) config.sources.emplace_back(s.toStdString());
 
                 QVector<QPair<QString, QString>> samples;
                 ingest::IngestResult result;
@@ -142,7 +144,7 @@ IngestReport IngestJob::readCorpus(const QString& corpusDir) {
     r.textBytes = info.textBytes;
     r.tokenizer = q(info.tokenizerKind);
     r.vocabSize = info.vocabSize;
-    for (const CorpusKindInfo& k : info.kinds) r.kinds.push_back({q(k.kind), k.files, k.documents, k.bytes, k.tokens});
+    for (const CorpusKindInfo& k : info.kinds) r.kinds.push_back({q(k.kind), k.files, k.documents, k.bytes, k.tokens, k.valTokens});
     for (const CorpusSkippedFile& s : info.skipped) r.skipped.push_back({q(s.path), q(s.reason), q(s.detail)});
     for (const std::string& w : info.warnings) r.warnings << q(w);
     return r;

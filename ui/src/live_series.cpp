@@ -6,16 +6,15 @@
 namespace mts::ui {
 
 void SeriesBuffer::append(int series, const MetricPoint& point) {
-    if (series < 0 || series >= int(m_pending.size())) return;
+    if (series < 0 || series >= m_seriesCount) return;
     std::lock_guard<std::mutex> lock(m_mutex);
     m_pending[size_t(series)].push_back(point);
 }
 
 std::vector<std::vector<MetricPoint>> SeriesBuffer::drain() {
-    std::vector<std::vector<MetricPoint>> out(m_pending.size());
+    std::vector<std::vector<MetricPoint>> out(static_cast<size_t>(m_seriesCount));
     std::lock_guard<std::mutex> lock(m_mutex);
     out.swap(m_pending);
-    m_pending.resize(out.size());
     return out;
 }
 

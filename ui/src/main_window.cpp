@@ -17,6 +17,8 @@
 #include "mts/ui/app_settings.h"
 #include "mts/ui/dataset_page.h"
 #include "mts/ui/generate_page.h"
+#include "mts/ui/generation_job.h"
+#include "mts/ui/ingest_job.h"
 #include "mts/ui/runs_page.h"
 #include "mts/ui/theme.h"
 #include "mts/ui/train_page.h"
@@ -183,7 +185,19 @@ void MainWindow::saveSettings() {
     m_settings->raw().sync();
 }
 
+bool MainWindow::engineBusy() const {
+    return m_trainPage->isTraining() || m_datasetPage->job()->running() || m_generatePage->job()->busy();
+}
+
 void MainWindow::closeEvent(QCloseEvent* event) {
+    if (m_closing) {  // already winding down: the poll below closes once the workers are done
+        if (engineBusy()) {
+            event->ignore();
+            return;
+        }
+        event->accept();
+        return;
+    }
     if (m_trainPage->isTraining()) {
         bool stop = false;
         if (m_askClose) {
@@ -197,10 +211,32 @@ void MainWindow::closeEvent(QCloseEvent* event) {
             event->ignore();
             return;
         }
-        m_trainPage->stopAndWait();
     }
     saveSettings();
-    event->accept();
+    if (!engineBusy()) {
+        event->accept();
+        return;
+    }
+    // Work is still running on the workers (a training run saving its checkpoint, a model or
+    // checkpoint being read, a PDF being extracted). The GUI thread never blocks on it: ask
+    // every job to stop, hide the window at once and close for real when they have ended
+    // (the event loop keeps running meanwhile, so queued signals are delivered).
+    m_trainPage->controller()->stop();
+    m_datasetPage->cancel();
+    m_generatePage->job()->stop();
+    m_closing = true;
+    hide();
+    event->ignore();
+    if (!m_closeWait) {
+        m_closeWait = new QTimer(this);
+        m_closeWait->setInterval(50);
+        connect(m_closeWait, &QTimer::timeout, this, [this] {
+            if (engineBusy()) return;
+            m_closeWait->stop();
+            close();
+        });
+    }
+    m_closeWait->start();
 }
 
 }  // namespace mts::ui

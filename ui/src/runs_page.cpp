@@ -58,6 +58,28 @@ QString wallTime(double s) {
 RunsPage::RunsPage(AppSettings& settings, QWidget* parent) : QWidget(parent), m_settings(settings) {
     setObjectName(QStringLiteral("runsPage"));
     auto* root = new QVBoxLayout(this);
+    root->addLayout(buildHeader());
+
+    auto* splitter = new QSplitter(Qt::Vertical, this);
+    QWidget* table = buildTable(splitter);
+    auto* lower = new QTabWidget(splitter);
+    lower->addTab(buildCurvesTab(lower), QStringLiteral("Curves"));
+    lower->addTab(buildDiffTab(lower), QStringLiteral("Config diff"));
+    lower->addTab(buildConfigTab(lower), QStringLiteral("Config"));
+    splitter->addWidget(table);
+    splitter->addWidget(lower);
+    splitter->setStretchFactor(1, 2);
+    root->addWidget(splitter, 1);
+
+    connect(m_table, &QTableWidget::itemSelectionChanged, this, &RunsPage::onSelectionChanged);
+    connect(m_table, &QTableWidget::currentCellChanged, this, &RunsPage::updateConfigView);
+    connect(m_metric, &QComboBox::currentIndexChanged, this, &RunsPage::redrawOverlay);
+    connect(m_xAxis, &QComboBox::currentIndexChanged, this, &RunsPage::redrawOverlay);
+    changeEvent(nullptr);
+}
+
+// Title, the runs folder, and the buttons to change and re-read it.
+QLayout* RunsPage::buildHeader() {
     auto* top = new QHBoxLayout;
     auto* title = new QLabel(QStringLiteral("Runs"), this);
     title->setProperty("role", QStringLiteral("title"));
@@ -73,10 +95,18 @@ RunsPage::RunsPage(AppSettings& settings, QWidget* parent) : QWidget(parent), m_
     top->addWidget(m_folderLabel, 1);
     top->addWidget(change);
     top->addWidget(refreshButton);
-    root->addLayout(top);
+    connect(refreshButton, &QPushButton::clicked, this, &RunsPage::refresh);
+    connect(change, &QPushButton::clicked, this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, QStringLiteral("Runs folder"), m_settings.runsFolder());
+        if (dir.isEmpty()) return;
+        m_settings.setRunsFolder(dir);
+        refresh();
+    });
+    return top;
+}
 
-    auto* splitter = new QSplitter(Qt::Vertical, this);
-    m_table = new QTableWidget(0, kColumns, splitter);
+QWidget* RunsPage::buildTable(QWidget* parent) {
+    m_table = new QTableWidget(0, kColumns, parent);
     m_table->setObjectName(QStringLiteral("runsTable"));
     m_table->setHorizontalHeaderLabels({QStringLiteral("Run"), QStringLiteral("Status"), QStringLiteral("Architecture"),
                                         QStringLiteral("Parameters"), QStringLiteral("Tokens"), QStringLiteral("Steps"),
@@ -87,9 +117,12 @@ RunsPage::RunsPage(AppSettings& settings, QWidget* parent) : QWidget(parent), m_
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_table->verticalHeader()->hide();
     m_table->setToolTip(QStringLiteral("Select several runs (Ctrl/Shift+click) to overlay and compare them"));
+    return m_table;
+}
 
-    auto* lower = new QTabWidget(splitter);
-    auto* plotBox = new QWidget(lower);
+// The overlay plot of the selected runs with its metric and x-axis pickers and exports.
+QWidget* RunsPage::buildCurvesTab(QWidget* parent) {
+    auto* plotBox = new QWidget(parent);
     auto* plotLayout = new QVBoxLayout(plotBox);
     auto* controls = new QHBoxLayout;
     m_metric = new QComboBox(plotBox);
@@ -125,12 +158,31 @@ RunsPage::RunsPage(AppSettings& settings, QWidget* parent) : QWidget(parent), m_
     });
     plotLayout->addLayout(controls);
     plotLayout->addWidget(m_plot, 1);
-    m_diff = new QTableWidget(0, 1, lower);
+    connect(exportPlotButton, &QPushButton::clicked, this, [this] {
+        const QString file = QFileDialog::getSaveFileName(this, QStringLiteral("Export plot"), QStringLiteral("runs.png"),
+                                                          QStringLiteral("PNG (*.png);;SVG (*.svg);;PDF (*.pdf)"));
+        if (!file.isEmpty()) exportPlot(file);
+    });
+    connect(exportCsvButton, &QPushButton::clicked, this, [this] {
+        const QString file = QFileDialog::getSaveFileName(this, QStringLiteral("Export metrics"), QStringLiteral("metrics.csv"),
+                                                          QStringLiteral("CSV (*.csv)"));
+        if (!file.isEmpty()) exportCsv(file);
+    });
+    return plotBox;
+}
+
+QWidget* RunsPage::buildDiffTab(QWidget* parent) {
+    m_diff = new QTableWidget(0, 1, parent);
     m_diff->setObjectName(QStringLiteral("configDiff"));
     m_diff->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_diff->verticalHeader()->hide();
     m_diff->setToolTip(QStringLiteral("Configuration keys whose values differ between the selected runs"));
-    auto* configBox = new QWidget(lower);
+    return m_diff;
+}
+
+// The configuration the current run really used (its config.json as the trainer wrote it).
+QWidget* RunsPage::buildConfigTab(QWidget* parent) {
+    auto* configBox = new QWidget(parent);
     auto* configLayout = new QVBoxLayout(configBox);
     m_configTitle = new QLabel(configBox);
     m_configTitle->setObjectName(QStringLiteral("runConfigTitle"));
@@ -144,36 +196,7 @@ RunsPage::RunsPage(AppSettings& settings, QWidget* parent) : QWidget(parent), m_
                                         "presets and defaults resolved"));
     configLayout->addWidget(m_configTitle);
     configLayout->addWidget(m_config, 1);
-    lower->addTab(plotBox, QStringLiteral("Curves"));
-    lower->addTab(m_diff, QStringLiteral("Config diff"));
-    lower->addTab(configBox, QStringLiteral("Config"));
-    splitter->addWidget(m_table);
-    splitter->addWidget(lower);
-    splitter->setStretchFactor(1, 2);
-    root->addWidget(splitter, 1);
-
-    connect(m_table, &QTableWidget::itemSelectionChanged, this, &RunsPage::onSelectionChanged);
-    connect(m_table, &QTableWidget::currentCellChanged, this, &RunsPage::updateConfigView);
-    connect(m_metric, &QComboBox::currentIndexChanged, this, &RunsPage::redrawOverlay);
-    connect(m_xAxis, &QComboBox::currentIndexChanged, this, &RunsPage::redrawOverlay);
-    connect(refreshButton, &QPushButton::clicked, this, &RunsPage::refresh);
-    connect(change, &QPushButton::clicked, this, [this] {
-        const QString dir = QFileDialog::getExistingDirectory(this, QStringLiteral("Runs folder"), m_settings.runsFolder());
-        if (dir.isEmpty()) return;
-        m_settings.setRunsFolder(dir);
-        refresh();
-    });
-    connect(exportPlotButton, &QPushButton::clicked, this, [this] {
-        const QString file = QFileDialog::getSaveFileName(this, QStringLiteral("Export plot"), QStringLiteral("runs.png"),
-                                                          QStringLiteral("PNG (*.png);;SVG (*.svg);;PDF (*.pdf)"));
-        if (!file.isEmpty()) exportPlot(file);
-    });
-    connect(exportCsvButton, &QPushButton::clicked, this, [this] {
-        const QString file = QFileDialog::getSaveFileName(this, QStringLiteral("Export metrics"), QStringLiteral("metrics.csv"),
-                                                          QStringLiteral("CSV (*.csv)"));
-        if (!file.isEmpty()) exportCsv(file);
-    });
-    changeEvent(nullptr);
+    return configBox;
 }
 
 RunsPage::~RunsPage() {
@@ -195,20 +218,24 @@ void RunsPage::changeEvent(QEvent* event) {
 }
 
 void RunsPage::refresh() {
-    m_folderLabel->setText(m_settings.runsFolder());
+    const QStringList folders = m_settings.runsFolders();
+    m_folderLabel->setText(folders.size() > 1 ? QStringLiteral("%1 (and runs found in the old location %2)")
+                                                    .arg(folders.front(), folders.mid(1).join(QStringLiteral(", ")))
+                                              : folders.front());
     if (m_loading) {
         m_reloadWanted = true;
         return;
     }
     m_loading = true;
     m_reloadWanted = false;
-    const QString folder = m_settings.runsFolder();
-    m_loader.start([this, folder] {
+    m_loader.start([this, folders] {
         QVector<RunSummary> runs;
-        try {
-            runs = listRuns(folder, &m_stopLoading);
-        } catch (const std::exception&) {
-            // An unreadable folder lists as empty; the folder label says which one it was.
+        for (const QString& folder : folders) {
+            try {
+                runs += listRuns(folder, &m_stopLoading);
+            } catch (const std::exception&) {
+                // An unreadable folder lists as empty; the folder label says which one it was.
+            }
         }
         QMetaObject::invokeMethod(this, [this, runs] { applyRuns(runs); }, Qt::QueuedConnection);
     });

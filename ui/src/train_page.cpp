@@ -1,15 +1,17 @@
 #include "mts/ui/train_page.h"
 
+#include <algorithm>
+#include <stdexcept>
+
 #include <QComboBox>
 #include <QDateTime>
+#include <QDoubleSpinBox>
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
-#include <QJsonDocument>
-#include <QJsonObject>
 #include <QLabel>
 #include <QListWidget>
 #include <QPlainTextEdit>
@@ -17,9 +19,12 @@
 #include <QPushButton>
 #include <QScrollArea>
 #include <QShortcut>
+#include <QSpinBox>
 #include <QSplitter>
 #include <QTabWidget>
 #include <QVBoxLayout>
+
+#include <nlohmann/json.hpp>
 
 #include "mts/ui/app_settings.h"
 #include "mts/ui/memory_bar.h"
@@ -68,7 +73,22 @@ TrainPage::TrainPage(AppSettings& settings, QWidget* parent)
     scroll->setWidget(panel);
     scroll->setMinimumWidth(340);
 
-    auto* right = new QWidget(splitter);
+    splitter->addWidget(scroll);
+    splitter->addWidget(buildRunView(splitter));
+    splitter->setStretchFactor(1, 1);
+
+    connectControls();
+    connectController();
+    refreshDatasets();
+    recompose();
+    updateButtons();
+}
+
+TrainPage::~TrainPage() = default;
+
+// The right side: status line, progress bar, live charts, samples and log.
+QWidget* TrainPage::buildRunView(QWidget* parent) {
+    auto* right = new QWidget(parent);
     auto* rightLayout = new QVBoxLayout(right);
     rightLayout->setContentsMargins(0, 0, 0, 0);
     auto* statusRow = new QHBoxLayout;
@@ -103,10 +123,10 @@ TrainPage::TrainPage(AppSettings& settings, QWidget* parent)
     rightLayout->addWidget(m_progressBar);
     rightLayout->addWidget(m_charts, 1);
     rightLayout->addWidget(tabs);
-    splitter->addWidget(scroll);
-    splitter->addWidget(right);
-    splitter->setStretchFactor(1, 1);
+    return right;
+}
 
+void TrainPage::connectController() {
     connect(m_xAxis, &QComboBox::currentIndexChanged, this, [this](int i) { m_charts->setTokensAxis(i == 1); });
     connect(m_controller, &TrainingController::pointsReady, this, &TrainPage::onPoints);
     connect(m_controller, &TrainingController::stateChanged, this, [this] { updateButtons(); });
@@ -125,20 +145,38 @@ TrainPage::TrainPage(AppSettings& settings, QWidget* parent)
     });
     connect(m_controller, &TrainingController::logLine, m_log, &QPlainTextEdit::appendPlainText);
     connect(m_controller, &TrainingController::warning, this, [this](const QString& w) { m_log->appendPlainText(QStringLiteral("warning: ") + w); });
-
-    refreshDatasets();
-    recompose();
-    updateButtons();
 }
-
-TrainPage::~TrainPage() = default;
 
 void TrainPage::buildControls(QWidget* panel) {
     auto* layout = new QVBoxLayout(panel);
     auto* title = new QLabel(QStringLiteral("Train"), panel);
     title->setProperty("role", QStringLiteral("title"));
     layout->addWidget(title);
+    layout->addLayout(buildPickers(panel));
 
+    auto* memoryTitle = new QLabel(QStringLiteral("Estimated memory"), panel);
+    m_memoryBar = new MemoryBar(panel);
+    m_memoryText = new QLabel(panel);
+    m_memoryText->setObjectName(QStringLiteral("memorySuggestion"));
+    m_memoryText->setWordWrap(true);
+    layout->addWidget(memoryTitle);
+    layout->addWidget(m_memoryBar);
+    layout->addWidget(m_memoryText);
+    layout->addLayout(buildRunButtons(panel));
+
+    m_errorLabel = new QLabel(panel);
+    m_errorLabel->setObjectName(QStringLiteral("errorLabel"));
+    m_errorLabel->setWordWrap(true);
+    m_errorLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_errorLabel->setStyleSheet(QStringLiteral("QLabel { color: #d62d2d; border: 1px solid #d62d2d; border-radius: 4px; padding: 6px; }"));
+    m_errorLabel->hide();
+    layout->addWidget(m_errorLabel);
+    layout->addWidget(buildAdvanced(panel));
+    layout->addStretch(1);
+}
+
+// Dataset, start-from, and the four preset pickers (filled from the catalog and the settings).
+QFormLayout* TrainPage::buildPickers(QWidget* panel) {
     const PresetCatalog catalog = presetCatalog();
     auto* form = new QFormLayout;
     m_dataset = new QComboBox(panel);
@@ -153,7 +191,7 @@ void TrainPage::buildControls(QWidget* panel) {
     m_startFrom->addItem(QStringLiteral("Model folder…"), QStringLiteral("<choose>"));
     m_arch = new QComboBox(panel);
     m_arch->setObjectName(QStringLiteral("archPicker"));
-    m_arch->setToolTip(QStringLiteral("Mamba (selective state-space model) or a Transformer of comparable size"));
+    m_arch->setToolTip(QStringLiteral("The architecture to train: Mamba, a Transformer of comparable size, or a seed baseline (hover an entry for what it is)"));
     m_size = new QComboBox(panel);
     m_size->setObjectName(QStringLiteral("sizePicker"));
     m_size->setToolTip(QStringLiteral("Model size: width, depth and parameter count"));
@@ -164,45 +202,20 @@ void TrainPage::buildControls(QWidget* panel) {
     m_training = new QComboBox(panel);
     m_training->setObjectName(QStringLiteral("trainingPresetPicker"));
     m_training->setToolTip(QStringLiteral("How long and how: steps, learning rate schedule, evaluation cadence"));
-    const QString arch = m_settings.value(QStringLiteral("train/arch")).toString();
-    const QString size = m_settings.value(QStringLiteral("train/size")).toString();
-    const QString tier = m_settings.value(QStringLiteral("train/tier"), catalog.detectedTier).toString();
-    const QString training = m_settings.value(QStringLiteral("train/training")).toString();
-    fillPicker(m_arch, catalog.architectures, arch);
-    fillPicker(m_size, catalog.sizes, size);
-    fillPicker(m_tier, catalog.tiers, tier);
-    fillPicker(m_training, catalog.trainings, training);
+    fillPicker(m_arch, catalog.architectures, m_settings.value(QStringLiteral("train/arch")).toString());
+    fillPicker(m_size, catalog.sizes, m_settings.value(QStringLiteral("train/size")).toString());
+    fillPicker(m_tier, catalog.tiers, m_settings.value(QStringLiteral("train/tier"), catalog.detectedTier).toString());
+    fillPicker(m_training, catalog.trainings, m_settings.value(QStringLiteral("train/training")).toString());
     form->addRow(QStringLiteral("Dataset"), m_dataset);
     form->addRow(QStringLiteral("Start from"), m_startFrom);
-    connect(m_startFrom, qOverload<int>(&QComboBox::activated), this, [this](int index) {
-        if (m_startFrom->itemData(index).toString() == QStringLiteral("<choose>")) {
-            const QString dir = QFileDialog::getExistingDirectory(this, QStringLiteral("Fine-tune which model?"),
-                                                                  m_settings.runsFolder());
-            if (dir.isEmpty()) {
-                m_startFrom->setCurrentIndex(0);
-            } else {
-                m_startFrom->insertItem(1, QFileInfo(dir).fileName(), dir);
-                m_startFrom->setItemData(1, dir, Qt::ToolTipRole);
-                m_startFrom->setCurrentIndex(1);
-            }
-        }
-        recompose();
-    });
     form->addRow(QStringLiteral("Architecture"), m_arch);
     form->addRow(QStringLiteral("Size"), m_size);
     form->addRow(QStringLiteral("Memory tier"), m_tier);
     form->addRow(QStringLiteral("Training"), m_training);
-    layout->addLayout(form);
+    return form;
+}
 
-    auto* memoryTitle = new QLabel(QStringLiteral("Estimated memory"), panel);
-    m_memoryBar = new MemoryBar(panel);
-    m_memoryText = new QLabel(panel);
-    m_memoryText->setObjectName(QStringLiteral("memorySuggestion"));
-    m_memoryText->setWordWrap(true);
-    layout->addWidget(memoryTitle);
-    layout->addWidget(m_memoryBar);
-    layout->addWidget(m_memoryText);
-
+QLayout* TrainPage::buildRunButtons(QWidget* panel) {
     auto* buttons = new QHBoxLayout;
     m_trainButton = new QPushButton(QIcon(QStringLiteral(":/icons/train.svg")), QStringLiteral("Train"), panel);
     m_trainButton->setObjectName(QStringLiteral("trainButton"));
@@ -220,21 +233,33 @@ void TrainPage::buildControls(QWidget* panel) {
     buttons->addWidget(m_pauseButton);
     buttons->addWidget(m_stopButton);
     buttons->addWidget(m_resumeButton);
-    layout->addLayout(buttons);
+    return buttons;
+}
 
-    m_errorLabel = new QLabel(panel);
-    m_errorLabel->setObjectName(QStringLiteral("errorLabel"));
-    m_errorLabel->setWordWrap(true);
-    m_errorLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    m_errorLabel->setStyleSheet(QStringLiteral("QLabel { color: #d62d2d; border: 1px solid #d62d2d; border-radius: 4px; padding: 6px; }"));
-    m_errorLabel->hide();
-    layout->addWidget(m_errorLabel);
-
+// The advanced panel: checkpoint cadence fields and the JSON editor, both views of m_config.
+QGroupBox* TrainPage::buildAdvanced(QWidget* panel) {
     m_advanced = new QGroupBox(QStringLiteral("Advanced: effective configuration"), panel);
     m_advanced->setCheckable(true);
     m_advanced->setChecked(false);
     m_advanced->setToolTip(QStringLiteral("The full configuration the presets compose to; edit any key, save or load it as JSON"));
     auto* advLayout = new QVBoxLayout(m_advanced);
+    auto* fields = new QFormLayout;
+    m_checkpointEvery = new QSpinBox(m_advanced);
+    m_checkpointEvery->setObjectName(QStringLiteral("checkpointEverySpin"));
+    m_checkpointEvery->setRange(0, 100000000);
+    m_checkpointEvery->setSuffix(QStringLiteral(" steps"));
+    m_checkpointEvery->setSpecialValueText(QStringLiteral("off"));
+    m_checkpointEvery->setToolTip(QStringLiteral("Save a checkpoint every N optimizer steps (checkpoint_every; off = by time and at the end)"));
+    m_checkpointMinutes = new QDoubleSpinBox(m_advanced);
+    m_checkpointMinutes->setObjectName(QStringLiteral("checkpointMinutesSpin"));
+    m_checkpointMinutes->setRange(0, 100000);
+    m_checkpointMinutes->setDecimals(1);
+    m_checkpointMinutes->setSuffix(QStringLiteral(" min"));
+    m_checkpointMinutes->setSpecialValueText(QStringLiteral("off"));
+    m_checkpointMinutes->setToolTip(QStringLiteral("Also save a checkpoint after this much wall-clock time (checkpoint_minutes): "
+                                                   "whichever of steps and minutes comes first; the first checkpoint comes no later"));
+    fields->addRow(QStringLiteral("Checkpoint every"), m_checkpointEvery);
+    fields->addRow(QStringLiteral("or every"), m_checkpointMinutes);
     m_configEditor = new QPlainTextEdit(m_advanced);
     m_configEditor->setObjectName(QStringLiteral("configEditor"));
     m_configEditor->setMinimumHeight(220);
@@ -250,6 +275,7 @@ void TrainPage::buildControls(QWidget* panel) {
         b->setVisible(false);
         advButtons->addWidget(b);
     }
+    advLayout->addLayout(fields);
     advLayout->addWidget(m_configEditor);
     advLayout->addLayout(advButtons);
     connect(m_advanced, &QGroupBox::toggled, this, [this, save, load, reset](bool on) {
@@ -260,16 +286,24 @@ void TrainPage::buildControls(QWidget* panel) {
     connect(save, &QPushButton::clicked, this, &TrainPage::saveConfigAs);
     connect(load, &QPushButton::clicked, this, &TrainPage::loadConfigFrom);
     connect(reset, &QPushButton::clicked, this, &TrainPage::recompose);
-    layout->addWidget(m_advanced);
-    layout->addStretch(1);
+    return m_advanced;
+}
 
+void TrainPage::connectControls() {
+    connect(m_startFrom, qOverload<int>(&QComboBox::activated), this, &TrainPage::onStartFromActivated);
     for (QComboBox* box : {m_dataset, m_arch, m_size, m_tier, m_training}) {
         connect(box, &QComboBox::currentIndexChanged, this, [this] {
             if (!m_recomposing) recompose();
         });
     }
     connect(m_configEditor, &QPlainTextEdit::textChanged, this, [this] {
-        if (!m_recomposing) updateEstimate();
+        if (!m_recomposing && !m_showing) onEditorEdited();
+    });
+    connect(m_checkpointEvery, qOverload<int>(&QSpinBox::valueChanged), this, [this] {
+        if (!m_showing) onFieldsEdited();
+    });
+    connect(m_checkpointMinutes, qOverload<double>(&QDoubleSpinBox::valueChanged), this, [this] {
+        if (!m_showing) onFieldsEdited();
     });
     connect(m_trainButton, &QPushButton::clicked, this, [this] { startTraining(); });
     connect(m_pauseButton, &QPushButton::clicked, this, [this] {
@@ -290,6 +324,21 @@ void TrainPage::buildControls(QWidget* panel) {
     shortcut(QKeySequence(Qt::CTRL | Qt::Key_T), m_trainButton);
     shortcut(QKeySequence(Qt::CTRL | Qt::Key_P), m_pauseButton);
     shortcut(QKeySequence(Qt::CTRL | Qt::Key_Period), m_stopButton);
+}
+
+void TrainPage::onStartFromActivated(int index) {
+    if (m_startFrom->itemData(index).toString() == QStringLiteral("<choose>")) {
+        const QString dir = QFileDialog::getExistingDirectory(this, QStringLiteral("Fine-tune which model?"),
+                                                              m_settings.runsFolder());
+        if (dir.isEmpty()) {
+            m_startFrom->setCurrentIndex(0);
+        } else {
+            m_startFrom->insertItem(1, QFileInfo(dir).fileName(), dir);
+            m_startFrom->setItemData(1, dir, Qt::ToolTipRole);
+            m_startFrom->setCurrentIndex(1);
+        }
+    }
+    recompose();
 }
 
 void TrainPage::refreshDatasets() {
@@ -336,13 +385,11 @@ void TrainPage::recompose() {
     m_arch->setEnabled(startFrom.isEmpty());  // a fine-tuned model keeps its own architecture and size
     m_size->setEnabled(startFrom.isEmpty());
     try {
-        QString json = composeConfigJson(choice, m_dataset->currentData().toString());
-        if (!startFrom.isEmpty()) {
-            QJsonObject obj = QJsonDocument::fromJson(json.toUtf8()).object();
-            obj.insert(QStringLiteral("init_from"), startFrom);
-            json = QString::fromUtf8(QJsonDocument(obj).toJson(QJsonDocument::Indented));
-        }
-        m_configEditor->setPlainText(json);
+        TrainConfig composed = composeTrainConfig(choice, m_dataset->currentData().toString());
+        composed.initFrom = startFrom.toStdString();
+        m_config = composed;
+        m_editorError.clear();
+        showConfig(/*inEditor=*/true);
         m_errorLabel->hide();
     } catch (const std::exception& e) {
         showError(QString::fromUtf8(e.what()));
@@ -351,9 +398,42 @@ void TrainPage::recompose() {
     updateEstimate();
 }
 
+void TrainPage::showConfig(bool inEditor) {
+    m_showing = true;
+    m_checkpointEvery->setValue(int(std::min<int64_t>(m_config.checkpointEvery, m_checkpointEvery->maximum())));
+    m_checkpointMinutes->setValue(m_config.checkpointMinutes);
+    if (inEditor) m_configEditor->setPlainText(QString::fromStdString(m_config.toJson().dump(2)));
+    m_showing = false;
+}
+
+// Typed (or set) editor text: a valid config replaces m_config and the fields follow; anything
+// else keeps m_config and is reported until fixed.
+void TrainPage::onEditorEdited() {
+    try {
+        const nlohmann::json j = nlohmann::json::parse(m_configEditor->toPlainText().toStdString());
+        m_config = TrainConfig::fromJson(j);
+        m_editorError.clear();
+        showConfig(/*inEditor=*/false);
+    } catch (const nlohmann::json::parse_error& e) {
+        m_editorError = QStringLiteral("The configuration is not valid JSON: %1").arg(QString::fromUtf8(e.what()));
+    } catch (const std::exception& e) {
+        m_editorError = QStringLiteral("The configuration has an error: %1").arg(QString::fromUtf8(e.what()));
+    }
+    updateEstimate();
+}
+
+void TrainPage::onFieldsEdited() {
+    m_config.checkpointEvery = m_checkpointEvery->value();
+    m_config.checkpointMinutes = m_checkpointMinutes->value();
+    m_editorError.clear();
+    showConfig(/*inEditor=*/true);
+    updateEstimate();
+}
+
 void TrainPage::updateEstimate() {
     try {
-        const MemoryEstimateView est = estimateMemory(m_configEditor->toPlainText(), m_tier->currentData().toString());
+        if (!m_editorError.isEmpty()) throw std::runtime_error(m_editorError.toStdString());
+        const MemoryEstimateView est = estimateMemory(m_config, m_tier->currentData().toString());
         m_memoryBar->setEstimate({{QStringLiteral("weights"), est.weights},
                                   {QStringLiteral("gradients"), est.gradients},
                                   {QStringLiteral("optimizer"), est.optimizer},
@@ -371,10 +451,17 @@ void TrainPage::updateEstimate() {
     }
 }
 
+void TrainPage::setConfig(const TrainConfig& config) {
+    m_config = config;
+    m_editorError.clear();
+    showConfig(/*inEditor=*/true);
+    updateEstimate();
+}
+
 QString TrainPage::configJson() const { return m_configEditor->toPlainText(); }
 
 void TrainPage::setConfigJson(const QString& json) {
-    m_configEditor->setPlainText(json);  // textChanged updates the estimate
+    m_configEditor->setPlainText(json);  // textChanged reads it into m_config
 }
 
 bool TrainPage::isTraining() const { return m_controller->active(); }
@@ -387,11 +474,14 @@ void TrainPage::stopAndWait() {
 
 bool TrainPage::startTraining() {
     m_errorLabel->hide();
-    QString config = configJson();
+    if (!m_editorError.isEmpty()) {
+        showError(m_editorError);
+        return false;
+    }
     QString error;
     m_charts->clear();
     m_samples->clear();
-    if (!m_controller->start(config, m_settings.runsFolder(), {}, &error)) {
+    if (!m_controller->start(m_config, m_settings.runsFolder(), {}, &error)) {
         showError(error);
         return false;
     }
@@ -402,11 +492,10 @@ bool TrainPage::startTraining() {
 
 bool TrainPage::resumeTraining(const QString& runOrCheckpoint) {
     m_errorLabel->hide();
+    // The page's step limit carries over (a valid config only: the editor may hold a typo).
     QString overrides;
-    const QJsonDocument doc = QJsonDocument::fromJson(configJson().toUtf8());
-    if (doc.isObject() && doc.object().contains(QStringLiteral("max_steps"))) {
-        overrides = QStringLiteral("{\"max_steps\": %1}").arg(doc.object().value(QStringLiteral("max_steps")).toInteger());
-    }
+    if (m_editorError.isEmpty())
+        overrides = QString::fromStdString(nlohmann::json{{"max_steps", m_config.maxSteps}}.dump());
     QString error;
     m_charts->clear();
     if (!m_controller->resumeRun(runOrCheckpoint, overrides, &error)) {
@@ -436,6 +525,8 @@ void TrainPage::updateButtons() {
     m_stopButton->setEnabled(state == TrainingController::State::Running || state == TrainingController::State::Paused);
     for (QComboBox* box : {m_dataset, m_arch, m_size, m_tier, m_training}) box->setEnabled(idle);
     m_configEditor->setReadOnly(!idle);
+    m_checkpointEvery->setEnabled(idle);
+    m_checkpointMinutes->setEnabled(idle);
     if (state == TrainingController::State::Stopping) m_progressLabel->setText(QStringLiteral("Stopping: saving a checkpoint…"));
     if (state == TrainingController::State::Paused) m_progressLabel->setText(m_progressLabel->text() + QStringLiteral(" — paused"));
 }
@@ -492,14 +583,11 @@ void TrainPage::loadConfigFrom() {
         showError(QStringLiteral("Cannot read ") + file);
         return;
     }
-    const QByteArray data = in.readAll();
-    QJsonParseError err;
-    const QJsonDocument doc = QJsonDocument::fromJson(data, &err);
-    if (!doc.isObject()) {
-        showError(QStringLiteral("%1: not a JSON object (%2)").arg(file, err.errorString()));
-        return;
+    try {
+        setConfig(TrainConfig::fromJson(nlohmann::json::parse(in.readAll().toStdString())));
+    } catch (const std::exception& e) {
+        showError(QStringLiteral("%1: not a training configuration (%2)").arg(file, QString::fromUtf8(e.what())));
     }
-    setConfigJson(QString::fromUtf8(doc.toJson(QJsonDocument::Indented)));
 }
 
 }  // namespace mts::ui

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mts/core/model/architectures.h"
 #include "mts/core/runtime/runtime.h"
 #include "mts/core/train/memory_estimate.h"
 #include "mts/core/train/presets.h"
@@ -74,10 +75,8 @@ int64_t mambaSize(const ::mts::PresetCatalog& c, const std::string& model) {
 PresetCatalog presetCatalog() {
     PresetCatalog out;
     const auto& c = engineCatalog();
-    out.architectures = {{QStringLiteral("mamba"), QStringLiteral("Mamba"),
-                          QStringLiteral("Selective state-space model: linear in sequence length, constant memory per generated token")},
-                         {QStringLiteral("transformer"), QStringLiteral("Transformer"),
-                          QStringLiteral("GPT-style decoder of comparable size: the baseline to compare Mamba against")}};
+    for (const ArchitectureInfo& a : architectureList())
+        out.architectures.push_back({q(a.id), q(a.displayName), q(a.description)});
     std::vector<std::string> models = c.modelNames();
     std::stable_sort(models.begin(), models.end(),
                      [&](const std::string& a, const std::string& b) { return mambaSize(c, a) < mambaSize(c, b); });
@@ -113,7 +112,7 @@ PresetCatalog presetCatalog() {
     return out;
 }
 
-QString composeConfigJson(const PresetChoice& choice, const QString& dataset) {
+TrainConfig composeTrainConfig(const PresetChoice& choice, const QString& dataset) {
     const auto& c = engineCatalog();
     ::mts::PresetChoice engineChoice;
     if (!choice.arch.isEmpty()) engineChoice.arch = choice.arch.toStdString();
@@ -122,7 +121,11 @@ QString composeConfigJson(const PresetChoice& choice, const QString& dataset) {
     if (!choice.training.isEmpty()) engineChoice.training = choice.training.toStdString();
     TrainConfig cfg = composeConfig(c, engineChoice);
     cfg.data = dataset.toStdString();
-    return q(cfg.toJson().dump(2));
+    return cfg;
+}
+
+QString composeConfigJson(const PresetChoice& choice, const QString& dataset) {
+    return q(composeTrainConfig(choice, dataset).toJson().dump(2));
 }
 
 ModelSizeView modelSize(const QString& configJson) {
@@ -140,10 +143,8 @@ ModelSizeView modelSize(const QString& configJson) {
     return v;
 }
 
-MemoryEstimateView estimateMemory(const QString& configJson, const QString& tier) {
-    nlohmann::json j = nlohmann::json::parse(configJson.toStdString(), nullptr, false);
-    if (j.is_discarded()) throw std::runtime_error("the configuration is not valid JSON");
-    TrainConfig cfg = TrainConfig::fromJson(j);
+MemoryEstimateView estimateMemory(const TrainConfig& config, const QString& tier) {
+    TrainConfig cfg = config;
     // Fine-tuning trains the pretrained model, whatever the model section says. This runs on
     // every edit of the JSON, so the model folder's headers are read once per folder.
     if (!cfg.initFrom.empty()) {

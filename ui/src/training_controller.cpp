@@ -16,6 +16,56 @@ namespace {
 
 QString q(const std::string& s) { return QString::fromStdString(s); }
 
+// The checkpoint's config with overridesJson (may be empty) merged over it.
+TrainConfig resumedConfig(const std::string& runOrCheckpoint, const std::string& overridesJson) {
+    nlohmann::json base = Trainer::resumeConfig(runOrCheckpoint).toJson();
+    if (!overridesJson.empty()) mergeJson(base, nlohmann::json::parse(overridesJson));
+    return TrainConfig::fromJson(base);
+}
+
+TrainProgressInfo progressInfo(const TrainProgress& p) {
+    TrainProgressInfo info;
+    info.step = p.step;
+    info.maxSteps = p.maxSteps;
+    info.tokensSeen = p.tokensSeen;
+    info.loss = p.loss;
+    info.lr = p.lr;
+    info.gradNorm = p.gradNorm;
+    info.tokensPerSec = p.tokensPerSec;
+    info.elapsedSec = p.elapsedSec;
+    info.etaSec = p.etaSec;
+    info.skippedSteps = p.skippedSteps;
+    info.valid = true;
+    return info;
+}
+
+// One step's points on the live curves (skipped steps and non-finite values left out).
+void appendProgressPoints(SeriesBuffer& series, const TrainProgress& p) {
+    const double step = double(p.step), tokens = double(p.tokensSeen);
+    if (!p.skipped && std::isfinite(p.loss)) series.append(kSeriesLoss, {step, tokens, p.loss});
+    series.append(kSeriesLr, {step, tokens, p.lr});
+    if (std::isfinite(p.gradNorm)) series.append(kSeriesGradNorm, {step, tokens, p.gradNorm});
+    if (p.tokensPerSec > 0) series.append(kSeriesTokensPerSec, {step, tokens, p.tokensPerSec});
+}
+
+TrainOutcome outcomeOf(const TrainResult& result) {
+    TrainOutcome o;
+    o.stopReason = q(toString(result.stopReason));
+    o.message = q(result.message);
+    o.runDir = q(result.runDir.string());
+    o.lastCheckpoint = q(result.lastCheckpoint.string());
+    o.bestCheckpoint = q(result.bestCheckpoint.string());
+    o.steps = result.steps;
+    o.tokensSeen = result.tokensSeen;
+    o.numParameters = result.numParameters;
+    o.finalLoss = result.finalLoss;
+    o.bestValLoss = result.bestValLoss;
+    o.tokensPerSec = result.tokensPerSec;
+    o.elapsedSec = result.elapsedSec;
+    for (const std::string& w : result.warnings) o.warnings << q(w);
+    return o;
+}
+
 }  // namespace
 
 TrainingController::TrainingController(QObject* parent) : QObject(parent), m_coalescer(new ReplotCoalescer(40, this)) {
@@ -38,64 +88,57 @@ void TrainingController::setState(State state) {
     Q_EMIT stateChanged(state);
 }
 
-bool TrainingController::start(const QString& configJson, const QString& runsFolder, const QString& runName,
+bool TrainingController::start(const TrainConfig& config, const QString& runsFolder, const QString& runName,
                                QString* error) {
-    return launch(configJson.toStdString(), runsFolder.toStdString(), runName.toStdString(), {}, error);
+    return launch(config, runsFolder.toStdString(), runName.toStdString(), {}, error);
 }
 
 bool TrainingController::resumeRun(const QString& runOrCheckpoint, const QString& overridesJson, QString* error) {
-    return launch(overridesJson.toStdString(), {}, {}, runOrCheckpoint.toStdString(), error);
+    TrainConfig config;
+    try {
+        config = resumedConfig(runOrCheckpoint.toStdString(), overridesJson.toStdString());
+    } catch (const std::exception& e) {
+        if (error) *error = actionableError(e.what());
+        return false;
+    }
+    return launch(config, {}, {}, runOrCheckpoint.toStdString(), error);
 }
 
-bool TrainingController::launch(const std::string& configJson, const std::string& runsFolder, const std::string& name,
+bool TrainingController::launch(const TrainConfig& config, const std::string& runsFolder, const std::string& name,
                                 const std::string& resumeFrom, QString* error) {
     if (active()) {
         if (error) *error = QStringLiteral("A training run is already active.");
         return false;
     }
     m_thread.join();
-    TrainConfig config;
     try {
-        if (resumeFrom.empty()) {
-            config = TrainConfig::fromJson(nlohmann::json::parse(configJson));
-        } else {
-            nlohmann::json base = Trainer::resumeConfig(resumeFrom).toJson();
-            if (!configJson.empty()) mergeJson(base, nlohmann::json::parse(configJson));
-            config = TrainConfig::fromJson(base);
-        }
         config.validate();
+        m_trainer = std::make_unique<Trainer>(config, TrainStart{runsFolder, name, resumeFrom}, makeCallbacks());
     } catch (const std::exception& e) {
         if (error) *error = actionableError(e.what());
         return false;
     }
+    {
+        std::lock_guard<std::mutex> lock(m_progressMutex);
+        m_progress = TrainProgressInfo{};
+    }
+    m_series.drain();
+    m_runDir.clear();
+    setState(State::Running);
+    startWorker();
+    return true;
+}
 
-    TrainStart where;
-    where.runsDir = runsFolder;
-    where.name = name;
-    where.resumeFrom = resumeFrom;
-    // Callbacks run on the training thread: they only touch the locked buffers, atomics, and
-    // queued invocations on this object (which outlives the thread: the destructor joins).
+// Callbacks run on the training thread: they only touch the locked buffers, atomics, and
+// queued invocations on this object (which outlives the thread: the destructor joins).
+TrainCallbacks TrainingController::makeCallbacks() {
     TrainCallbacks cb;
     cb.onProgress = [this](const TrainProgress& p) {
         {
             std::lock_guard<std::mutex> lock(m_progressMutex);
-            m_progress.step = p.step;
-            m_progress.maxSteps = p.maxSteps;
-            m_progress.tokensSeen = p.tokensSeen;
-            m_progress.loss = p.loss;
-            m_progress.lr = p.lr;
-            m_progress.gradNorm = p.gradNorm;
-            m_progress.tokensPerSec = p.tokensPerSec;
-            m_progress.elapsedSec = p.elapsedSec;
-            m_progress.etaSec = p.etaSec;
-            m_progress.skippedSteps = p.skippedSteps;
-            m_progress.valid = true;
+            m_progress = progressInfo(p);
         }
-        const double step = double(p.step), tokens = double(p.tokensSeen);
-        if (!p.skipped && std::isfinite(p.loss)) m_series.append(kSeriesLoss, {step, tokens, p.loss});
-        m_series.append(kSeriesLr, {step, tokens, p.lr});
-        if (std::isfinite(p.gradNorm)) m_series.append(kSeriesGradNorm, {step, tokens, p.gradNorm});
-        if (p.tokensPerSec > 0) m_series.append(kSeriesTokensPerSec, {step, tokens, p.tokensPerSec});
+        appendProgressPoints(m_series, p);
         m_coalescer->request();
     };
     cb.onEval = [this](const EvalReport& r) {
@@ -130,20 +173,10 @@ bool TrainingController::launch(const std::string& configJson, const std::string
         const QString text = q(line);
         QMetaObject::invokeMethod(this, [this, text] { Q_EMIT warning(text); }, Qt::QueuedConnection);
     };
+    return cb;
+}
 
-    try {
-        m_trainer = std::make_unique<Trainer>(config, where, cb);
-    } catch (const std::exception& e) {
-        if (error) *error = actionableError(e.what());
-        return false;
-    }
-    {
-        std::lock_guard<std::mutex> lock(m_progressMutex);
-        m_progress = TrainProgressInfo{};
-    }
-    m_series.drain();
-    m_runDir.clear();
-    setState(State::Running);
+void TrainingController::startWorker() {
     Trainer* trainer = m_trainer.get();
     m_thread.start([this, trainer] {
         TrainResult result;
@@ -152,32 +185,20 @@ bool TrainingController::launch(const std::string& configJson, const std::string
                        result.stopReason = TrainStopReason::Failed;
                        result.message = message.toStdString();
                    });
-        TrainOutcome o;
-        o.stopReason = q(toString(result.stopReason));
-        o.message = q(result.message);
-        o.runDir = q(result.runDir.string());
-        o.lastCheckpoint = q(result.lastCheckpoint.string());
-        o.bestCheckpoint = q(result.bestCheckpoint.string());
-        o.steps = result.steps;
-        o.tokensSeen = result.tokensSeen;
-        o.numParameters = result.numParameters;
-        o.finalLoss = result.finalLoss;
-        o.bestValLoss = result.bestValLoss;
-        o.tokensPerSec = result.tokensPerSec;
-        o.elapsedSec = result.elapsedSec;
-        for (const std::string& w : result.warnings) o.warnings << q(w);
+        const TrainOutcome o = outcomeOf(result);
         const bool failedRun = result.stopReason == TrainStopReason::Failed;
-        QMetaObject::invokeMethod(this, [this, o, failedRun] {
-            m_thread.join();
-            m_trainer.reset();
-            if (!o.runDir.isEmpty()) m_runDir = o.runDir;
-            setState(State::Idle);
-            Q_EMIT pointsReady();
-            if (failedRun) Q_EMIT failed(actionableError(o.message.toStdString()));
-            Q_EMIT finished(o);
-        }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(this, [this, o, failedRun] { onRunEnded(o, failedRun); }, Qt::QueuedConnection);
     });
-    return true;
+}
+
+void TrainingController::onRunEnded(const TrainOutcome& o, bool failedRun) {
+    m_thread.join();
+    m_trainer.reset();
+    if (!o.runDir.isEmpty()) m_runDir = o.runDir;
+    setState(State::Idle);
+    Q_EMIT pointsReady();
+    if (failedRun) Q_EMIT failed(actionableError(o.message.toStdString()));
+    Q_EMIT finished(o);
 }
 
 void TrainingController::pause() {

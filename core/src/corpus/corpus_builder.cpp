@@ -8,7 +8,9 @@
 #include <fmt/format.h>
 
 #include "corpus/document_spool.h"
+#include "mts/core/corpus/corpus_output.h"
 #include "mts/core/runtime/errors.h"
+#include "runtime/owned_temp.h"
 
 namespace fs = std::filesystem;
 
@@ -54,7 +56,7 @@ TokenizerChoice chooseTokenizer(const CorpusBuildConfig& config) {
     return c;
 }
 
-// "<parent>/<name>.tmp-XXXXXX", removed with everything in it when this goes away.
+// "<parent>/<name>.tmp-<pid>-XXXXXX", removed with everything in it when this goes away.
 class WorkDir {
 public:
     explicit WorkDir(const fs::path& outDir) {
@@ -62,9 +64,8 @@ public:
         std::error_code ec;
         fs::create_directories(parent, ec);
         if (ec) throw std::runtime_error(parent.string() + ": cannot create: " + ec.message());
-        std::string pattern = (parent / (outDir.filename().string() + ".tmp-XXXXXX")).string();
-        if (!::mkdtemp(pattern.data())) throw std::runtime_error(pattern + ": cannot create a temporary folder");
-        m_path = pattern;
+        detail::sweepStaleTempDirs(parent);  // what a killed build left here
+        m_path = detail::makeOwnedTempDir(parent, outDir.filename().string());
     }
     ~WorkDir() {
         std::error_code ec;
@@ -112,14 +113,14 @@ CorpusBuildResult buildCorpus(const CorpusBuildConfig& config, const CorpusDocum
     auto cancelled = [cancel] { return cancel && cancel->load(); };
     if (config.outDir.empty()) throw ConfigError("corpus: no output folder given");
     if (!(config.valFraction >= 0 && config.valFraction <= 1)) throw ConfigError("val_fraction must be within 0..1");
-    std::error_code ec;
-    if (fs::exists(config.outDir, ec) && !config.overwrite)
-        throw ConfigError(config.outDir.string() + ": already exists (choose another folder, or overwrite)");
+    const fs::path outDir = corpusOutputDir(config.outDir);
+    checkCorpusOutput(outDir, config.overwrite, config.sources);
     const TokenizerChoice choice = chooseTokenizer(config);
 
     CorpusWriterConfig wc;
-    wc.outDir = config.outDir;
+    wc.outDir = outDir;
     wc.overwrite = config.overwrite;
+    wc.sources = config.sources;
     wc.valFraction = config.valFraction;
     wc.minValTokens = config.minValTokens;
     wc.seed = config.seed;
@@ -137,7 +138,7 @@ CorpusBuildResult buildCorpus(const CorpusBuildConfig& config, const CorpusDocum
     if (tokenizer) {
         writer = std::make_unique<CorpusWriter>(wc, *tokenizer);
     } else {
-        work = std::make_unique<WorkDir>(config.outDir);
+        work = std::make_unique<WorkDir>(outDir);
         spool = std::make_unique<detail::DocumentSpool>(work->path() / "documents.spool");
         BpeTrainerConfig bc = config.bpe;
         bc.vocabSize = choice.bpeVocab;

@@ -76,6 +76,7 @@ CorpusInfo readCorpusInfo(const fs::path& dir) {
             k.documents = u64(it.value(), "documents");
             k.bytes = u64(it.value(), "bytes");
             k.tokens = u64(it.value(), "tokens");
+            k.valTokens = u64(it.value(), "val_tokens");
         }
     const json& ingest = member(m, "ingest");
     info.files = u64(ingest, "files_ingested");

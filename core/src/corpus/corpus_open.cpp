@@ -3,12 +3,14 @@
 
 #include "mts/core/corpus/corpus.h"
 #include "mts/core/runtime/errors.h"
+#include "runtime/json_file.h"
 
 namespace mts {
 
 namespace fs = std::filesystem;
 
 namespace {
+constexpr uint64_t kMaxManifestBytes = uint64_t(64) << 20;
 void checkCount(const TokenFile& file, const nlohmann::json& manifest, const char* split) {
     const auto tokens = manifest.find("tokens");
     if (tokens == manifest.end() || !tokens->is_object() || !tokens->contains(split) ||
@@ -42,14 +44,11 @@ Corpus openCorpus(const fs::path& dir, bool verifyIds) {
     Corpus c;
     c.dir = dir;
     const fs::path manifestFile = dir / "manifest.json";
-    std::ifstream in(manifestFile, std::ios::binary);
-    if (!in) throw FormatError(manifestFile.string(), "missing or unreadable (not a corpus directory?)");
-    try {
-        c.manifest = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception& e) {
-        throw FormatError(manifestFile.string(), std::string("invalid JSON: ") + e.what());
-    }
-    if (!c.manifest.is_object() || c.manifest.value("format", std::string()) != "mts-corpus")
+    const auto text = detail::readSmallFile(manifestFile, kMaxManifestBytes);
+    if (!text) throw FormatError(manifestFile.string(), "missing, unreadable or too large (not a corpus directory?)");
+    c.manifest = detail::parseJsonText(*text, manifestFile.string(), "the corpus manifest");
+    const nlohmann::json format = c.manifest.is_object() ? c.manifest.value("format", nlohmann::json()) : nlohmann::json();
+    if (!format.is_string() || format.get<std::string>() != "mts-corpus")
         throw FormatError(manifestFile.string(), "not an mts-corpus manifest");
     const auto version = c.manifest.find("version");
     if (version == c.manifest.end() || !version->is_number_integer() || version->get<int64_t>() != 1)

@@ -13,7 +13,11 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "mts/core/corpus/corpus_output.h"
+#include "mts/core/runtime/durable_file.h"
+#include "corpus/chunk_split.h"
 #include "mts/core/runtime/errors.h"
+#include "runtime/owned_temp.h"
 
 namespace mts {
 
@@ -27,14 +31,6 @@ std::string isoTimeNow() {
     char buf[32];
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return buf;
-}
-
-void fsyncPath(const fs::path& p) {
-    const int fd = ::open(p.string().c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        ::fsync(fd);
-        ::close(fd);
-    }
 }
 
 void writeTextFile(const fs::path& file, const std::string& text) {
@@ -62,15 +58,14 @@ CorpusWriter::CorpusWriter(CorpusWriterConfig config, const Tokenizer& tokenizer
     m_eos = *eos;
     if (m_config.valFraction < 0 || m_config.valFraction > 1)
         throw ConfigError("val_fraction must be within 0..1");
+    m_config.outDir = corpusOutputDir(m_config.outDir);
+    checkCorpusOutput(m_config.outDir, m_config.overwrite, m_config.sources);
     std::error_code ec;
-    if (fs::exists(m_config.outDir, ec) && !m_config.overwrite)
-        throw std::runtime_error(m_config.outDir.string() + ": already exists (choose another --out or overwrite)");
     const fs::path parent = fs::absolute(m_config.outDir).parent_path();
     fs::create_directories(parent, ec);
     if (ec) throw std::runtime_error(parent.string() + ": cannot create: " + ec.message());
-    std::string pattern = (parent / (m_config.outDir.filename().string() + ".tmp-XXXXXX")).string();
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error(pattern + ": cannot create the temporary directory");
-    m_tmpDir = pattern;
+    detail::sweepStaleTempDirs(parent);  // what a killed build left here
+    m_tmpDir = detail::makeOwnedTempDir(parent, m_config.outDir.filename().string());
     const uint32_t dtype = tokenizer.vocabSize() <= 65536 ? 2 : 4;
     try {
         m_train = std::make_unique<TokenFileWriter>(m_tmpDir / "train.bin", dtype);
@@ -151,6 +146,8 @@ void CorpusWriter::flushBatch() {
             rec.kind = doc.kind;
             rec.val = m_config.split == CorpusSplit::ByDocument &&
                       goesToVal(rec.source, m_config.seed, m_config.valFraction);
+            if (m_config.split == CorpusSplit::Chunks)
+                rec.contentHash = XXH64(tokens.data(), tokens.size() * sizeof(int32_t), 0);
             TokenFileWriter& out = rec.val ? *m_val : *m_train;
             rec.offset = out.count();
             rec.tokens = tokens.size();
@@ -240,6 +237,47 @@ void CorpusWriter::splitTail() {
     }
 }
 
+void CorpusWriter::splitChunks() {
+    std::vector<detail::SplitDocument> docs;
+    docs.reserve(m_docs.size());
+    for (const DocRecord& d : m_docs) docs.push_back({d.tokens, d.contentHash, d.kind});
+    const detail::SplitPlan plan =
+        detail::planChunkSplit(docs, m_config.valFraction, m_config.minValTokens, m_config.seed);
+    m_summary.chunkTokens = plan.chunkTokens;
+    if (std::none_of(plan.pieces.begin(), plan.pieces.end(), [](const auto& p) { return p.val; })) return;
+
+    std::vector<int> piecesOf(m_docs.size(), 0);
+    for (const auto& p : plan.pieces) ++piecesOf[p.document];
+    std::vector<int> partOf(m_docs.size(), 0);
+    const uint32_t dtype = m_tokenizer.vocabSize() <= 65536 ? 2 : 4;
+    auto train = std::make_unique<TokenFileWriter>(m_tmpDir / "train.split.bin", dtype);
+    std::vector<DocRecord> out;
+    out.reserve(plan.pieces.size());
+    constexpr uint64_t kCopy = 1u << 20;  // a long piece is copied in bounded slices
+    for (const auto& p : plan.pieces) {
+        const DocRecord& src = m_docs[p.document];
+        TokenFileWriter& dst = p.val ? *m_val : *train;
+        DocRecord r;
+        r.source = src.source;
+        r.kind = src.kind;
+        r.val = p.val;
+        r.offset = dst.count();
+        for (uint64_t at = 0; at < p.tokens; at += kCopy)
+            dst.append(m_train->readBack(src.offset + p.begin + at, std::min(kCopy, p.tokens - at)));
+        const bool endsDocument = p.begin + p.tokens == src.tokens;
+        if (!endsDocument) dst.append(std::vector<int32_t>{m_eos});  // a cut: the piece still ends a text
+        r.tokens = p.tokens + (endsDocument ? 0 : 1);
+        r.part = piecesOf[p.document] > 1 ? ++partOf[p.document] : 0;
+        out.push_back(std::move(r));
+    }
+    m_train->close();
+    std::error_code ec;
+    fs::remove(m_tmpDir / "train.bin", ec);
+    m_train = std::move(train);
+    m_trainRewritten = true;
+    m_docs = std::move(out);
+}
+
 void CorpusWriter::writeDocumentsIndex(const fs::path& file) const {
     std::string text;
     for (const auto& d : m_docs) {
@@ -258,20 +296,36 @@ CorpusSummary CorpusWriter::finish(const nlohmann::json& extraManifest) {
         flushBatch();
         if (m_config.split == CorpusSplit::Tail)
             splitTail();
+        else if (m_config.split == CorpusSplit::Chunks)
+            splitChunks();
         else
             topUpValidation();
         m_summary.trainTokens = m_train->count();
         m_summary.valTokens = m_val->count();
-        for (const auto& d : m_docs) {
-            if (d.part == 2) continue;
+        // Whole documents per side: a split document counts once in each side it has a piece in.
+        for (size_t i = 0; i < m_docs.size(); ++i) {
+            const DocRecord& d = m_docs[i];
+            if (d.val) m_summary.kinds[d.kind].valTokens += d.tokens;
+            if (d.part > 1) continue;
+            bool inTrain = !d.val, inVal = d.val;
+            // Tail and ByDocument split a document in two (head in train, tail in val, the
+            // tail's record not always next); Chunks keeps a document's pieces together.
+            if (d.part == 1 && m_config.split != CorpusSplit::Chunks) inTrain = inVal = true;
+            for (size_t j = i + 1; d.part == 1 && m_config.split == CorpusSplit::Chunks && j < m_docs.size() &&
+                                   m_docs[j].part > 1;
+                 ++j) {
+                inTrain = inTrain || !m_docs[j].val;
+                inVal = inVal || m_docs[j].val;
+            }
             ++m_summary.documents;
-            if (d.part == 1 || !d.val) ++m_summary.trainDocuments;
-            if (d.part == 1 || d.val) ++m_summary.valDocuments;
+            if (inTrain) ++m_summary.trainDocuments;
+            if (inVal) ++m_summary.valDocuments;
         }
         if (m_summary.documents == 0) m_summary.warnings.push_back("the corpus holds no documents");
         if (m_emptyDocs) m_summary.warnings.push_back(std::to_string(m_emptyDocs) + " empty documents were skipped");
         m_train->finish();
         m_val->finish();
+        if (m_trainRewritten) fs::rename(m_tmpDir / "train.split.bin", m_tmpDir / "train.bin");
         m_tokenizer.save(m_tmpDir / "tokenizer.json");
         fsyncPath(m_tmpDir / "tokenizer.json");
         writeDocumentsIndex(m_tmpDir / "documents.jsonl");
@@ -288,10 +342,13 @@ CorpusSummary CorpusWriter::finish(const nlohmann::json& extraManifest) {
                                  {"eos_id", m_eos},
                                  {"file", "tokenizer.json"}};
         manifest["dtype"] = dtype == 2 ? "uint16" : "uint32";
-        manifest["split"] = {{"by", m_config.split == CorpusSplit::Tail ? "tail" : "document"},
+        manifest["split"] = {{"by", m_config.split == CorpusSplit::Tail       ? "tail"
+                                    : m_config.split == CorpusSplit::Chunks ? "chunks"
+                                                                             : "document"},
                              {"val_fraction", m_config.valFraction},
                              {"min_val_tokens", m_config.minValTokens},
                              {"seed", m_config.seed}};
+        if (m_config.split == CorpusSplit::Chunks) manifest["split"]["chunk_tokens"] = m_summary.chunkTokens;
         manifest["documents"] = {{"total", m_summary.documents},
                                  {"train", m_summary.trainDocuments},
                                  {"val", m_summary.valDocuments},
@@ -300,7 +357,8 @@ CorpusSummary CorpusWriter::finish(const nlohmann::json& extraManifest) {
         manifest["text_bytes"] = m_summary.textBytes;
         nlohmann::ordered_json kinds = nlohmann::ordered_json::object();
         for (const auto& [name, k] : m_summary.kinds)
-            kinds[name] = {{"documents", k.documents}, {"bytes", k.bytes}, {"tokens", k.tokens}};
+            kinds[name] = {{"documents", k.documents}, {"bytes", k.bytes}, {"tokens", k.tokens},
+                           {"val_tokens", k.valTokens}};
         manifest["kinds"] = kinds;
         manifest["warnings"] = m_summary.warnings;
         writeTextFile(m_tmpDir / "manifest.json",
@@ -310,8 +368,11 @@ CorpusSummary CorpusWriter::finish(const nlohmann::json& extraManifest) {
         // Swap in: the old corpus (overwrite) is moved aside first, so outDir is never half-written.
         std::error_code ec;
         fs::path old;
-        if (fs::exists(m_config.outDir, ec)) {
+        if (fs::exists(fs::symlink_status(m_config.outDir, ec))) {
             if (!m_config.overwrite) throw std::runtime_error(m_config.outDir.string() + ": appeared while writing");
+            if (!isMtsCorpusFolder(m_config.outDir))
+                throw std::runtime_error(m_config.outDir.string() +
+                                         ": not replaced: it is no longer a Mamba Studio corpus (changed while writing)");
             old = m_tmpDir;
             old += ".old";
             fs::rename(m_config.outDir, old);

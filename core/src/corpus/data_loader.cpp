@@ -7,6 +7,7 @@
 
 #include "mts/core/corpus/corpus_builder.h"
 #include "mts/core/runtime/errors.h"
+#include "runtime/owned_temp.h"
 
 namespace fs = std::filesystem;
 
@@ -47,11 +48,12 @@ struct ScratchDir {
 // Plain text goes through the corpus builder like every other source: one document per file,
 // each ending with the end-of-document id, the last valFraction of the tokens (at least one
 // window) for validation. The corpus is built in a scratch folder and opened from there.
-TrainData openText(const fs::path& path, double valFraction, int64_t seqLen, std::shared_ptr<Tokenizer> tokenizer) {
+TrainData openText(const fs::path& path, double valFraction, int64_t seqLen, std::shared_ptr<Tokenizer> tokenizer,
+                   const std::atomic<bool>* cancel) {
+    if (cancel && cancel->load()) throw Cancelled("cancelled before reading " + path.string());
     ScratchDir scratch;
-    std::string pattern = (fs::temp_directory_path() / "mts-text-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error(pattern + ": cannot create a temporary folder");
-    scratch.path = pattern;
+    detail::sweepStaleTempDirs(fs::temp_directory_path());  // scratch corpora of killed runs
+    scratch.path = detail::makeOwnedTempDir(fs::temp_directory_path(), "mts-text");
     const uint64_t window = static_cast<uint64_t>(seqLen) + 1;
     CorpusBuildConfig cfg;
     cfg.outDir = scratch.path / "corpus";
@@ -60,6 +62,7 @@ TrainData openText(const fs::path& path, double valFraction, int64_t seqLen, std
     cfg.valFraction = valFraction;
     cfg.minValTokens = window;
     cfg.split = CorpusSplit::Tail;
+    cfg.sources = {path};
     uint64_t files = 0, bytes = 0;
     const CorpusDocumentSource text = textFileSource(path);
     const CorpusBuildResult built = buildCorpus(cfg, [&](const CorpusDocumentSink& sink) {
@@ -68,7 +71,8 @@ TrainData openText(const fs::path& path, double valFraction, int64_t seqLen, std
             bytes += doc.text.size();
             return sink(std::move(doc));
         });
-    });
+    }, {}, cancel);
+    if (built.cancelled) throw Cancelled("cancelled while reading " + path.string());
     const uint64_t total = built.summary.trainTokens + built.summary.valTokens;
     if (built.summary.trainTokens < window || built.summary.valTokens < window)
         throw ConfigError(fmt::format("{}: only {} tokens; need at least {} for one training and one validation "
@@ -121,10 +125,10 @@ uint64_t mix(uint64_t x) {
 }  // namespace
 
 TrainData openTrainData(const fs::path& path, double valFraction, int64_t seqLen,
-                        std::shared_ptr<Tokenizer> textTokenizer) {
+                        std::shared_ptr<Tokenizer> textTokenizer, const std::atomic<bool>* cancel) {
     if (!fs::exists(path)) throw ConfigError("data: " + path.string() + " does not exist");
     if (fs::is_directory(path) && fs::exists(path / "train.bin")) return openCorpusDir(path, seqLen);
-    return openText(path, valFraction, seqLen, std::move(textTokenizer));
+    return openText(path, valFraction, seqLen, std::move(textTokenizer), cancel);
 }
 
 bool sameTokenizer(const Tokenizer& a, const Tokenizer& b) {

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <limits>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -17,6 +19,7 @@
 #include "mts/core/formats/hf_config.h"
 #include "mts/core/formats/safetensors.h"
 #include "mts/core/model/model_factory.h"
+#include "mts/core/model/parameter_count.h"
 #include "mts/core/runtime/durable_file.h"
 #include "mts/core/runtime/errors.h"
 
@@ -128,6 +131,37 @@ void assignWeights(LanguageModelImpl& model, std::map<std::string, torch::Tensor
 
 std::string configFileOf(const fs::path& dir) { return (dir / "config.json").string(); }
 
+std::string gigabytes(double bytes) { return fmt::format("{:.1f} GB", bytes / 1e9); }
+
+// The model config.json describes must be (about) the one the weight files hold and must fit in this
+// machine's memory, checked before the model is allocated: a tiny config.json can otherwise ask
+// for hundreds of GB (or sizes whose product overflows).
+void checkImpliedSize(const ModelConfig& config, const std::map<std::string, torch::Tensor>& weights,
+                      const std::string& cfgFile, const std::string& weightFile) {
+    const std::optional<int64_t> implied = checkedParameterCount(config);
+    if (!implied)
+        throw FormatError(cfgFile, fmt::format("the sizes (d_model {}, n_layer {}, expand {}, vocab_size {}) imply more "
+                                               "than 2^63 parameters",
+                                               config.dModel, config.nLayer, config.expand, config.vocabSize));
+    int64_t stored = 0;
+    for (const auto& [k, t] : weights) {
+        if (k == "lm_head.weight" && config.tieEmbeddings) continue;
+        if (__builtin_add_overflow(stored, t.numel(), &stored)) stored = std::numeric_limits<int64_t>::max();
+    }
+    // A small mismatch is left to the per-tensor checks, which name the tensor; one that would
+    // allocate more than kSlack parameters the files cannot fill is refused here, before.
+    constexpr int64_t kSlack = int64_t(16) << 20;  // 64 MB of fp32
+    if (*implied > stored && *implied - stored > kSlack)
+        throw FormatError(cfgFile, fmt::format("describes a model of {} parameters, but the weight files ({}) hold only "
+                                               "{}: config.json does not belong to these weights",
+                                               *implied, weightFile, stored));
+    const int64_t memory = physicalMemoryBytes();
+    const double need = 4.0 * static_cast<double>(*implied);  // fp32 parameters
+    if (memory > 0 && need > static_cast<double>(memory))
+        throw FormatError(cfgFile, fmt::format("the model needs {} for its fp32 weights; this machine has {}",
+                                               gigabytes(need), gigabytes(static_cast<double>(memory))));
+}
+
 }  // namespace
 
 fs::path resolveModelDir(const fs::path& path) {
@@ -148,12 +182,30 @@ fs::path resolveModelDir(const fs::path& path) {
     throw FormatError(path.string(), "not a model folder: no config.json (and no checkpoints/ folder of a run)");
 }
 
+std::unique_ptr<Tokenizer> loadModelTokenizer(const fs::path& path) {
+    std::error_code ec;
+    if (path.empty()) throw FormatError("", "no tokenizer path given");
+    if (!fs::exists(path, ec)) throw FormatError(path.string(), "no such file or folder");
+    if (fs::is_regular_file(path) && path.filename() != "config.json") return loadTokenizer(path);
+    if (fs::is_directory(path) && hasTokenizerFiles(path)) return loadTokenizer(path);
+    if (fs::is_directory(path) && !fs::exists(path / "config.json", ec) && !fs::is_directory(path / "checkpoints", ec))
+        throw FormatError(path.string(), "holds no tokenizer.json (nor vocab.json + merges.txt) and is not a model, "
+                                         "checkpoint or run folder");
+    const fs::path dir = resolveModelDir(path);
+    if (hasTokenizerFiles(dir)) return loadTokenizer(dir);
+    return makeByteTokenizer();
+}
+
 LoadedModel loadModel(const fs::path& path, torch::Device device) {
     LoadedModel out;
     out.dir = resolveModelDir(path);
     const std::string cfgFile = configFileOf(out.dir);
     CheckpointConfig cc = readCheckpointConfig(out.dir / "config.json");
     out.layout = cc.layout;
+    if (!checkedParameterCount(cc.config))  // before any arithmetic on its sizes
+        throw FormatError(cfgFile, fmt::format("the sizes (d_model {}, n_layer {}, expand {}, vocab_size {}) imply more "
+                                               "than 2^63 parameters",
+                                               cc.config.dModel, cc.config.nLayer, cc.config.expand, cc.config.vocabSize));
 
     std::map<std::string, std::string> rawSources;
     auto raw = readModelWeights(out.dir, &rawSources);
@@ -205,6 +257,7 @@ LoadedModel loadModel(const fs::path& path, torch::Device device) {
                      out.dir.string(), out.tokenizer->vocabSize(), config.paddedVocab());
     }
 
+    checkImpliedSize(config, weights, cfgFile, weightFile);
     try {
         out.model = createModel(config);
     } catch (const ConfigError& e) {

@@ -17,6 +17,7 @@
 
 #include "mts/core/runtime/errors.h"
 #include "runtime/fd_io.h"
+#include "runtime/json_file.h"
 
 namespace mts {
 namespace {
@@ -79,12 +80,7 @@ std::map<std::string, SafetensorsTensorInfo> parseHeader(const std::string& file
         }
         return true;
     };
-    json header;
-    try {
-        header = json::parse(text, text + len, cb);
-    } catch (const json::exception& e) {
-        throw FormatError(file, fmt::format("header is not valid JSON ({})", e.what()));
-    }
+    const json header = detail::parseJsonText(std::string_view(text, len), file, "header", cb);
     if (duplicate) throw FormatError(file, fmt::format("duplicate tensor name '{}' in header", duplicateName));
     if (!header.is_object()) throw FormatError(file, "header is not a JSON object");
 
@@ -328,11 +324,12 @@ void writeSafetensors(const std::filesystem::path& path,
         throw FormatError(file, fmt::format("rename failed: {}", std::strerror(err)));
     }
     // Make the rename itself durable.
-    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
-    }
+    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) throw FormatError(file, fmt::format("cannot open its folder to sync the rename: {}", std::strerror(errno)));
+    const int rc = ::fsync(dfd);
+    const int err = errno;
+    ::close(dfd);
+    if (rc != 0) throw FormatError(file, fmt::format("fsync of its folder failed: {}", std::strerror(err)));
 }
 
 }  // namespace mts

@@ -4,7 +4,9 @@
 
 #include <fmt/format.h>
 
+#include "generate/decode_loop.h"
 #include "mts/core/generate/generation.h"
+#include "mts/core/generate/vocabulary.h"
 #include "mts/core/runtime/errors.h"
 
 namespace mts {
@@ -15,32 +17,6 @@ using Clock = std::chrono::steady_clock;
 
 double secondsSince(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-// eval() for the duration of generation (dropout off), then the caller's mode again.
-class EvalModeGuard {
-public:
-    explicit EvalModeGuard(torch::nn::Module& m) : m_module(m), m_wasTraining(m.is_training()) { m.eval(); }
-    ~EvalModeGuard() {
-        if (m_wasTraining) m_module.train();
-    }
-    EvalModeGuard(const EvalModeGuard&) = delete;
-    EvalModeGuard& operator=(const EvalModeGuard&) = delete;
-
-private:
-    torch::nn::Module& m_module;
-    bool m_wasTraining;
-};
-
-torch::Device modelDevice(LanguageModelImpl& model) {
-    for (const auto& p : model.parameters()) return p.device();
-    return torch::kCPU;
-}
-
-// How many positions the model can hold; 0 = unlimited (recurrent or rotary models).
-int64_t positionLimit(const ModelConfig& c) {
-    const bool attention = c.arch == Architecture::Transformer || c.arch == Architecture::Attention1;
-    return attention && c.positions == "learned" ? c.maxSeqLen : 0;
 }
 
 // Length of the longest suffix of text[from..] that is a proper prefix of some stop string:
@@ -72,6 +48,29 @@ size_t findStop(const std::string& text, size_t from, const std::vector<std::str
 
 }  // namespace
 
+namespace detail {
+
+torch::Device modelDevice(LanguageModelImpl& model) {
+    for (const auto& p : model.parameters()) return p.device();
+    return torch::kCPU;
+}
+
+int64_t positionLimit(const ModelConfig& c) {
+    const bool attention = c.arch == Architecture::Transformer || c.arch == Architecture::Attention1;
+    return attention && c.positions == "learned" ? c.maxSeqLen : 0;
+}
+
+void checkIds(const std::vector<int32_t>& ids, const ModelConfig& c) {
+    for (int32_t id : ids) {
+        if (id < 0 || id >= c.paddedVocab()) {
+            throw ConfigError(fmt::format("generate: prompt id {} is outside the model's vocabulary (0..{})", id,
+                                          c.paddedVocab() - 1));
+        }
+    }
+}
+
+}  // namespace detail
+
 std::string toString(StopReason r) {
     switch (r) {
         case StopReason::MaxTokens: return "max_tokens";
@@ -90,11 +89,6 @@ GenerateResult generate(LanguageModelImpl& model, const Tokenizer* tokenizer, co
     const ModelConfig& cfg = model.config();
     GenerateResult result;
 
-    int64_t vocabLimit = cfg.vocabSize;
-    if (tokenizer) vocabLimit = std::min(vocabLimit, tokenizer->vocabSize());
-    const std::optional<int32_t> eos =
-        tokenizer && opts.stopAtEos ? tokenizer->eosId() : std::optional<int32_t>{};
-
     std::vector<int32_t> history = request.promptIds;
     if (history.empty()) {
         const auto start = tokenizer ? tokenizer->eosId() : std::optional<int32_t>{};
@@ -103,19 +97,14 @@ GenerateResult generate(LanguageModelImpl& model, const Tokenizer* tokenizer, co
         }
         history.push_back(*start);
     }
-    for (int32_t id : history) {
-        if (id < 0 || id >= cfg.paddedVocab()) {
-            throw ConfigError(fmt::format("generate: prompt id {} is outside the model's vocabulary (0..{})", id,
-                                          cfg.paddedVocab() - 1));
-        }
-    }
+    detail::checkIds(history, cfg);
     const auto promptLen = static_cast<int64_t>(history.size());
     result.promptTokens = promptLen;
 
     // The last sampled id is never fed back, so n new ids need promptLen + n - 1 positions.
     int64_t maxNew = opts.maxNewTokens;
     bool contextLimited = false;
-    if (const int64_t limit = positionLimit(cfg); limit > 0) {
+    if (const int64_t limit = detail::positionLimit(cfg); limit > 0) {
         if (promptLen > limit) {
             throw ConfigError(fmt::format("generate: the prompt has {} tokens but the model takes at most {}",
                                           promptLen, limit));
@@ -129,17 +118,35 @@ GenerateResult generate(LanguageModelImpl& model, const Tokenizer* tokenizer, co
     }
 
     torch::NoGradGuard noGrad;
-    EvalModeGuard evalMode(model);
-    const torch::Device device = modelDevice(model);
-    const auto idOptions = torch::TensorOptions().dtype(torch::kLong);
+    detail::EvalModeGuard evalMode(model);
+    const torch::Device device = detail::modelDevice(model);
 
     auto t0 = Clock::now();
     std::unique_ptr<DecodeState> state = model.newState(1);
     std::vector<int64_t> prompt64(history.begin(), history.end());
-    torch::Tensor promptIds = torch::tensor(prompt64, idOptions).view({1, promptLen}).to(device);
+    torch::Tensor promptIds =
+        torch::tensor(prompt64, torch::TensorOptions().dtype(torch::kLong)).view({1, promptLen}).to(device);
     // Copying the logits to the CPU also waits for an asynchronous device, so the time is real.
     torch::Tensor logits = model.prefill(promptIds, *state).to(torch::kCPU, torch::kFloat);
     result.promptSeconds = secondsSince(t0);
+
+    detail::decodeLoop(model, tokenizer, *state, logits, history, opts, maxNew, contextLimited, onToken, result);
+    return result;
+}
+
+namespace detail {
+
+void decodeLoop(LanguageModelImpl& model, const Tokenizer* tokenizer, DecodeState& state, torch::Tensor& logits,
+                std::vector<int32_t>& history, const SamplingOptions& opts, int64_t maxNew, bool contextLimited,
+                const TokenCallback& onToken, GenerateResult& result) {
+    const ModelConfig& cfg = model.config();
+    // The model's own vocabulary, as the reference implementations sample it; ids the
+    // tokenizer lacks are shown as placeholders (vocabulary.h), the padded rows never drawn.
+    const int64_t vocabLimit = cfg.vocabSize;
+    const std::optional<int32_t> eos =
+        tokenizer && opts.stopAtEos ? tokenizer->eosId() : std::optional<int32_t>{};
+    const torch::Device device = modelDevice(model);
+    const auto idOptions = torch::TensorOptions().dtype(torch::kLong);
 
     Sampler sampler(opts, vocabLimit);
     Utf8StreamDecoder decoder;
@@ -148,7 +155,7 @@ GenerateResult generate(LanguageModelImpl& model, const Tokenizer* tokenizer, co
     bool stoppedByString = false;
     result.stopReason = contextLimited ? StopReason::ContextFull : StopReason::MaxTokens;
 
-    t0 = Clock::now();
+    auto t0 = Clock::now();
     for (int64_t n = 0; n < maxNew; ++n) {
         const int32_t id = sampler.sample(logits, history);
         if (eos && id == *eos) {
@@ -161,7 +168,8 @@ GenerateResult generate(LanguageModelImpl& model, const Tokenizer* tokenizer, co
 
         std::string chunk;
         if (tokenizer) {
-            decoded += decoder.push(tokenizer->tokenBytes(id));
+            if (isUndecodable(*tokenizer, id)) ++result.undecodableIds;
+            decoded += decoder.push(displayTokenBytes(*tokenizer, id));
             if (last) decoded += decoder.flush();
             const size_t stopAt = findStop(decoded, emitted, opts.stopStrings);
             if (stopAt != std::string::npos) {
@@ -185,7 +193,7 @@ GenerateResult generate(LanguageModelImpl& model, const Tokenizer* tokenizer, co
         }
         if (last) break;
         torch::Tensor next = torch::tensor(std::vector<int64_t>{id}, idOptions).to(device);
-        logits = model.step(next, *state).to(torch::kCPU, torch::kFloat);
+        logits = model.step(next, state).to(torch::kCPU, torch::kFloat);
     }
 
     // Text still pending after an early end (EOS, cancel, or maxNew == 0): a held-back
@@ -206,8 +214,9 @@ GenerateResult generate(LanguageModelImpl& model, const Tokenizer* tokenizer, co
     if (!result.ids.empty() && result.decodeSeconds > 0.0) {
         result.tokensPerSecond = static_cast<double>(result.ids.size()) / result.decodeSeconds;
     }
-    result.stateBytes = state->bytes();
-    return result;
+    result.stateBytes = state.bytes();
 }
+
+}  // namespace detail
 
 }  // namespace mts

@@ -111,7 +111,7 @@ torch::Tensor Sampler::filtered(const torch::Tensor& logits, const std::vector<i
         throw ConfigError(fmt::format("sampler: model gives {} logits for a vocabulary of {}", flat.size(0),
                                       m_vocabLimit));
     }
-    // The padded rows beyond the tokenizer's vocabulary are cut off here, before any filter,
+    // The padded rows beyond the model's vocabulary are cut off here, before any filter,
     // so they can never be sampled.
     torch::Tensor x = flat.narrow(0, 0, m_vocabLimit).to(torch::kCPU, torch::kFloat).contiguous();
     if (m_options.repetitionPenalty != 1.0) {

@@ -6,27 +6,25 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mts/core/model/architectures.h"
+#include "mts/core/model/parameter_count.h"
 #include "mts/core/runtime/errors.h"
 
 namespace mts {
 
 std::string toString(Architecture a) {
-    switch (a) {
-        case Architecture::Mamba: return "mamba";
-        case Architecture::Transformer: return "transformer";
-        case Architecture::Attention1: return "attention1";
-        case Architecture::Linear: return "linear";
-    }
+    for (const ArchitectureInfo& info : architectureList())
+        if (info.arch == a) return info.id;
     return "unknown";
 }
 
 Architecture architectureFromString(const std::string& s) {
-    if (s == "mamba") return Architecture::Mamba;
-    if (s == "transformer") return Architecture::Transformer;
-    if (s == "attention1") return Architecture::Attention1;
-    if (s == "linear") return Architecture::Linear;
-    throw ConfigError("arch: unknown architecture '" + s +
-                      "' (expected mamba, transformer, attention1 or linear)");
+    std::string expected;
+    for (const ArchitectureInfo& info : architectureList()) {
+        if (info.id == s) return info.arch;
+        expected += (expected.empty() ? "" : ", ") + info.id;
+    }
+    throw ConfigError("arch: unknown architecture '" + s + "' (expected one of: " + expected + ")");
 }
 
 namespace {
@@ -88,6 +86,12 @@ void ModelConfig::validate() const {
             requirePositive(context, "context");
             break;
     }
+    // Sizes whose products overflow (expand x d_model, vocab x d_model, ...) describe a model
+    // that could never be allocated; refuse them here, before any code multiplies them.
+    if (!checkedParameterCount(*this))
+        throw ConfigError("d_model: the sizes imply more than 2^63 parameters (d_model " + std::to_string(dModel) +
+                          ", n_layer " + std::to_string(nLayer) + ", expand " + std::to_string(expand) +
+                          ", vocab_size " + std::to_string(vocabSize) + ")");
 }
 
 namespace {

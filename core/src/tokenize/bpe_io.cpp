@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "mts/core/runtime/errors.h"
+#include "runtime/json_file.h"
 #include "tokenize/bpe_internal.h"
 
 namespace mts::bpe {
@@ -137,14 +138,7 @@ std::unique_ptr<Tokenizer> bpeFromVocabMerges(const std::filesystem::path& vocab
                                               const std::filesystem::path& mergesFile) {
     BpeSpec spec;
     {
-        std::ifstream in(vocabFile, std::ios::binary);
-        if (!in) throw FormatError(vocabFile.string(), "cannot open");
-        Json vocab;
-        try {
-            vocab = Json::parse(in);
-        } catch (const Json::exception& e) {
-            throw FormatError(vocabFile.string(), std::string("invalid JSON: ") + e.what());
-        }
+        const Json vocab = detail::readJsonFile(vocabFile, "vocab.json", uint64_t(1) << 30);
         readVocab(vocab, vocabFile.string(), spec);
     }
     std::ifstream in(mergesFile, std::ios::binary);

@@ -4,6 +4,7 @@
 
 #include "mts/core/runtime/errors.h"
 #include "mts/core/tokenize/tokenizer.h"
+#include "runtime/json_file.h"
 #include "tokenize/bpe_internal.h"
 #include "tokenize/tokenizer_internal.h"
 
@@ -18,13 +19,7 @@ nlohmann::json readJsonFile(const fs::path& file) {
     const auto size = fs::file_size(file, ec);
     if (ec) throw FormatError(file.string(), "cannot read: " + ec.message());
     if (size > kMaxTokenizerBytes) throw FormatError(file.string(), "file is too large for a tokenizer");
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw FormatError(file.string(), "cannot open");
-    try {
-        return nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception& e) {
-        throw FormatError(file.string(), std::string("invalid JSON (truncated or corrupt?): ") + e.what());
-    }
+    return detail::readJsonFile(file, "the tokenizer file", kMaxTokenizerBytes);
 }
 }  // namespace
 

@@ -13,6 +13,8 @@
 #include "mts/core/formats/safetensors.h"
 #include "mts/core/runtime/durable_file.h"
 #include "mts/core/runtime/errors.h"
+#include "runtime/json_file.h"
+#include "runtime/owned_temp.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -21,53 +23,9 @@ namespace mts {
 
 namespace {
 constexpr const char* kStateFile = "trainer_state.json";
+constexpr uint64_t kMaxStateBytes = uint64_t(64) << 20;
 constexpr const char* kOptimizerFile = "optimizer.safetensors";
-constexpr const char* kStateFormat = "mts-trainer-state";
-constexpr int kStateVersion = 1;
 }  // namespace
-
-json TrainerState::toJson() const {
-    return json{{"step", step},
-                {"tokens_seen", tokensSeen},
-                {"elapsed_sec", elapsedSec},
-                {"best_val_loss", bestValLoss},
-                {"best_step", bestStep},
-                {"last_val_loss", lastValLoss},
-                {"last_eval_step", lastEvalStep},
-                {"evals_without_improvement", evalsWithoutImprovement},
-                {"skipped_steps", skippedSteps},
-                {"non_finite_in_a_row", nonFiniteInARow},
-                {"loss_scale", lossScale},
-                {"good_steps_since_scale", goodStepsSinceScale},
-                {"data_seed", dataSeed},
-                {"world_size", worldSize}};
-}
-
-TrainerState TrainerState::fromJson(const json& j) {
-    TrainerState s;
-    try {
-        s.step = j.at("step").get<int64_t>();
-        s.tokensSeen = j.at("tokens_seen").get<int64_t>();
-        s.elapsedSec = j.at("elapsed_sec").get<double>();
-        s.bestValLoss = j.at("best_val_loss").get<double>();
-        s.bestStep = j.at("best_step").get<int64_t>();
-        s.lastValLoss = j.at("last_val_loss").get<double>();
-        s.lastEvalStep = j.at("last_eval_step").get<int64_t>();
-        s.evalsWithoutImprovement = j.at("evals_without_improvement").get<int64_t>();
-        s.skippedSteps = j.at("skipped_steps").get<int64_t>();
-        s.nonFiniteInARow = j.at("non_finite_in_a_row").get<int64_t>();
-        s.lossScale = j.at("loss_scale").get<double>();
-        s.goodStepsSinceScale = j.at("good_steps_since_scale").get<int64_t>();
-        s.dataSeed = j.at("data_seed").get<uint64_t>();
-        // Checkpoints from before data parallel were trained by one process.
-        s.worldSize = j.value("world_size", int64_t{1});
-    } catch (const json::exception& e) {
-        throw FormatError("", std::string("trainer state: ") + e.what());
-    }
-    if (s.step < 0) throw FormatError("", "trainer state: negative step");
-    if (s.worldSize < 1) throw FormatError("", "trainer state: world_size must be at least 1");
-    return s;
-}
 
 std::string checkpointName(int64_t step) { return fmt::format("step-{:08d}", step); }
 
@@ -108,11 +66,8 @@ fs::path writeCheckpoint(const fs::path& checkpointsDir, const CheckpointWrite& 
         writeSafetensors(tmp / kOptimizerFile, opt, {{"format", "mts-optimizer"}, {"kind", w.optimizer->kind()}});
         pause(w.debugDelayMs);
 
-        json state = w.state->toJson();
-        state["format"] = kStateFormat;
-        state["version"] = kStateVersion;
+        json state = trainerStateJson(*w.state, *w.config);
         state["optimizer"] = w.optimizer->kind();
-        state["train_config"] = w.config->toJson();
         writeFileAtomic(tmp / kStateFile, state.dump(2) + "\n");
 
         // saveModel's own files may not be synced; a rename is only durable over synced data.
@@ -179,25 +134,11 @@ LoadedCheckpoint readCheckpoint(const fs::path& path, torch::Device device) {
     LoadedCheckpoint c;
     c.dir = resolveCheckpointDir(path);
     const fs::path stateFile = c.dir / kStateFile;
-    json state;
-    {
-        std::ifstream in(stateFile);
-        if (!in) throw FormatError(stateFile.string(), "cannot open");
-        state = json::parse(in, nullptr, false);
-    }
-    if (state.is_discarded() || !state.is_object()) throw FormatError(stateFile.string(), "not valid JSON");
-    if (state.value("format", "") != kStateFormat)
-        throw FormatError(stateFile.string(), "not a trainer state (format field missing or wrong)");
-    if (state.value("version", 0) != kStateVersion)
-        throw FormatError(stateFile.string(), "unsupported trainer state version " + state.value("version", json()).dump());
-    try {
-        c.state = TrainerState::fromJson(state);
-        c.config = TrainConfig::fromJson(state.at("train_config"));
-    } catch (const FormatError& e) {
-        throw FormatError(stateFile.string(), e.problem());
-    } catch (const std::exception& e) {
-        throw FormatError(stateFile.string(), e.what());
-    }
+    const auto text = detail::readSmallFile(stateFile, kMaxStateBytes);
+    if (!text) throw FormatError(stateFile.string(), "cannot open the trainer state (or larger than 64 MB)");
+    TrainerStateFile parsed = parseTrainerStateJson(*text, stateFile.string());
+    c.state = parsed.state;
+    c.config = std::move(parsed.config);
     SafetensorsFile opt = readSafetensors(c.dir / kOptimizerFile);
     c.optimizerState = std::move(opt.tensors);
     if (auto it = c.optimizerState.find("rng.cpu"); it != c.optimizerState.end()) {
@@ -207,6 +148,41 @@ LoadedCheckpoint readCheckpoint(const fs::path& path, torch::Device device) {
     c.model = loadModel(c.dir, device);
     c.model.model->train();
     return c;
+}
+
+int sweepCheckpointLeftovers(const fs::path& checkpointsDir) {
+    int handled = 0;
+    std::error_code ec;
+    std::vector<fs::path> entries;
+    for (auto it = fs::directory_iterator(checkpointsDir, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
+        entries.push_back(it->path());
+    for (const fs::path& p : entries) {
+        const std::string n = p.filename().string();
+        const bool tmp = n.rfind(".tmp-", 0) == 0, old = n.rfind(".old-", 0) == 0;
+        if (!tmp && !old) continue;
+        // .tmp-<step>-<pid> / .old-<step>-<pid> (writeCheckpoint's names)
+        const auto dash = n.rfind('-');
+        if (dash == std::string::npos || dash <= 5 || dash + 1 >= n.size()) continue;
+        const std::string pidText = n.substr(dash + 1), step = n.substr(5, dash - 5);
+        if (pidText.size() > 9 || pidText.find_first_not_of("0123456789") != std::string::npos) continue;
+        const pid_t pid = static_cast<pid_t>(std::stol(pidText));
+        if (pid <= 0 || pid == ::getpid() || detail::processAlive(pid)) continue;
+        const fs::path finalDir = checkpointsDir / step;
+        if (old && step.rfind("step-", 0) == 0 && !fs::exists(finalDir, ec) && !fs::is_symlink(p, ec)) {
+            fs::rename(p, finalDir, ec);  // the previous copy of that step is the one to keep
+            if (!ec) {
+                try {
+                    fsyncPath(checkpointsDir);
+                } catch (const std::exception&) {  // the rename stands; a later save syncs again
+                }
+                ++handled;
+                continue;
+            }
+        }
+        removeQuietly(p);
+        ++handled;
+    }
+    return handled;
 }
 
 std::string pruneCheckpoints(const fs::path& checkpointsDir, int64_t keepLast) {

@@ -4,46 +4,14 @@
 
 #include <fmt/format.h>
 
+#include "mts/core/model/parameter_count.h"
 #include "mts/core/runtime/errors.h"
 
 namespace mts {
 
 int64_t countParameters(const ModelConfig& c) {
-    c.validate();
-    const int64_t d = c.dModel, v = c.paddedVocab();
-    int64_t total = v * d;  // token embedding
-    const int64_t head = c.tieEmbeddings ? 0 : v * d;
-    switch (c.arch) {
-        case Architecture::Mamba: {
-            const int64_t di = c.dInner(), n = c.dState, r = c.resolvedDtRank(), k = c.dConv;
-            const int64_t projBias = c.projBias ? 1 : 0;
-            int64_t layer = d;                                 // RMSNorm
-            layer += 2 * di * d + projBias * 2 * di;           // in_proj
-            layer += di * k + (c.convBias ? di : 0);           // depthwise conv
-            layer += (r + 2 * n) * di;                         // x_proj
-            layer += r * di + di;                              // dt_proj
-            layer += di * n + di;                              // A_log, D
-            layer += di * d + projBias * d;                    // out_proj
-            if (c.residualGate) layer += d;
-            if (c.blockLayerNorm) layer += 2 * d;
-            total += c.nLayer * layer + d + head;              // + norm_f
-            break;
-        }
-        case Architecture::Transformer:
-        case Architecture::Attention1: {
-            const int64_t m = c.mlpRatio * d;
-            int64_t layer = 2 * d + (3 * d * d + 3 * d) + (d * d + d);  // ln_1, attention
-            if (c.arch == Architecture::Transformer) layer += 2 * d + (d * m + m) + (m * d + d);  // ln_2, MLP
-            const int64_t layers = c.arch == Architecture::Transformer ? c.nLayer : 1;
-            total += layers * layer + 2 * d + head;  // + ln_f
-            if (c.positions == "learned") total += c.maxSeqLen * d;
-            break;
-        }
-        case Architecture::Linear:
-            total += v * d * c.context + v + head;
-            break;
-    }
-    return total;
+    c.validate();  // refuses configs whose count overflows
+    return *checkedParameterCount(c);
 }
 
 namespace {

@@ -5,7 +5,9 @@
 
 #include <unistd.h>
 
+#include "mts/core/model/architectures.h"
 #include "mts/core/runtime/errors.h"
+#include "runtime/json_file.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -24,10 +26,7 @@ fs::path exeDir() {
 fs::path sourceResources() { return fs::path(MTS_SOURCE_RESOURCES_DIR); }
 
 json readJsonFile(const fs::path& file) {
-    std::ifstream in(file);
-    if (!in) throw FormatError(file.string(), "cannot open");
-    json j = json::parse(in, nullptr, false);
-    if (j.is_discarded()) throw FormatError(file.string(), "not valid JSON");
+    const json j = detail::readJsonFile(file, "the presets file", uint64_t(16) << 20);
     if (!j.is_object() || !j.contains("presets") || !j.at("presets").is_object())
         throw FormatError(file.string(), "expected an object with a \"presets\" object");
     for (auto& [name, entry] : j.at("presets").items())
@@ -112,11 +111,17 @@ TrainConfig composeConfig(const PresetCatalog& catalog, const PresetChoice& choi
         if (tier.contains(key)) cfg[key] = tier.at(key);
 
     const json& model = pick(catalog.models, choice.model, "model-preset");
-    if (!model.contains(choice.arch))
+    // An architecture without its own entry borrows the sizes of the one it is listed with.
+    std::string sizesFrom = choice.arch;
+    if (!model.contains(sizesFrom)) {
+        const ArchitectureInfo& info = architectureInfo(architectureFromString(choice.arch));
+        if (!info.presetSizesFrom.empty()) sizesFrom = info.presetSizesFrom;
+    }
+    if (!model.contains(sizesFrom))
         throw ConfigError("model-preset: '" + choice.model + "' has no entry for arch '" + choice.arch + "'");
     json m = ModelConfig{}.toJson();
-    mergeJson(m, model.at(choice.arch));
-    if (!m.contains("arch") || m["arch"] != choice.arch) m["arch"] = choice.arch;
+    mergeJson(m, model.at(sizesFrom));
+    m["arch"] = choice.arch;
     cfg["model"] = m;
     try {
         return TrainConfig::fromJson(cfg);

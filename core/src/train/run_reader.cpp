@@ -1,6 +1,8 @@
 // Run folders -> RunSummary / RunMetrics (the reading side of run_dir.h).
 #include "mts/core/train/run_reader.h"
 
+#include "runtime/json_file.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -23,14 +25,12 @@ using nlohmann::json;
 
 // The file's text and its parse, or nulls: a damaged run is shown, never fatal.
 json readJson(const fs::path& file, std::string* text = nullptr) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return nullptr;
-    std::stringstream ss;
-    ss << in.rdbuf();
-    json j = json::parse(ss.str(), nullptr, false);
-    if (j.is_discarded()) return nullptr;
-    if (text) *text = ss.str();
-    return j;
+    const auto content = detail::readSmallFile(file, uint64_t(64) << 20);
+    if (!content) return nullptr;
+    std::optional<json> j = detail::tryParseJson(*content);
+    if (!j) return nullptr;
+    if (text) *text = *content;
+    return std::move(*j);
 }
 
 double num(const json& j, const char* key, double fallback = 0) {
@@ -80,8 +80,9 @@ RunMetrics readRunMetrics(const fs::path& runDir) {
     std::string line;
     while (std::getline(in, line)) {
         if (line.empty()) continue;
-        const json j = json::parse(line, nullptr, false);
-        if (j.is_discarded() || !j.is_object()) {
+        const std::optional<json> parsed = detail::tryParseJson(line);
+        const json j = parsed ? *parsed : json();
+        if (!j.is_object()) {
             ++m.skippedLines;
             continue;
         }
@@ -173,8 +174,7 @@ std::vector<ConfigDiffRow> diffConfigs(const std::vector<std::string>& configJso
     std::set<std::string> keys;
     for (const std::string& text : configJsonTexts) {
         std::map<std::string, std::string> f;
-        const json j = json::parse(text, nullptr, false);
-        if (!j.is_discarded()) flatten(j, "", f);
+        if (const auto j = detail::tryParseJson(text)) flatten(*j, "", f);
         for (const auto& [k, v] : f) keys.insert(k);
         flat.push_back(std::move(f));
     }

@@ -7,6 +7,7 @@
 
 #include "mts/core/formats/model_io.h"
 #include "mts/core/runtime/errors.h"
+#include "runtime/json_file.h"
 
 namespace mts {
 
@@ -87,6 +88,7 @@ void TrainConfig::validate() const {
     if (sampleTokens < 0) throw ConfigError("sample_tokens: must be >= 0");
     nonNegative(sampleTemperature, "sample_temperature");
     if (checkpointEvery < 0) throw ConfigError("checkpoint_every: must be >= 0");
+    nonNegative(checkpointMinutes, "checkpoint_minutes");
     positive(keepLast, "keep_last");
     if (earlyStoppingPatience < 0) throw ConfigError("early_stopping_patience: must be >= 0");
     nonNegative(stopAtLoss, "stop_at_loss");
@@ -96,85 +98,115 @@ void TrainConfig::validate() const {
     if (debugCheckpointDelayMs < 0) throw ConfigError("debug_checkpoint_delay_ms: must be >= 0");
 }
 
-json TrainConfig::toJson() const {
-    json j;
-    j["model"] = model.toJson();
-    j["data"] = data;
-    j["init_from"] = initFrom;
-    j["val_fraction"] = valFraction;
-    j["seq_len"] = seqLen;
-    j["micro_batch"] = microBatch;
-    j["grad_accum"] = gradAccum;
-    j["max_steps"] = maxSteps;
-    j["max_minutes"] = maxMinutes;
-    j["optimizer"] = toString(optimizer);
-    j["lr"] = lr;
-    j["muon_lr"] = muonLr;
-    j["muon_momentum"] = muonMomentum;
-    j["muon_ns_steps"] = muonNsSteps;
-    j["min_lr_ratio"] = minLrRatio;
-    j["warmup_steps"] = warmupSteps;
-    j["weight_decay"] = weightDecay;
-    j["beta1"] = beta1;
-    j["beta2"] = beta2;
-    j["eps"] = eps;
-    j["grad_clip"] = gradClip;
-    j["precision"] = toString(precision);
-    j["grad_checkpointing"] = gradCheckpointing;
-    j["device"] = device;
-    j["threads"] = threads;
-    j["log_every"] = logEvery;
-    j["eval_every"] = evalEvery;
-    j["eval_batches"] = evalBatches;
-    j["sample_every"] = sampleEvery;
-    j["sample_prompts"] = samplePrompts;
-    j["sample_tokens"] = sampleTokens;
-    j["sample_temperature"] = sampleTemperature;
-    j["checkpoint_every"] = checkpointEvery;
-    j["keep_last"] = keepLast;
-    j["keep_best"] = keepBest;
-    j["seed"] = seed;
-    j["early_stopping_patience"] = earlyStoppingPatience;
-    j["stop_at_loss"] = stopAtLoss;
-    j["max_non_finite"] = maxNonFinite;
-    j["fp16_init_scale"] = fp16InitScale;
-    j["fp16_growth_interval"] = fp16GrowthInterval;
-    j["debug_nan_steps"] = debugNanSteps;
-    j["debug_checkpoint_delay_ms"] = debugCheckpointDelayMs;
-    return j;
-}
-
 namespace {
 
-template <typename T>
-void readKey(const json& j, const char* key, T& out) {
-    auto it = j.find(key);
-    if (it == j.end()) return;
-    try {
-        out = it->get<T>();
-    } catch (const json::exception&) {
-        throw ConfigError(std::string(key) + ": wrong type (" + it->dump() + ")");
-    }
+// The one list of TrainConfig's fields and their JSON keys. toJson() and fromJson() both walk
+// it, so a field cannot be written and not read; tests/core/test_train_config.cpp checks that
+// every member of the struct is in it (a new member missing here fails that test).
+template <class Config, class Visit>
+void visitFields(Config& c, Visit&& v) {
+    v("model", c.model);
+    v("data", c.data);
+    v("val_fraction", c.valFraction);
+    v("init_from", c.initFrom);
+    v("seq_len", c.seqLen);
+    v("micro_batch", c.microBatch);
+    v("grad_accum", c.gradAccum);
+    v("max_steps", c.maxSteps);
+    v("max_minutes", c.maxMinutes);
+    v("optimizer", c.optimizer);
+    v("lr", c.lr);
+    v("muon_lr", c.muonLr);
+    v("muon_momentum", c.muonMomentum);
+    v("muon_ns_steps", c.muonNsSteps);
+    v("min_lr_ratio", c.minLrRatio);
+    v("warmup_steps", c.warmupSteps);
+    v("weight_decay", c.weightDecay);
+    v("beta1", c.beta1);
+    v("beta2", c.beta2);
+    v("eps", c.eps);
+    v("grad_clip", c.gradClip);
+    v("precision", c.precision);
+    v("grad_checkpointing", c.gradCheckpointing);
+    v("device", c.device);
+    v("threads", c.threads);
+    v("log_every", c.logEvery);
+    v("eval_every", c.evalEvery);
+    v("eval_batches", c.evalBatches);
+    v("sample_every", c.sampleEvery);
+    v("sample_prompts", c.samplePrompts);
+    v("sample_tokens", c.sampleTokens);
+    v("sample_temperature", c.sampleTemperature);
+    v("checkpoint_every", c.checkpointEvery);
+    v("checkpoint_minutes", c.checkpointMinutes);
+    v("keep_last", c.keepLast);
+    v("keep_best", c.keepBest);
+    v("seed", c.seed);
+    v("early_stopping_patience", c.earlyStoppingPatience);
+    v("stop_at_loss", c.stopAtLoss);
+    v("max_non_finite", c.maxNonFinite);
+    v("fp16_init_scale", c.fp16InitScale);
+    v("fp16_growth_interval", c.fp16GrowthInterval);
+    v("debug_nan_steps", c.debugNanSteps);
+    v("debug_checkpoint_delay_ms", c.debugCheckpointDelayMs);
 }
 
-// Integers written as 3.0 by hand (or by --set parsing "1e3") are accepted when exact.
-void readInt(const json& j, const char* key, int64_t& out) {
-    auto it = j.find(key);
-    if (it == j.end()) return;
-    if (it->is_number_integer()) {
-        out = it->get<int64_t>();
-    } else if (it->is_number_float() && std::floor(it->get<double>()) == it->get<double>()) {
-        out = static_cast<int64_t>(it->get<double>());
-    } else {
-        throw ConfigError(std::string(key) + ": expected an integer (" + it->dump() + ")");
+struct JsonWriter {
+    json& j;
+    template <typename T>
+    void operator()(const char* key, const T& value) { j[key] = value; }
+    void operator()(const char* key, const ModelConfig& m) { j[key] = m.toJson(); }
+    void operator()(const char* key, OptimizerKind k) { j[key] = toString(k); }
+    void operator()(const char* key, Precision p) { j[key] = toString(p); }
+};
+
+struct JsonReader {
+    const json& j;
+
+    template <typename T>
+    void operator()(const char* key, T& out) {
+        auto it = j.find(key);
+        if (it == j.end()) return;
+        if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+            const auto v = detail::jsonInteger<T>(*it);  // get<T>() casts 1e300 out of range (UB)
+            if (!v) throw ConfigError(std::string(key) + ": expected an integer in range (" + it->dump() + ")");
+            out = *v;
+            return;
+        }
+        try {
+            out = it->get<T>();
+        } catch (const json::exception&) {
+            throw ConfigError(std::string(key) + ": wrong type (" + it->dump() + ")");
+        }
     }
-}
+    // Integers written as 3.0 by hand (or by --set parsing "1e3") are accepted when exact.
+    void operator()(const char* key, int64_t& out) {
+        auto it = j.find(key);
+        if (it == j.end()) return;
+        const auto v = detail::jsonInteger<int64_t>(*it);
+        if (!v) throw ConfigError(std::string(key) + ": expected an integer (" + it->dump() + ")");
+        out = *v;
+    }
+    void operator()(const char* key, ModelConfig& m) {
+        if (j.contains(key)) m = ModelConfig::fromJson(j.at(key));
+    }
+    void operator()(const char* key, OptimizerKind& k) {
+        std::string s;
+        (*this)(key, s);
+        if (j.contains(key)) k = optimizerFromString(s);
+    }
+    void operator()(const char* key, Precision& p) {
+        std::string s;
+        (*this)(key, s);
+        if (j.contains(key)) p = precisionFromString(s);
+    }
+};
 
 const std::set<std::string>& knownKeys() {
     static const std::set<std::string> keys = [] {
         std::set<std::string> k;
-        const json defaults = TrainConfig{}.toJson();  // named: items() must not outlive it
-        for (auto& [key, v] : defaults.items()) k.insert(key);
+        TrainConfig defaults;
+        visitFields(defaults, [&](const char* key, auto&) { k.insert(key); });
         return k;
     }();
     return keys;
@@ -182,62 +214,18 @@ const std::set<std::string>& knownKeys() {
 
 }  // namespace
 
+json TrainConfig::toJson() const {
+    json j = json::object();
+    visitFields(*this, JsonWriter{j});
+    return j;
+}
+
 TrainConfig TrainConfig::fromJson(const json& j) {
     if (!j.is_object()) throw ConfigError("train config: expected a JSON object");
     for (auto& [key, v] : j.items())
         if (!knownKeys().count(key)) throw ConfigError(key + ": unknown training config key");
     TrainConfig c;
-    if (j.contains("model")) c.model = ModelConfig::fromJson(j.at("model"));
-    readKey(j, "data", c.data);
-    readKey(j, "init_from", c.initFrom);
-    readKey(j, "val_fraction", c.valFraction);
-    readInt(j, "seq_len", c.seqLen);
-    readInt(j, "micro_batch", c.microBatch);
-    readInt(j, "grad_accum", c.gradAccum);
-    readInt(j, "max_steps", c.maxSteps);
-    readKey(j, "max_minutes", c.maxMinutes);
-    if (j.contains("optimizer")) {
-        std::string s;
-        readKey(j, "optimizer", s);
-        c.optimizer = optimizerFromString(s);
-    }
-    readKey(j, "lr", c.lr);
-    readKey(j, "muon_lr", c.muonLr);
-    readKey(j, "muon_momentum", c.muonMomentum);
-    readInt(j, "muon_ns_steps", c.muonNsSteps);
-    readKey(j, "min_lr_ratio", c.minLrRatio);
-    readInt(j, "warmup_steps", c.warmupSteps);
-    readKey(j, "weight_decay", c.weightDecay);
-    readKey(j, "beta1", c.beta1);
-    readKey(j, "beta2", c.beta2);
-    readKey(j, "eps", c.eps);
-    readKey(j, "grad_clip", c.gradClip);
-    if (j.contains("precision")) {
-        std::string s;
-        readKey(j, "precision", s);
-        c.precision = precisionFromString(s);
-    }
-    readKey(j, "grad_checkpointing", c.gradCheckpointing);
-    readKey(j, "device", c.device);
-    readKey(j, "threads", c.threads);
-    readInt(j, "log_every", c.logEvery);
-    readInt(j, "eval_every", c.evalEvery);
-    readInt(j, "eval_batches", c.evalBatches);
-    readInt(j, "sample_every", c.sampleEvery);
-    readKey(j, "sample_prompts", c.samplePrompts);
-    readInt(j, "sample_tokens", c.sampleTokens);
-    readKey(j, "sample_temperature", c.sampleTemperature);
-    readInt(j, "checkpoint_every", c.checkpointEvery);
-    readInt(j, "keep_last", c.keepLast);
-    readKey(j, "keep_best", c.keepBest);
-    readKey(j, "seed", c.seed);
-    readInt(j, "early_stopping_patience", c.earlyStoppingPatience);
-    readKey(j, "stop_at_loss", c.stopAtLoss);
-    readInt(j, "max_non_finite", c.maxNonFinite);
-    readKey(j, "fp16_init_scale", c.fp16InitScale);
-    readInt(j, "fp16_growth_interval", c.fp16GrowthInterval);
-    readKey(j, "debug_nan_steps", c.debugNanSteps);
-    readInt(j, "debug_checkpoint_delay_ms", c.debugCheckpointDelayMs);
+    visitFields(c, JsonReader{j});
     return c;
 }
 
@@ -247,8 +235,8 @@ void TrainConfig::set(const std::string& assignment) {
         throw ConfigError("--set: expected key=value, got '" + assignment + "'");
     std::string key = assignment.substr(0, eq);
     std::string text = assignment.substr(eq + 1);
-    json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (value.is_discarded()) value = text;
+    const std::optional<json> parsed = detail::tryParseJson(text);
+    json value = parsed ? *parsed : json(text);
 
     json j = toJson();
     json* node = &j;
@@ -266,10 +254,6 @@ void TrainConfig::set(const std::string& assignment) {
     if (node->is_string() && !value.is_string()) value = text;
     *node = value;
     *this = fromJson(j);
-}
-
-ModelConfig effectiveModelConfig(const TrainConfig& config) {
-    return config.initFrom.empty() ? config.model : inspectModel(config.initFrom).config;
 }
 
 }  // namespace mts

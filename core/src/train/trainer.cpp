@@ -22,8 +22,9 @@
 #include "mts/core/train/checkpoint.h"
 #include "mts/core/train/lr_schedule.h"
 #include "mts/core/train/run_dir.h"
-#include "train/trainer_data_parallel.h"
+#include "runtime/json_file.h"
 #include "train/trainer_internal.h"
+#include "train/trainer_session.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -60,55 +61,11 @@ std::string toString(TrainStopReason r) {
     }
 }
 
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double secondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-}  // namespace
-
-// Everything one run() holds; lives only during run().
-struct Trainer::Impl {
-    Trainer& owner;
-    TrainConfig cfg;
-    TrainResult result;
-    torch::Device device = torch::kCPU;
-    TrainData data;
-    LanguageModel model;
-    std::unique_ptr<Optimizer> optimizer;
-    std::unique_ptr<RunDir> run;          // null on data-parallel ranks other than 0 (one writer)
-    std::unique_ptr<detail::DataParallel> dp;  // null when training alone
-    detail::StepAgreement agreed;         // data parallel: what the ranks agreed after the last step
-    TrainerState st;
-    LrSchedule schedule;
-    std::deque<std::pair<double, int64_t>> window;  // (seconds, tokens) of recent steps
-    std::deque<double> recentLosses;
-    double sessionTrainSec = 0.0;
-    int64_t sessionTokens = 0;
-    int64_t sessionSteps = 0;
-
-    explicit Impl(Trainer& t) : owner(t), cfg(t.m_config) {}
-
-    void log(const std::string& line) {
-        if (owner.m_callbacks.onLog) owner.m_callbacks.onLog(line);
-    }
-    void warn(const std::string& line) {
-        result.warnings.push_back(line);
-        if (owner.m_callbacks.onWarning) owner.m_callbacks.onWarning(line);
-    }
-
-    void setUp();
-    void writeStatus(const std::string& state);
-    bool trainStep();  // false: stop (result.stopReason set)
-    void evaluate(bool& stop);
-    void samples();
-    void checkpoint(bool best);
-    // Data-parallel ranks follow rank 0's clock, so they stop and schedule alike.
-    double clockSec() const { return dp ? agreed.elapsedSec : st.elapsedSec; }
-    std::string lastCompleteCheckpoint() const;
-    bool timeUp() const { return cfg.maxMinutes > 0 && clockSec() >= cfg.maxMinutes * 60.0; }
-};
+// Set-up can take long (a checkpoint to load, a text corpus to build): cancel() is honoured
+// between its stages and inside the text build, so a closing window never waits it out.
+void Trainer::Impl::checkCancel(const char* stage) const {
+    if (owner.m_cancelRequested.load()) throw Cancelled(std::string("cancelled during set-up (") + stage + ")");
+}
 
 // For failure messages: the checkpoint a resume would continue from.
 std::string Trainer::Impl::lastCompleteCheckpoint() const {
@@ -121,9 +78,23 @@ std::string Trainer::Impl::lastCompleteCheckpoint() const {
 }
 
 void Trainer::Impl::setUp() {
-    const bool resuming = !owner.m_start.resumeFrom.empty();
+    checkCancel("start");
     cfg.validate();
+    chooseDevice();
+    makePathsAbsolute();
+    // The model's own tokenizer reads text data when there is a model to continue: a resumed
+    // checkpoint, or the pretrained model of a fine-tuning run.
+    LoadedCheckpoint ck;
+    LoadedModel init;
+    openData(loadStartingPoint(ck, init));
+    if (!owner.m_start.resumeFrom.empty())
+        resumeFrom(ck);
+    else
+        startNewRun(init);
+    finishSetUp();
+}
 
+void Trainer::Impl::chooseDevice() {
     if (cfg.device == "cuda" && !compat::cudaAvailable())
         throw ConfigError("device: cuda requested but no CUDA device is available");
     device = (cfg.device == "cuda" || (cfg.device == "auto" && compat::cudaAvailable())) ? torch::Device(torch::kCUDA)
@@ -136,26 +107,41 @@ void Trainer::Impl::setUp() {
         warn("bf16 on a CPU without avx512_bf16/AMX is emulated and slower than fp32");
     if (cfg.threads > 0) at::set_num_threads(cfg.threads);
     dp = detail::DataParallel::start(owner.m_start.distributed, device, [this](const std::string& l) { log(l); });
+}
 
-    // Relative data paths would break a resume from another working directory.
+// Relative data paths would break a resume from another working directory.
+void Trainer::Impl::makePathsAbsolute() {
     std::error_code ec;
     fs::path dataPath = fs::absolute(cfg.data, ec);
     if (!ec) cfg.data = dataPath.lexically_normal().string();
-    // The model's own tokenizer reads text data when there is a model to continue: a resumed
-    // checkpoint, or the pretrained model of a fine-tuning run.
-    LoadedCheckpoint ck;
-    LoadedModel init;
-    std::shared_ptr<Tokenizer> modelTokenizer;
-    if (resuming) {
-        ck = readCheckpoint(owner.m_start.resumeFrom, device);
-        modelTokenizer = ck.model.tokenizer;
-    } else if (!cfg.initFrom.empty()) {
+}
+
+// Reads the checkpoint being resumed or the model being fine-tuned (if any); returns its tokenizer.
+std::shared_ptr<Tokenizer> Trainer::Impl::loadStartingPoint(LoadedCheckpoint& ck, LoadedModel& init) {
+    if (!owner.m_start.resumeFrom.empty()) {
+        // The run folder's lock first: a second trainer is refused before it loads anything.
+        const fs::path ckDir = resolveCheckpointDir(owner.m_start.resumeFrom);
+        if (!dp || dp->writer())  // data parallel: rank 0 alone writes (and locks) the run folder
+            resumedRun = std::make_unique<RunDir>(RunDir::open(ckDir.parent_path().parent_path()));
+        checkCancel("before loading the checkpoint");
+        ck = readCheckpoint(ckDir, device);
+        return ck.model.tokenizer;
+    }
+    if (!cfg.initFrom.empty()) {
+        std::error_code ec;
         fs::path initPath = fs::absolute(cfg.initFrom, ec);
         if (!ec) cfg.initFrom = initPath.lexically_normal().string();
+        checkCancel("before loading the model");
         init = loadModel(cfg.initFrom, device);
-        modelTokenizer = init.tokenizer;
+        return init.tokenizer;
     }
-    data = openTrainData(cfg.data, cfg.valFraction, cfg.seqLen, modelTokenizer);
+    return nullptr;
+}
+
+void Trainer::Impl::openData(const std::shared_ptr<Tokenizer>& modelTokenizer) {
+    checkCancel("before reading the data");
+    data = openTrainData(cfg.data, cfg.valFraction, cfg.seqLen, modelTokenizer, &owner.m_cancelRequested);
+    checkCancel("after reading the data");
     log(data.description);
     if (modelTokenizer && !sameTokenizer(*data.tokenizer, *modelTokenizer))
         throw ConfigError(fmt::format("data: {} was tokenized with a {} tokenizer of {} ids, not the model's own "
@@ -163,88 +149,100 @@ void Trainer::Impl::setUp() {
                                       "train on the text files directly",
                                       cfg.data, data.tokenizer->kind(), data.tokenizer->vocabSize(),
                                       modelTokenizer->kind(), modelTokenizer->vocabSize()));
+}
 
-    if (resuming) {
-        if (ck.config.model.toJson() != cfg.model.toJson() && !cfg.model.toJson().empty())
-            log("resume: the model config comes from the checkpoint");
-        cfg.model = ck.config.model;
-        if (data.tokenizer->vocabSize() > cfg.model.vocabSize)
-            throw ConfigError(fmt::format("data: the tokenizer has {} ids but the checkpoint's model only {}",
-                                          data.tokenizer->vocabSize(), cfg.model.vocabSize));
-        model = ck.model.model;
-        model->to(device);
-        model->train();
-        st = ck.state;
-        detail::adoptWorldSize(cfg, st, dp ? dp->worldSize() : 1, [this](const std::string& l) { log(l); });
-        if (st.dataSeed != cfg.seed) {
-            warn(fmt::format("seed changed from {} to {}: the resumed run keeps the checkpoint's data order",
-                             st.dataSeed, cfg.seed));
-            cfg.seed = st.dataSeed;
-        }
-        std::string summary;
-        optimizer = detail::buildOptimizer(*model, cfg, summary);
-        if (ck.config.optimizer != cfg.optimizer)
-            throw ConfigError("optimizer: the checkpoint was trained with " + toString(ck.config.optimizer) +
-                              "; resuming with " + toString(cfg.optimizer) + " is not supported");
-        try {
-            optimizer->loadStateDict(ck.optimizerState);
-        } catch (const std::exception& e) {
-            throw FormatError(ck.dir.string(), e.what());
-        }
-        if (ck.cpuRngState.defined()) {
-            auto gen = at::detail::getDefaultCPUGenerator();
-            std::lock_guard<std::mutex> lock(gen.mutex());
-            gen.set_state(ck.cpuRngState);
-        }
-        if (!dp || dp->writer()) run = std::make_unique<RunDir>(RunDir::open(ck.dir.parent_path().parent_path()));
-        log(fmt::format("resumed from {} at step {}", ck.dir.string(), st.step));
-        if (cfg.maxSteps > 0 && st.step >= cfg.maxSteps)
-            warn(fmt::format("the checkpoint is already at step {} of max_steps {}: nothing to train", st.step,
-                             cfg.maxSteps));
-    } else {
-        // Whether the model (as configured now) has a learned table of maxSeqLen positions.
-        auto positionTable = [this] {
-            return (cfg.model.arch == Architecture::Transformer || cfg.model.arch == Architecture::Attention1) &&
-                   cfg.model.positions == "learned";
-        };
-        torch::manual_seed(cfg.seed);
-        if (init.model) {
-            // Fine-tuning: architecture, sizes and vocabulary are the pretrained model's.
-            cfg.model = init.model->config();
-            if (positionTable() && cfg.model.maxSeqLen < cfg.seqLen)
-                throw ConfigError(fmt::format("seq_len: {} is longer than the pretrained model's {} positions",
-                                              cfg.seqLen, cfg.model.maxSeqLen));
-            model = init.model;
-            log(fmt::format("fine-tuning {} ({} layout, stored {})", init.dir.string(), init.layout,
-                            init.storedDtype));
-        } else {
-            cfg.model.vocabSize = data.tokenizer->vocabSize();
-            if (positionTable() && cfg.model.maxSeqLen < cfg.seqLen) {
-                log(fmt::format("model.max_seq_len raised from {} to seq_len {}", cfg.model.maxSeqLen, cfg.seqLen));
-                cfg.model.maxSeqLen = cfg.seqLen;
-            }
-            cfg.model.validate();
-            model = createModel(cfg.model);
-        }
-        model->to(device);
-        model->train();
-        std::string summary;
-        optimizer = detail::buildOptimizer(*model, cfg, summary);
-        log(summary);
-        st.dataSeed = cfg.seed;
-        st.worldSize = dp ? dp->worldSize() : 1;
-        st.lossScale = cfg.precision == Precision::Fp16 ? cfg.fp16InitScale : 1.0;
-        fs::path runsDir = owner.m_start.runsDir.empty() ? defaultRunsDir() : owner.m_start.runsDir;
-        if (!dp || dp->writer())
-            run = std::make_unique<RunDir>(RunDir::create(runsDir, owner.m_start.name, toString(cfg.model.arch)));
+// Model, optimizer state, RNG and data order from the checkpoint; the run folder it lives in.
+void Trainer::Impl::resumeFrom(LoadedCheckpoint& ck) {
+    if (ck.config.model.toJson() != cfg.model.toJson() && !cfg.model.toJson().empty())
+        log("resume: the model config comes from the checkpoint");
+    cfg.model = ck.config.model;
+    if (data.tokenizer->vocabSize() > cfg.model.vocabSize)
+        throw ConfigError(fmt::format("data: the tokenizer has {} ids but the checkpoint's model only {}",
+                                      data.tokenizer->vocabSize(), cfg.model.vocabSize));
+    model = ck.model.model;
+    model->to(device);
+    model->train();
+    st = ck.state;
+    detail::adoptWorldSize(cfg, st, dp ? dp->worldSize() : 1, [this](const std::string& l) { log(l); });
+    if (st.dataSeed != cfg.seed) {
+        warn(fmt::format("seed changed from {} to {}: the resumed run keeps the checkpoint's data order",
+                         st.dataSeed, cfg.seed));
+        cfg.seed = st.dataSeed;
     }
+    std::string summary;
+    optimizer = detail::buildOptimizer(*model, cfg, summary);
+    if (ck.config.optimizer != cfg.optimizer)
+        throw ConfigError("optimizer: the checkpoint was trained with " + toString(ck.config.optimizer) +
+                          "; resuming with " + toString(cfg.optimizer) + " is not supported");
+    try {
+        optimizer->loadStateDict(ck.optimizerState);
+    } catch (const std::exception& e) {
+        throw FormatError(ck.dir.string(), e.what());
+    }
+    if (ck.cpuRngState.defined()) {
+        auto gen = at::detail::getDefaultCPUGenerator();
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        gen.set_state(ck.cpuRngState);
+    }
+    run = std::move(resumedRun);
+    if (const int64_t dropped = run ? run->rewindTo(st.step) : 0; dropped > 0)
+        log(fmt::format("resume: dropped {} metric/sample line{} written after step {} (or cut short)", dropped,
+                        dropped == 1 ? "" : "s", st.step));
+    log(fmt::format("resumed from {} at step {}", ck.dir.string(), st.step));
+    if (cfg.maxSteps > 0 && st.step >= cfg.maxSteps)
+        warn(fmt::format("the checkpoint is already at step {} of max_steps {}: nothing to train", st.step,
+                         cfg.maxSteps));
+}
+
+// A fresh model from cfg.model (or the pretrained one of a fine-tuning run), its optimizer and
+// a new run folder.
+void Trainer::Impl::startNewRun(LoadedModel& init) {
+    // Whether the model (as configured now) has a learned table of maxSeqLen positions.
+    auto positionTable = [this] {
+        return (cfg.model.arch == Architecture::Transformer || cfg.model.arch == Architecture::Attention1) &&
+               cfg.model.positions == "learned";
+    };
+    torch::manual_seed(cfg.seed);
+    if (init.model) {
+        // Fine-tuning: architecture, sizes and vocabulary are the pretrained model's.
+        cfg.model = init.model->config();
+        if (positionTable() && cfg.model.maxSeqLen < cfg.seqLen)
+            throw ConfigError(fmt::format("seq_len: {} is longer than the pretrained model's {} positions",
+                                          cfg.seqLen, cfg.model.maxSeqLen));
+        model = init.model;
+        log(fmt::format("fine-tuning {} ({} layout, stored {})", init.dir.string(), init.layout, init.storedDtype));
+    } else {
+        cfg.model.vocabSize = data.tokenizer->vocabSize();
+        if (positionTable() && cfg.model.maxSeqLen < cfg.seqLen) {
+            log(fmt::format("model.max_seq_len raised from {} to seq_len {}", cfg.model.maxSeqLen, cfg.seqLen));
+            cfg.model.maxSeqLen = cfg.seqLen;
+        }
+        cfg.model.validate();
+        model = createModel(cfg.model);
+    }
+    model->to(device);
+    model->train();
+    std::string summary;
+    optimizer = detail::buildOptimizer(*model, cfg, summary);
+    log(summary);
+    st.dataSeed = cfg.seed;
+    st.worldSize = dp ? dp->worldSize() : 1;
+    st.lossScale = cfg.precision == Precision::Fp16 ? cfg.fp16InitScale : 1.0;
+    checkCancel("before creating the run folder");
+    fs::path runsDir = owner.m_start.runsDir.empty() ? defaultRunsDir() : owner.m_start.runsDir;
+    if (!dp || dp->writer())
+        run = std::make_unique<RunDir>(RunDir::create(runsDir, owner.m_start.name, toString(cfg.model.arch)));
+}
+
+// The effective config into the run folder, the schedule, the start line and status.
+void Trainer::Impl::finishSetUp() {
     if (cfg.precision != Precision::Fp16) st.lossScale = 1.0;
     model->setGradientCheckpointing(cfg.gradCheckpointing);
     if (dp) dp->attach(*model, *optimizer);
     agreed.elapsedSec = st.elapsedSec;
+    if (run) result.runDir = run->path();
     result.numParameters = model->numParameters();
     if (run) {
-        result.runDir = run->path();
         run->writeConfig(cfg.toJson());
         if (auto w = pruneCheckpoints(run->checkpointsDir(), cfg.keepLast); !w.empty()) warn(w);
     }
@@ -283,143 +281,12 @@ void Trainer::Impl::writeStatus(const std::string& state) {
         j["best_step"] = st.bestStep;
     }
     if (!result.lastCheckpoint.empty()) j["last_checkpoint"] = result.lastCheckpoint.filename().string();
-    if (dp) dp->describe(j, /*withRanks=*/true);
     try {
+        if (dp) dp->describe(j, /*withRanks=*/true);
         writeFileAtomic(run->path() / "run.json", j.dump(2) + "\n");
     } catch (const std::exception& e) {
         warn(std::string("could not update run.json: ") + e.what());
     }
-}
-
-bool Trainer::Impl::trainStep() {
-    auto t0 = Clock::now();
-    const int64_t stepIndex = st.step;  // 0-based index of the step being taken
-    double lrFactor = cfg.maxSteps > 0 || cfg.maxMinutes <= 0
-                          ? schedule.factor(stepIndex)
-                          : schedule.factorAtProgress(stepIndex, clockSec() / (cfg.maxMinutes * 60.0));
-    const bool fp16 = cfg.precision == Precision::Fp16;
-    const double scale = fp16 ? st.lossScale : 1.0;
-
-    bool finite = true;
-    double lossSum = 0.0;
-    const bool injectNan =
-        std::find(cfg.debugNanSteps.begin(), cfg.debugNanSteps.end(), stepIndex + 1) != cfg.debugNanSteps.end();
-    for (int64_t m = 0; m < cfg.gradAccum; ++m) {
-        const int64_t firstRow = dp ? dp->firstRow(m, cfg) : m * cfg.microBatch;
-        auto windows = trainBatch(data.train, st.dataSeed, stepIndex, firstRow, cfg.microBatch, cfg.seqLen);
-        auto loss = detail::windowLoss(*model, windows, device, cfg.precision);
-        if (injectNan) loss = loss * std::numeric_limits<double>::quiet_NaN();
-        const double value = loss.item<double>();
-        if (!std::isfinite(value)) {
-            finite = false;
-            if (!dp) break;  // ranks go on: the others wait for this rank's gradients
-        }
-        lossSum += value;
-        if (dp && m + 1 == cfg.gradAccum) dp->beforeLastBackward();
-        (loss * (scale / static_cast<double>(cfg.gradAccum))).backward();
-    }
-    if (dp) {
-        agreed = dp->finishStep(lossSum, finite, owner.m_cancelRequested, owner.m_pauseRequested,
-                                st.elapsedSec + secondsSince(t0));
-        lossSum = agreed.lossSum;
-        finite = agreed.finite;
-    }
-    const int64_t stepTokens = cfg.gradAccum * cfg.microBatch * cfg.seqLen * (dp ? dp->worldSize() : 1);
-    double norm = 0.0;
-    bool overflow = false;
-    if (finite) {
-        if (scale != 1.0) scaleGrads(optimizer->params(), 1.0 / scale);
-        norm = gradNorm(optimizer->params());
-        if (!std::isfinite(norm)) {
-            if (fp16) overflow = true;
-            finite = false;
-        }
-    }
-
-    TrainProgress p;
-    if (finite) {
-        if (cfg.gradClip > 0 && norm > cfg.gradClip) scaleGrads(optimizer->params(), cfg.gradClip / norm);
-        optimizer->step(lrFactor);
-        st.nonFiniteInARow = 0;
-        if (fp16 && ++st.goodStepsSinceScale >= cfg.fp16GrowthInterval) {
-            st.lossScale *= 2.0;
-            st.goodStepsSinceScale = 0;
-        }
-    } else {
-        ++st.skippedSteps;
-        p.skipped = true;
-        if (overflow) {
-            // An fp16 overflow is the loss scaler doing its job: halve and go on.
-            st.lossScale = std::max(1.0, st.lossScale / 2.0);
-            st.goodStepsSinceScale = 0;
-        } else {
-            ++st.nonFiniteInARow;
-            warn(fmt::format("step {}: non-finite {} - step skipped ({} in a row)", stepIndex + 1,
-                             std::isfinite(lossSum) && norm == 0.0 ? "loss" : "gradients", st.nonFiniteInARow));
-        }
-    }
-    optimizer->zeroGrad();
-    ++st.step;
-    st.tokensSeen += stepTokens;
-
-    const double dt = secondsSince(t0);
-    st.elapsedSec += dt;
-    sessionTrainSec += dt;
-    sessionTokens += stepTokens;
-    ++sessionSteps;
-    window.emplace_back(dt, stepTokens);
-    if (window.size() > 20) window.pop_front();
-    double wSec = 0;
-    int64_t wTok = 0;
-    for (auto& [s, t] : window) {
-        wSec += s;
-        wTok += t;
-    }
-
-    const double loss = finite ? lossSum / static_cast<double>(cfg.gradAccum) : std::nan("");
-    if (finite) {
-        recentLosses.push_back(loss);
-        if (static_cast<int64_t>(recentLosses.size()) > cfg.logEvery) recentLosses.pop_front();
-    }
-    p.step = st.step;
-    p.maxSteps = cfg.maxSteps;
-    p.tokensSeen = st.tokensSeen;
-    p.loss = loss;
-    p.lr = cfg.lr * lrFactor;
-    p.gradNorm = norm;
-    p.tokensPerSec = wSec > 0 ? static_cast<double>(wTok) / wSec : 0.0;
-    p.elapsedSec = st.elapsedSec;
-    const double perStep = sessionSteps > 0 ? sessionTrainSec / static_cast<double>(sessionSteps) : 0.0;
-    double eta = -1.0;
-    if (cfg.maxSteps > 0) eta = perStep * static_cast<double>(cfg.maxSteps - st.step);
-    if (cfg.maxMinutes > 0) {
-        double left = std::max(0.0, cfg.maxMinutes * 60.0 - st.elapsedSec);
-        eta = eta < 0 ? left : std::min(eta, left);
-    }
-    p.etaSec = eta;
-    p.lossScale = st.lossScale;
-    p.skippedSteps = st.skippedSteps;
-    if (owner.m_callbacks.onProgress) owner.m_callbacks.onProgress(p);
-
-    if (st.step % cfg.logEvery == 0 || p.skipped) {
-        json line{{"type", "train"},        {"step", st.step},       {"tokens", st.tokensSeen},
-                  {"lr", p.lr},             {"grad_norm", norm},     {"tokens_per_sec", p.tokensPerSec},
-                  {"elapsed_sec", p.elapsedSec}, {"skipped", p.skipped}};
-        line["loss"] = finite ? json(loss) : json(nullptr);
-        if (fp16) line["loss_scale"] = st.lossScale;
-        if (dp) dp->describe(line, /*withRanks=*/false);
-        if (run) run->appendMetric(line);
-    }
-
-    if (st.nonFiniteInARow >= cfg.maxNonFinite) {
-        result.stopReason = TrainStopReason::NonFinite;
-        result.message = fmt::format(
-            "stopped at step {}: {} steps in a row had a non-finite loss or gradients (the learning rate may be too "
-            "high, or the data may hold a bad batch); the last good checkpoint is {}",
-            st.step, st.nonFiniteInARow, result.lastCheckpoint.empty() ? "none" : result.lastCheckpoint.string());
-        return false;
-    }
-    return true;
 }
 
 void Trainer::Impl::evaluate(bool& stop) {
@@ -502,8 +369,17 @@ void Trainer::Impl::checkpoint(bool best) {
         result.bestCheckpoint = dir;
     }
     if (auto warning = pruneCheckpoints(run->checkpointsDir(), cfg.keepLast); !warning.empty()) warn(warning);
+    lastCheckpointAt = now();
     if (owner.m_callbacks.onCheckpoint) owner.m_callbacks.onCheckpoint(CheckpointReport{st.step, dir, best});
     writeStatus("running");
+}
+
+bool Trainer::Impl::checkpointDue() const {
+    const bool bySteps = cfg.checkpointEvery > 0 && st.step % cfg.checkpointEvery == 0;
+    const bool byTime = cfg.checkpointMinutes > 0 && now() - lastCheckpointAt >= cfg.checkpointMinutes * 60.0;
+    // During a streak of non-finite steps the previous checkpoint is the good one to keep.
+    return (bySteps || byTime) && st.nonFiniteInARow == 0 &&
+           result.lastCheckpoint.filename() != checkpointName(st.step);
 }
 
 Trainer::Trainer(TrainConfig config, TrainStart start, TrainCallbacks callbacks)
@@ -538,9 +414,10 @@ double Trainer::waitWhilePaused() {
 
 TrainConfig Trainer::resumeConfig(const fs::path& runOrCheckpoint) {
     fs::path dir = resolveCheckpointDir(runOrCheckpoint);
-    std::ifstream in(dir / "trainer_state.json");
-    json j = json::parse(in, nullptr, false);
-    if (j.is_discarded() || !j.contains("train_config"))
+    const auto text = detail::readSmallFile(dir / "trainer_state.json", uint64_t(64) << 20);
+    const std::optional<json> parsed = text ? detail::tryParseJson(*text) : std::nullopt;
+    const json j = parsed ? *parsed : json();
+    if (!j.is_object() || !j.contains("train_config"))
         throw FormatError((dir / "trainer_state.json").string(), "not a valid trainer state");
     try {
         return TrainConfig::fromJson(j.at("train_config"));
@@ -559,86 +436,19 @@ TrainResult Trainer::run() {
 
 TrainResult Trainer::runSession() {
     Impl s(*this);
-    auto finish = [&]() {
-        s.result.steps = s.st.step;
-        s.result.tokensSeen = s.st.tokensSeen;
-        s.result.elapsedSec = s.st.elapsedSec;
-        s.result.skippedSteps = s.st.skippedSteps;
-        s.result.tokensPerSec =
-            s.sessionTrainSec > 0 ? static_cast<double>(s.sessionTokens) / s.sessionTrainSec : 0.0;
-        double sum = 0;
-        for (double l : s.recentLosses) sum += l;
-        s.result.finalLoss = s.recentLosses.empty() ? 0.0 : sum / static_cast<double>(s.recentLosses.size());
-        if (s.st.bestStep >= 0) s.result.bestValLoss = s.st.bestValLoss;
-        s.result.peakRssBytes = peakRssBytes();
-        s.writeStatus(finalStatus(s.result.stopReason));
-        return s.result;
-    };
     try {
         s.setUp();
+        s.lastCheckpointAt = s.now();
         bool stop = false;
         int64_t lastEval = -1, lastCkpt = -1;
-        while (!stop) {
-            if (s.cfg.maxSteps > 0 && s.st.step >= s.cfg.maxSteps) {
-                s.result.stopReason = TrainStopReason::MaxSteps;
-                s.result.message = fmt::format("reached {} steps", s.cfg.maxSteps);
-                break;
-            }
-            if (s.timeUp()) {
-                s.result.stopReason = TrainStopReason::TimeLimit;
-                s.result.message = fmt::format("reached the time limit of {} min", s.cfg.maxMinutes);
-                break;
-            }
-            if (s.dp ? s.agreed.pause : m_pauseRequested.load()) {
-                s.log("paused");
-                s.writeStatus("paused");
-                if (s.dp) {
-                    s.agreed = s.dp->waitWhilePaused([this] { return m_pauseRequested.load(); },
-                                                     [this] { return m_cancelRequested.load(); });
-                } else {
-                    waitWhilePaused();
-                }
-                if (!(s.dp ? s.agreed.cancel : m_cancelRequested.load())) {
-                    s.log("resumed");
-                    s.writeStatus("running");
-                }
-            }
-            if (s.dp ? s.agreed.cancel : m_cancelRequested.load()) {
-                s.result.stopReason = TrainStopReason::Cancelled;
-                s.result.message = fmt::format("cancelled at step {}", s.st.step);
-                break;
-            }
-            if (!s.trainStep()) return finish();
-            // Evaluations, samples and checkpoints count towards max_minutes (not tokens/s).
-            const auto extrasStart = Clock::now();
-            if (s.cfg.evalEvery > 0 && s.st.step % s.cfg.evalEvery == 0) {
-                s.evaluate(stop);
-                lastEval = s.st.step;
-            }
-            if (!stop && s.cfg.sampleEvery > 0 && s.st.step % s.cfg.sampleEvery == 0) s.samples();
-            // During a streak of non-finite steps the previous checkpoint is the good one to keep.
-            if (!stop && s.cfg.checkpointEvery > 0 && s.st.step % s.cfg.checkpointEvery == 0 &&
-                s.st.nonFiniteInARow == 0 &&
-                s.result.lastCheckpoint.filename() != checkpointName(s.st.step)) {
-                s.checkpoint(false);
-                lastCkpt = s.st.step;
-            }
-            s.st.elapsedSec += secondsSince(extrasStart);
+        while (!stop && !s.stopBeforeStep()) {
+            if (!s.trainStep()) return s.finish();
+            s.afterStep(stop, lastEval, lastCkpt);
         }
-        const bool cancelled = s.result.stopReason == TrainStopReason::Cancelled;
-        if (!cancelled && lastEval != s.st.step && s.st.step > 0) {
-            bool ignored = false;
-            s.evaluate(ignored);
-        }
-        if (!cancelled && s.cfg.sampleEvery > 0 && s.st.step % s.cfg.sampleEvery != 0 && s.st.step > 0) s.samples();
-        const bool nothingNew = s.sessionSteps == 0 && !m_start.resumeFrom.empty();
-        if (!nothingNew && lastCkpt != s.st.step &&
-            s.result.lastCheckpoint.filename() != checkpointName(s.st.step))
-            s.checkpoint(false);
-        if (s.run && s.st.bestStep >= 0 && s.result.bestCheckpoint.empty()) {
-            fs::path best = s.run->checkpointsDir() / checkpointName(s.st.bestStep);
-            if (fs::exists(best)) s.result.bestCheckpoint = best;
-        }
+        s.finishSession(lastEval, lastCkpt);
+    } catch (const Cancelled& e) {
+        s.result.stopReason = TrainStopReason::Cancelled;
+        s.result.message = e.what();
     } catch (const DistributedError& e) {
         s.result.stopReason = TrainStopReason::RankFailed;
         s.result.message = fmt::format("{} at step {}; {}", e.what(), s.st.step, s.lastCompleteCheckpoint());
@@ -650,7 +460,95 @@ TrainResult Trainer::runSession() {
         s.result.stopReason = TrainStopReason::Failed;
         s.result.message = msg;
     }
-    return finish();
+    return s.finish();
+}
+
+// True when the run ends before another step: max_steps, the time limit, or cancel (also
+// while paused). Waits here while paused.
+bool Trainer::Impl::stopBeforeStep() {
+    Trainer& trainer = owner;
+    if (cfg.maxSteps > 0 && st.step >= cfg.maxSteps) {
+        result.stopReason = TrainStopReason::MaxSteps;
+        result.message = fmt::format("reached {} steps", cfg.maxSteps);
+        return true;
+    }
+    if (timeUp()) {
+        result.stopReason = TrainStopReason::TimeLimit;
+        result.message = fmt::format("reached the time limit of {} min", cfg.maxMinutes);
+        return true;
+    }
+    if (dp ? agreed.pause : trainer.m_pauseRequested.load()) {
+        log("paused");
+        writeStatus("paused");
+        const double pausedAt = now();
+        if (dp)
+            agreed = dp->waitWhilePaused([&trainer] { return trainer.m_pauseRequested.load(); },
+                                         [&trainer] { return trainer.m_cancelRequested.load(); });
+        else
+            trainer.waitWhilePaused();
+        lastCheckpointAt += now() - pausedAt;  // time paused puts nothing at risk
+        if (!(dp ? agreed.cancel : trainer.m_cancelRequested.load())) {
+            log("resumed");
+            writeStatus("running");
+        }
+    }
+    if (dp ? agreed.cancel : trainer.m_cancelRequested.load()) {
+        result.stopReason = TrainStopReason::Cancelled;
+        result.message = fmt::format("cancelled at step {}", st.step);
+        return true;
+    }
+    return false;
+}
+
+// Evaluations, samples and checkpoints due after a step; they count towards max_minutes (not
+// tokens/s).
+void Trainer::Impl::afterStep(bool& stop, int64_t& lastEval, int64_t& lastCkpt) {
+    const auto extrasStart = Clock::now();
+    if (cfg.evalEvery > 0 && st.step % cfg.evalEvery == 0) {
+        evaluate(stop);
+        lastEval = st.step;
+    }
+    if (!stop && cfg.sampleEvery > 0 && st.step % cfg.sampleEvery == 0) samples();
+    if (!stop && checkpointDue()) {
+        checkpoint(false);
+        lastCkpt = st.step;
+    }
+    st.elapsedSec += secondsSince(extrasStart);
+}
+
+// The end of a session that was not stopped by non-finite steps: a last evaluation, samples and
+// checkpoint unless cancelled or already done at this step, and the best checkpoint found.
+void Trainer::Impl::finishSession(int64_t lastEval, int64_t lastCkpt) {
+    const bool resumed = !owner.m_start.resumeFrom.empty();
+    const bool cancelled = result.stopReason == TrainStopReason::Cancelled;
+    if (!cancelled && lastEval != st.step && st.step > 0) {
+        bool ignored = false;
+        evaluate(ignored);
+    }
+    if (!cancelled && cfg.sampleEvery > 0 && st.step % cfg.sampleEvery != 0 && st.step > 0) samples();
+    const bool nothingNew = sessionSteps == 0 && resumed;
+    if (!nothingNew && lastCkpt != st.step && result.lastCheckpoint.filename() != checkpointName(st.step))
+        checkpoint(false);
+    if (run && st.bestStep >= 0 && result.bestCheckpoint.empty()) {
+        fs::path best = run->checkpointsDir() / checkpointName(st.bestStep);
+        if (fs::exists(best)) result.bestCheckpoint = best;
+    }
+}
+
+// The result with the session's totals; run.json gets the final status.
+TrainResult Trainer::Impl::finish() {
+    result.steps = st.step;
+    result.tokensSeen = st.tokensSeen;
+    result.elapsedSec = st.elapsedSec;
+    result.skippedSteps = st.skippedSteps;
+    result.tokensPerSec = sessionTrainSec > 0 ? static_cast<double>(sessionTokens) / sessionTrainSec : 0.0;
+    double sum = 0;
+    for (double l : recentLosses) sum += l;
+    result.finalLoss = recentLosses.empty() ? 0.0 : sum / static_cast<double>(recentLosses.size());
+    if (st.bestStep >= 0) result.bestValLoss = st.bestValLoss;
+    result.peakRssBytes = peakRssBytes();
+    writeStatus(finalStatus(result.stopReason));
+    return result;
 }
 
 }  // namespace mts

@@ -1,8 +1,14 @@
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "mts/core/generate/generation.h"
 #include "mts/core/runtime/torch_compat.h"
 #include "train/trainer_internal.h"
+#include "train/trainer_session.h"
 
 namespace mts::detail {
 
@@ -82,3 +88,168 @@ std::unique_ptr<Optimizer> buildOptimizer(LanguageModelImpl& model, const TrainC
 }
 
 }  // namespace mts::detail
+
+namespace mts {
+
+using nlohmann::json;
+
+bool Trainer::Impl::trainStep() {
+    auto t0 = Clock::now();
+    const int64_t stepIndex = st.step;  // 0-based index of the step being taken
+    const double factor = lrFactor(stepIndex);
+    const bool fp16 = cfg.precision == Precision::Fp16;
+    const double scale = fp16 ? st.lossScale : 1.0;
+
+    Accumulated acc = forwardBackward(stepIndex, scale);
+    if (dp) {
+        agreed = dp->finishStep(acc.lossSum, acc.finite, owner.m_cancelRequested, owner.m_pauseRequested,
+                                st.elapsedSec + secondsSince(t0));
+        acc.lossSum = agreed.lossSum;
+        acc.finite = agreed.finite;
+    }
+    const int64_t stepTokens = cfg.gradAccum * cfg.microBatch * cfg.seqLen * (dp ? dp->worldSize() : 1);
+    double norm = 0.0;
+    bool overflow = false;
+    if (acc.finite) {
+        if (scale != 1.0) scaleGrads(optimizer->params(), 1.0 / scale);
+        norm = gradNorm(optimizer->params());
+        if (!std::isfinite(norm)) {
+            if (fp16) overflow = true;
+            acc.finite = false;
+        }
+    }
+
+    TrainProgress p;
+    applyOrSkip(acc.finite, overflow, norm, factor, p);
+    if (!acc.finite && !overflow)
+        warn(fmt::format("step {}: non-finite {} - step skipped ({} in a row)", stepIndex + 1,
+                         std::isfinite(acc.lossSum) && norm == 0.0 ? "loss" : "gradients", st.nonFiniteInARow));
+    optimizer->zeroGrad();
+    ++st.step;
+    st.tokensSeen += stepTokens;
+
+    const double tokensPerSec = recordTiming(secondsSince(t0), stepTokens);
+    const double loss = acc.finite ? acc.lossSum / static_cast<double>(cfg.gradAccum) : std::nan("");
+    reportStep(p, acc.finite, loss, norm, factor, tokensPerSec);
+    return !stopOnNonFinite();
+}
+
+// Warmup + cosine by steps, or by the fraction of max_minutes used when there is no step limit.
+double Trainer::Impl::lrFactor(int64_t stepIndex) const {
+    return cfg.maxSteps > 0 || cfg.maxMinutes <= 0
+               ? schedule.factor(stepIndex)
+               : schedule.factorAtProgress(stepIndex, clockSec() / (cfg.maxMinutes * 60.0));
+}
+
+// Backward of every micro-batch (loss × scale / gradAccum); stops at the first non-finite loss.
+Trainer::Impl::Accumulated Trainer::Impl::forwardBackward(int64_t stepIndex, double scale) {
+    Accumulated acc;
+    const bool injectNan =
+        std::find(cfg.debugNanSteps.begin(), cfg.debugNanSteps.end(), stepIndex + 1) != cfg.debugNanSteps.end();
+    for (int64_t m = 0; m < cfg.gradAccum; ++m) {
+        const int64_t firstRow = dp ? dp->firstRow(m, cfg) : m * cfg.microBatch;
+        auto windows = trainBatch(data.train, st.dataSeed, stepIndex, firstRow, cfg.microBatch, cfg.seqLen);
+        auto loss = detail::windowLoss(*model, windows, device, cfg.precision);
+        if (injectNan) loss = loss * std::numeric_limits<double>::quiet_NaN();
+        const double value = loss.item<double>();
+        if (!std::isfinite(value)) {
+            acc.finite = false;
+            if (!dp) break;  // data parallel: go on, the other ranks wait for this rank's gradients
+        }
+        acc.lossSum += value;
+        if (dp && m + 1 == cfg.gradAccum) dp->beforeLastBackward();
+        (loss * (scale / static_cast<double>(cfg.gradAccum))).backward();
+    }
+    return acc;
+}
+
+// A finite step clips and updates (and may grow the fp16 loss scale); a non-finite one is
+// skipped: an fp16 overflow halves the scale, anything else counts towards max_non_finite.
+void Trainer::Impl::applyOrSkip(bool finite, bool overflow, double norm, double factor, TrainProgress& p) {
+    const bool fp16 = cfg.precision == Precision::Fp16;
+    if (finite) {
+        if (cfg.gradClip > 0 && norm > cfg.gradClip) scaleGrads(optimizer->params(), cfg.gradClip / norm);
+        optimizer->step(factor);
+        st.nonFiniteInARow = 0;
+        if (fp16 && ++st.goodStepsSinceScale >= cfg.fp16GrowthInterval) {
+            st.lossScale *= 2.0;
+            st.goodStepsSinceScale = 0;
+        }
+        return;
+    }
+    ++st.skippedSteps;
+    p.skipped = true;
+    if (overflow) {
+        // An fp16 overflow is the loss scaler doing its job: halve and go on.
+        st.lossScale = std::max(1.0, st.lossScale / 2.0);
+        st.goodStepsSinceScale = 0;
+    } else {
+        ++st.nonFiniteInARow;
+    }
+}
+
+double Trainer::Impl::recordTiming(double dt, int64_t stepTokens) {
+    st.elapsedSec += dt;
+    sessionTrainSec += dt;
+    sessionTokens += stepTokens;
+    ++sessionSteps;
+    window.emplace_back(dt, stepTokens);
+    if (window.size() > 20) window.pop_front();
+    double wSec = 0;
+    int64_t wTok = 0;
+    for (auto& [sec, tok] : window) {
+        wSec += sec;
+        wTok += tok;
+    }
+    return wSec > 0 ? static_cast<double>(wTok) / wSec : 0.0;
+}
+
+// The progress callback (every step) and the metrics.jsonl line (every log_every steps).
+void Trainer::Impl::reportStep(TrainProgress& p, bool finite, double loss, double norm, double factor,
+                               double tokensPerSec) {
+    if (finite) {
+        recentLosses.push_back(loss);
+        if (static_cast<int64_t>(recentLosses.size()) > cfg.logEvery) recentLosses.pop_front();
+    }
+    p.step = st.step;
+    p.maxSteps = cfg.maxSteps;
+    p.tokensSeen = st.tokensSeen;
+    p.loss = loss;
+    p.lr = cfg.lr * factor;
+    p.gradNorm = norm;
+    p.tokensPerSec = tokensPerSec;
+    p.elapsedSec = st.elapsedSec;
+    const double perStep = sessionSteps > 0 ? sessionTrainSec / static_cast<double>(sessionSteps) : 0.0;
+    double eta = -1.0;
+    if (cfg.maxSteps > 0) eta = perStep * static_cast<double>(cfg.maxSteps - st.step);
+    if (cfg.maxMinutes > 0) {
+        double left = std::max(0.0, cfg.maxMinutes * 60.0 - st.elapsedSec);
+        eta = eta < 0 ? left : std::min(eta, left);
+    }
+    p.etaSec = eta;
+    p.lossScale = st.lossScale;
+    p.skippedSteps = st.skippedSteps;
+    if (owner.m_callbacks.onProgress) owner.m_callbacks.onProgress(p);
+
+    if (st.step % cfg.logEvery == 0 || p.skipped) {
+        json line{{"type", "train"},        {"step", st.step},       {"tokens", st.tokensSeen},
+                  {"lr", p.lr},             {"grad_norm", norm},     {"tokens_per_sec", p.tokensPerSec},
+                  {"elapsed_sec", p.elapsedSec}, {"skipped", p.skipped}};
+        line["loss"] = finite ? json(loss) : json(nullptr);
+        if (cfg.precision == Precision::Fp16) line["loss_scale"] = st.lossScale;
+        if (dp) dp->describe(line, /*withRanks=*/false);
+        if (run) run->appendMetric(line);
+    }
+}
+
+bool Trainer::Impl::stopOnNonFinite() {
+    if (st.nonFiniteInARow < cfg.maxNonFinite) return false;
+    result.stopReason = TrainStopReason::NonFinite;
+    result.message = fmt::format(
+        "stopped at step {}: {} steps in a row had a non-finite loss or gradients (the learning rate may be too "
+        "high, or the data may hold a bad batch); the last good checkpoint is {}",
+        st.step, st.nonFiniteInARow, result.lastCheckpoint.empty() ? "none" : result.lastCheckpoint.string());
+    return true;
+}
+
+}  // namespace mts

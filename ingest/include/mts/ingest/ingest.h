@@ -25,6 +25,13 @@
 // reason "not-found". Only an exception thrown by a callback escapes ingest() (after the
 // workers have been joined).
 //
+// Staying inside: a folder source is read only below its real path. Symbolic links that leave
+// it are not followed (unless followLinksOutside), a .git file or link whose repository (or
+// object store: commondir, alternates) lies outside is not followed (the folder is read from
+// disk instead, reason "git-link-outside"), and a file is read only if it is still the file
+// the walk saw (same device and inode, a regular file; otherwise "changed" or "special-file").
+// Obvious secrets are skipped unless includeSecrets (reason "secret").
+//
 // .gitignore: a source folder that is the root of a git repository is read through libgit2
 // (tracked files of `revision`, default HEAD; files matching .gitignore are dropped with
 // git_ignore_path_is_ignored). Any other folder is walked on disk; inside a repository the
@@ -62,6 +69,20 @@ struct IngestOptions {
     std::filesystem::path cacheDir; ///< re-ingest cache for PDF extraction; empty = off
     const std::atomic<bool>* cancel = nullptr;  ///< polled between files and between PDF pages
     size_t maxListedSkips = 20000;  ///< skips beyond this are only counted, not listed
+    /// Follow symbolic links whose real path lies outside the source folder. Off (default):
+    /// such links are skipped with reason "symlink-outside" naming the target; links that
+    /// stay inside the folder are followed either way.
+    bool followLinksOutside = false;
+    /// PDFs are read by poppler in a helper process (pdf_isolated.h) with these limits; a PDF
+    /// that hangs, crashes or exhausts it is skipped ("pdf-timeout", "pdf-crashed",
+    /// "pdf-memory"; "pdf-helper" when the helper is missing) and the ingest goes on.
+    double pdfTimeoutSeconds = 120.0;      ///< wall clock per PDF, also its CPU-time limit
+    uint64_t pdfMemoryBytes = 2048ull << 20;  ///< address-space limit of the helper
+    std::filesystem::path pdfHelper;       ///< empty: $MTS_PDF_EXTRACT or beside the executable
+    bool pdfInProcess = false;             ///< run poppler in this process (benchmarks, debugging)
+    /// Read files that are obviously secrets (private keys by name or by content, .env files,
+    /// credential stores, keychains; see secrets.h). Off (default): skipped, reason "secret".
+    bool includeSecrets = false;
 };
 
 /// One clean document. text is valid UTF-8, NFC, LF line ends, no control characters

@@ -17,7 +17,8 @@ class AppSettings {
 public:
     /// iniFile empty: the platform's native settings for "MambaStudio/mamba-studio".
     /// iniFile given (tests): an INI file at that path, so tests never touch the user's settings.
-    /// dataDir empty: QStandardPaths::AppDataLocation; given: that folder (tests).
+    /// dataDir empty: core's mts::defaultDataDir() ($XDG_DATA_HOME/mamba-studio, the CLI's too),
+    /// and runs left in older locations are offered (runsFolders()); given: that folder only (tests).
     explicit AppSettings(const QString& iniFile = {}, const QString& dataDir = {});
 
     /// Root for datasets/ and runs/ unless overridden. Created on demand by callers.
@@ -26,6 +27,10 @@ public:
     /// Where runs are written and listed. Default: <dataDir>/runs.
     QString runsFolder() const;
     void setRunsFolder(const QString& dir);
+    /// runsFolder() first, then older runs folders that still hold runs (mts::legacyRunsDirs:
+    /// the studio's old $XDG_DATA_HOME/MambaStudio/mamba-studio/runs, ...), so the Runs and
+    /// Generate pages list those runs too. Only runsFolder() with an explicit dataDir.
+    QStringList runsFolders() const;
 
     /// Where built corpora go. Default: <dataDir>/datasets.
     QString datasetsFolder() const;
@@ -46,6 +51,7 @@ public:
 private:
     std::unique_ptr<QSettings> m_settings;
     QString m_dataDir;
+    bool m_findOldRuns = false;
 };
 
 }  // namespace mts::ui

@@ -2,15 +2,18 @@
 // DatasetPage: build training corpora from the user's files. Drop folders, git repositories or
 // files on the drop zone (or Add folder… / Add files…), pick a tokenizer, and IngestJob turns
 // them into a corpus folder under the datasets folder, with progress and Cancel. The dataset
-// list persists (AppSettings); selecting one shows its table by file kind, the skipped files
+// list persists (AppSettings); "Include secrets" (off at every launch) lets private keys, .env
+// files and credential stores in, which are otherwise skipped and listed; selecting one shows its table by file kind, the skipped files
 // with reasons (filterable, double-click opens), and sample documents.
 // GUI thread only.
 #include <QFrame>
 #include <QStringList>
 #include <QWidget>
 
+class QCheckBox;
 class QComboBox;
 class QLabel;
+class QLayout;
 class QLineEdit;
 class QListWidget;
 class QPlainTextEdit;
@@ -65,6 +68,13 @@ Q_SIGNALS:
     void ingestFailed(const QString& message);
 
 private:
+    DropZone* buildDropZone();
+    QLayout* buildProgressRow();
+    QWidget* buildDatasetList(QWidget* parent);
+    QWidget* buildDetails(QWidget* parent);
+    void connectControls();
+    void connectJob();
+    void onTokenizerPicked();
     QString newCorpusDir(const QString& firstSource) const;
     void onProgress(const IngestProgressInfo& p);
     void onFinished(const IngestReport& report);
@@ -80,11 +90,13 @@ private:
     QPushButton* m_addFiles;
     QComboBox* m_tokenizer;
     QSpinBox* m_bpeVocab;
+    QCheckBox* m_includeSecrets;
     QProgressBar* m_progress;
     QLabel* m_progressText;
     QPushButton* m_cancel;
     QLabel* m_status;
     QListWidget* m_list;
+    QPushButton* m_removeButton;
     QLabel* m_summary;
     QTableWidget* m_kinds;
     QLineEdit* m_skipFilter;

@@ -27,6 +27,9 @@ struct IngestRequest {
     // The split, with the CLI's defaults (`mamba-studio-cli ingest --val-fraction --seed`).
     double valFraction = 0.05;
     quint64 seed = 0;
+    // Read private keys, .env files and credential stores too (`ingest --include-secrets`);
+    // off: they are skipped with reason "secret" and listed in the report.
+    bool includeSecrets = false;
 };
 
 struct IngestProgressInfo {
@@ -47,6 +50,7 @@ struct IngestKindRow {
     quint64 documents = 0;
     quint64 bytes = 0;   // clean text bytes
     quint64 tokens = 0;
+    quint64 valTokens = 0;  // of `tokens`, those in the validation split
 };
 
 struct IngestSkip {

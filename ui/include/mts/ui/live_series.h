@@ -25,14 +25,17 @@ struct MetricPoint {
 /// Thread-safe pending points per series (series are small integers chosen by the caller).
 class SeriesBuffer {
 public:
-    explicit SeriesBuffer(int seriesCount) : m_pending(size_t(seriesCount)) {}
+    explicit SeriesBuffer(int seriesCount) : m_seriesCount(seriesCount), m_pending(size_t(seriesCount)) {}
     /// Any thread. Ignores an out-of-range series.
     void append(int series, const MetricPoint& point);
     /// GUI thread: takes every pending point (per series, in append order) and empties the buffer.
     std::vector<std::vector<MetricPoint>> drain();
-    int seriesCount() const { return int(m_pending.size()); }
+    int seriesCount() const { return m_seriesCount; }
 
 private:
+    // Fixed at construction: append() range-checks against it without the lock (m_pending's
+    // own size is rewritten by drain()'s swap, under the lock).
+    const int m_seriesCount;
     std::mutex m_mutex;
     std::vector<std::vector<MetricPoint>> m_pending;
 };

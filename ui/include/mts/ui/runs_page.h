@@ -18,6 +18,7 @@
 class QComboBox;
 class QCustomPlot;
 class QLabel;
+class QLayout;
 class QPlainTextEdit;
 class QTableWidget;
 
@@ -59,6 +60,11 @@ protected:
     void changeEvent(QEvent* event) override;
 
 private:
+    QLayout* buildHeader();
+    QWidget* buildTable(QWidget* parent);
+    QWidget* buildCurvesTab(QWidget* parent);
+    QWidget* buildDiffTab(QWidget* parent);
+    QWidget* buildConfigTab(QWidget* parent);
     void onSelectionChanged();
     void applyRuns(const QVector<RunSummary>& runs);
     void redrawOverlay();

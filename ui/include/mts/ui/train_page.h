@@ -2,16 +2,30 @@
 // TrainPage: pick a dataset and presets (architecture, size, memory tier, training), see the
 // memory estimate, edit the effective config (advanced panel, JSON save/load), then
 // Train / Pause / Stop / Resume with live charts, progress, ETA, samples and a log.
+//
+// The page holds one TrainConfig (config()). The pickers compose it from the presets; the
+// advanced panel's fields (checkpoint cadence) and its JSON editor are views of it: an edit in
+// either updates the struct and the other view (the editor's text is TrainConfig::toJson and
+// is read back with TrainConfig::fromJson; no other conversion). Text that does not parse as a
+// config leaves the struct as it was and is reported (Train refuses until it is fixed).
 // Training runs in TrainingController's worker thread; this page only draws. GUI thread only.
+#include <QString>
 #include <QWidget>
 
+#include "mts/core/train/train_config.h"
+
 class QComboBox;
+class QDoubleSpinBox;
+class QFormLayout;
 class QGroupBox;
 class QLabel;
+class QLayout;
 class QListWidget;
 class QPlainTextEdit;
 class QProgressBar;
 class QPushButton;
+class QSpinBox;
+class QVBoxLayout;
 
 namespace mts::ui {
 
@@ -37,11 +51,18 @@ public:
     void setDataset(const QString& corpusDir);
     /// Picks presets by engine id (empty = leave); recomposes the config and the estimate.
     void choosePresets(const QString& arch, const QString& size, const QString& tier, const QString& training);
-    /// The effective config JSON (the advanced editor's text) and replacing it.
+    /// The effective config the page holds (what Train starts).
+    const TrainConfig& config() const { return m_config; }
+    /// Replaces it; the advanced fields and the JSON editor show it.
+    void setConfig(const TrainConfig& config);
+    /// The advanced editor's text (TrainConfig::toJson of config() unless being edited), and
+    /// replacing it as if typed: valid text becomes config(), invalid text is reported.
     QString configJson() const;
     void setConfigJson(const QString& json);
+    /// Why the editor's text is not a config; empty when it is.
+    QString editorError() const { return m_editorError; }
 
-    /// Train button: starts a new run from configJson(). Returns false and shows the error.
+    /// Train button: starts a new run of config(). Returns false and shows the error.
     bool startTraining();
     /// Resume: continues a run folder or checkpoint with the current max_steps.
     bool resumeTraining(const QString& runOrCheckpoint);
@@ -53,7 +74,18 @@ public:
 
 private:
     void buildControls(QWidget* panel);
+    QFormLayout* buildPickers(QWidget* panel);
+    QLayout* buildRunButtons(QWidget* panel);
+    QGroupBox* buildAdvanced(QWidget* panel);
+    QWidget* buildRunView(QWidget* parent);
+    void connectControls();
+    void connectController();
+    void onStartFromActivated(int index);
     void recompose();
+    /// Shows m_config in the advanced fields and (unless it is the source) the editor.
+    void showConfig(bool inEditor);
+    void onEditorEdited();
+    void onFieldsEdited();
     void updateEstimate();
     void updateButtons();
     void onPoints();
@@ -77,6 +109,8 @@ private:
     QPushButton* m_stopButton;
     QPushButton* m_resumeButton;
     QGroupBox* m_advanced;
+    QSpinBox* m_checkpointEvery;
+    QDoubleSpinBox* m_checkpointMinutes;
     QPlainTextEdit* m_configEditor;
     QLabel* m_errorLabel;
     QLabel* m_progressLabel;
@@ -86,6 +120,9 @@ private:
     QListWidget* m_samples;
     QPlainTextEdit* m_log;
     bool m_recomposing = false;
+    bool m_showing = false;  // the views are being set from m_config: not an edit
+    TrainConfig m_config;
+    QString m_editorError;
 };
 
 }  // namespace mts::ui

@@ -1,12 +1,14 @@
 #pragma once
 // The Train page's view of the engine's presets and memory estimator: the lists the pickers
-// show (with tooltips), the effective TrainConfig JSON a choice composes to, and the memory
+// show (with tooltips), the effective TrainConfig a choice composes to, and the memory
 // estimate of a config against a tier. Plain functions over the engine's presets API; they
 // hold no state. GUI thread (they are quick: JSON and arithmetic).
 #include <QMap>
 #include <QString>
 #include <QStringList>
 #include <QVector>
+
+#include "mts/core/train/train_config.h"
 
 namespace mts::ui {
 
@@ -27,8 +29,10 @@ struct PresetChoice {
     QString arch, size, tier, training;
 };
 
-/// The full effective TrainConfig JSON (pretty-printed) for a choice and a dataset folder.
-/// Throws std::runtime_error with a message for an unknown preset.
+/// The full effective TrainConfig for a choice and a dataset folder. Throws std::runtime_error
+/// with a message for an unknown preset.
+TrainConfig composeTrainConfig(const PresetChoice& choice, const QString& dataset);
+/// composeTrainConfig() as its JSON (TrainConfig::toJson, pretty-printed).
 QString composeConfigJson(const PresetChoice& choice, const QString& dataset);
 
 struct MemoryEstimateView {
@@ -47,7 +51,8 @@ struct ModelSizeView {
 };
 ModelSizeView modelSize(const QString& configJson);
 
-/// Estimate for a TrainConfig JSON against a tier. Throws std::runtime_error for a bad config.
-MemoryEstimateView estimateMemory(const QString& configJson, const QString& tier);
+/// Estimate for a TrainConfig against a tier (a fine-tuning config is estimated for its
+/// pretrained model). Throws std::runtime_error for an unreadable model folder or unknown tier.
+MemoryEstimateView estimateMemory(const TrainConfig& config, const QString& tier);
 
 }  // namespace mts::ui

@@ -26,6 +26,8 @@
 
 namespace mts {
 class Trainer;
+struct TrainCallbacks;
+struct TrainConfig;
 }
 
 namespace mts::ui {
@@ -59,9 +61,9 @@ public:
     explicit TrainingController(QObject* parent = nullptr);
     ~TrainingController() override;
 
-    /// Starts a new run from a TrainConfig JSON (TrainConfig::toJson layout) under runsFolder.
-    /// Returns false (and sets *error) when the JSON is not a valid config or a run is active.
-    bool start(const QString& configJson, const QString& runsFolder, const QString& runName = {},
+    /// Starts a new run of `config` under runsFolder. Returns false (and sets *error) when the
+    /// config does not validate, the trainer cannot be set up, or a run is active.
+    bool start(const TrainConfig& config, const QString& runsFolder, const QString& runName = {},
                QString* error = nullptr);
     /// Continues a run folder or checkpoint. overridesJson (may be empty) is merged over the
     /// checkpoint's config (e.g. {"max_steps": 2000}).
@@ -93,8 +95,13 @@ Q_SIGNALS:
     void finished(const mts::ui::TrainOutcome& outcome);
 
 private:
-    bool launch(const std::string& configJson, const std::string& runsFolder, const std::string& name,
+    bool launch(const TrainConfig& config, const std::string& runsFolder, const std::string& name,
                 const std::string& resumeFrom, QString* error);
+    /// The trainer's callbacks (run on the training thread): locked buffers and queued signals.
+    TrainCallbacks makeCallbacks();
+    /// Runs the trainer on the worker; its outcome arrives through onRunEnded on the GUI thread.
+    void startWorker();
+    void onRunEnded(const TrainOutcome& outcome, bool failedRun);
     void setState(State state);
 
     State m_state = State::Idle;

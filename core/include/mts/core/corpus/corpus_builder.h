@@ -19,7 +19,7 @@
 // source exactly once: one pass over the sources whatever the tokenizer.
 //   - "byte", a tokenizer.json, or a given Tokenizer: documents are tokenized as they arrive.
 //   - "bpe:VOCAB": each document is counted for the BPE trainer and spooled to a temporary
-//     file (in a "<outDir name>.tmp-XXXXXX" folder beside outDir, on the same disk as the
+//     file (in a "<outDir name>.tmp-<pid>-XXXXXX" folder beside outDir, on the same disk as the
 //     corpus); the tokenizer is trained, then the spool is replayed into the writer. The
 //     trainer's warnings become corpus warnings (prefixed "bpe: "), and the manifest gets a
 //     "tokenizer_training" object (vocab_size, merges, bytes_counted, distinct_words, warnings).
@@ -36,7 +36,8 @@
 // between merges, the replay stops between documents, and the result says cancelled: nothing
 // is left on disk (no corpus, no temporary folder, no spool).
 // Failure: ConfigError for bad options (checked before the source runs: unknown tokenizer,
-// bpe:VOCAB below 257, val fraction outside 0..1, outDir existing without overwrite) and for
+// bpe:VOCAB below 257, val fraction outside 0..1, outDir existing without overwrite, outDir
+// existing but not one of our corpora, outDir overlapping a source: checkCorpusOutput) and for
 // sources that gave no document; FormatError for an unreadable tokenizer file;
 // std::runtime_error naming the path for I/O errors (disk full included). An exception thrown
 // by the source propagates unchanged. In every failure the temporary files are removed and
@@ -66,7 +67,11 @@ using CorpusDocumentSource = std::function<nlohmann::json(const CorpusDocumentSi
 
 struct CorpusBuildConfig {
     std::filesystem::path outDir;   // the corpus folder to create
-    bool overwrite = false;         // replace an existing outDir when the new corpus is complete
+    bool overwrite = false;         // replace an existing outDir when the new corpus is complete;
+                                    // only a folder that is one of our corpora (corpus_output.h)
+    /// The files and folders the source reads: outDir may not be, contain or lie inside one
+    /// (checked with the other options, before the source runs). Front ends fill it.
+    std::vector<std::filesystem::path> sources;
     /// "byte", "bpe:VOCAB" (trained on these documents; VOCAB >= 257 ids in all), or the path
     /// of a tokenizer.json file or of a folder holding one (or vocab.json + merges.txt).
     std::string tokenizer = "byte";
@@ -75,10 +80,10 @@ struct CorpusBuildConfig {
     /// BPE trainer settings for "bpe:VOCAB" (vocabSize comes from the spec; cancel and
     /// progress are the builder's).
     BpeTrainerConfig bpe;
-    double valFraction = 0.05;      // share of documents (or of tokens, for Tail) for val, 0..1
+    double valFraction = 0.05;      // share of tokens (of documents, for ByDocument) for val, 0..1
     uint64_t minValTokens = 4096;   // see CorpusWriterConfig
-    uint64_t seed = 0;              // split hash seed
-    CorpusSplit split = CorpusSplit::ByDocument;
+    uint64_t seed = 0;              // split seed
+    CorpusSplit split = CorpusSplit::Chunks;  // representative (corpus_writer.h)
     int threads = 0;                // tokenizing threads, 0 = hardware concurrency (max 16)
 };
 

@@ -4,7 +4,7 @@
 // it keeps no parser of its own). The writer is CorpusWriter (corpus_writer.h).
 //
 // The manifest's keys read here: "created", "documents" {total, train, val}, "tokens" {train,
-// val}, "text_bytes", "kinds" {<kind>: {documents, bytes, tokens}}, "tokenizer" {kind,
+// val}, "text_bytes", "kinds" {<kind>: {documents, bytes, tokens, val_tokens}}, "tokenizer" {kind,
 // vocab_size, eos_id}, "split" {by, val_fraction}, "warnings", "sources", "source_commit",
 // and from the ingest report a front end stores under "ingest" (mts/ingest/ingest.h toJson):
 // "files_ingested", "kinds" {<kind>: {files, documents, bytes}}, "skipped" [{path, reason,
@@ -28,6 +28,7 @@ struct CorpusKindInfo {
     uint64_t documents = 0;
     uint64_t bytes = 0;      // clean UTF-8 text bytes
     uint64_t tokens = 0;     // including end-of-document ids
+    uint64_t valTokens = 0;  // of `tokens`, those in val.bin (0 in corpora from before the chunk split)
 };
 
 struct CorpusSkippedFile {
@@ -48,7 +49,7 @@ struct CorpusInfo {
     std::string tokenizerKind;               // "byte", "bpe", "word"
     int64_t vocabSize = 0;
     int64_t eosId = -1;
-    std::string splitBy;                     // "document" or "tail"
+    std::string splitBy;                     // "chunks", "document" or "tail"
     double valFraction = 0.0;
     std::vector<std::string> sources;
     std::string sourceCommit;                // git commit of the first repository source, if any

@@ -3,15 +3,26 @@
 //
 //   mts::CorpusWriterConfig cfg;
 //   cfg.outDir = "corpora/my-notes";
-//   mts::CorpusWriter writer(cfg, *tokenizer);       // creates corpora/my-notes.tmp-XXXXXX
+//   mts::CorpusWriter writer(cfg, *tokenizer);       // creates corpora/my-notes.tmp-<pid>-XXXXXX
 //   for (...) writer.add({source, kind, text});       // streaming, bounded memory
 //   mts::CorpusSummary s = writer.finish(extraJson);  // renames the temp dir to outDir
 //
 // Until finish() returns, outDir does not exist (or still holds the previous corpus when
 // overwrite is set): a cancelled or failed ingest never leaves a corpus that looks complete.
-// abort() (or destroying an unfinished writer) removes the temporary directory.
+// abort() (or destroying an unfinished writer) removes the temporary directory. A process
+// killed mid-write leaves it; the next writer or builder in that parent folder removes every
+// "*.tmp-<pid>-XXXXXX" there whose <pid> no longer runs.
 //
-// Split (CorpusSplit::ByDocument, the default): each document goes to val when
+// Split CorpusSplit::Chunks (the default, a representative split): every document is cut into
+// chunks of about chunkTokens (a short file is one chunk), and val takes about valFraction of
+// the tokens (at least min(minValTokens, half)) from every kind of source in proportion to its
+// tokens, chunks picked in an order drawn from the seed; identical documents stay on one side
+// (the same text is never in both). At finish the tokens are copied once into their files
+// (train.bin is rewritten, so the split needs its size again on disk for a moment). Every
+// piece, i.e. a run of a document's consecutive chunks on one side, ends with the
+// end-of-document id (added where the document was cut) and is one line of documents.jsonl
+// ("part": 1, 2, ... when a document has several pieces). Planning: corpus/chunk_split.h.
+// Split CorpusSplit::ByDocument: each document goes to val when
 // hash(source, seed) < valFraction (deterministic, by document). If val then holds fewer than
 // minValTokens tokens (capped at half of all tokens), the last train documents are moved to
 // val; when one document is all there is, its tail is split off (recorded as two parts in
@@ -48,17 +59,21 @@ struct CorpusDocument {
 
 /// How documents are shared out between train.bin and val.bin (see the file comment).
 enum class CorpusSplit {
+    Chunks,      ///< representative: chunks from every kind ("by": "chunks" in the manifest)
     ByDocument,  ///< by a hash of each document's source ("by": "document" in the manifest)
     Tail,        ///< the last tokens of the whole stream ("by": "tail")
 };
 
 struct CorpusWriterConfig {
     std::filesystem::path outDir;   // the corpus directory to create
-    bool overwrite = false;         // replace an existing outDir on finish (else: error up front)
-    double valFraction = 0.05;      // share of documents sent to val by hash, 0..1
+    bool overwrite = false;         // replace an existing outDir on finish (else: error up front);
+                                    // only an mts corpus is replaced (corpus_output.h)
+    /// Files and folders the documents come from: outDir may not be, contain or lie inside one.
+    std::vector<std::filesystem::path> sources;
+    double valFraction = 0.05;      // share of tokens (Chunks, Tail) or documents (ByDocument) for val, 0..1
     uint64_t minValTokens = 4096;   // val is topped up to this many tokens (<= half of all)
     uint64_t seed = 0;              // split hash seed
-    CorpusSplit split = CorpusSplit::ByDocument;
+    CorpusSplit split = CorpusSplit::Chunks;
     int threads = 0;                // tokenizing threads, 0 = hardware concurrency (max 16)
     size_t batchBytes = 8u << 20;   // text buffered before one parallel tokenizing pass
 };
@@ -67,6 +82,7 @@ struct CorpusKindStats {
     uint64_t documents = 0;
     uint64_t bytes = 0;
     uint64_t tokens = 0;
+    uint64_t valTokens = 0;  // of `tokens`, those in val.bin
 };
 
 struct CorpusSummary {
@@ -77,14 +93,17 @@ struct CorpusSummary {
     uint64_t trainTokens = 0;     // including end-of-document ids
     uint64_t valTokens = 0;
     uint64_t textBytes = 0;
+    uint64_t chunkTokens = 0;     // CorpusSplit::Chunks: the chunk size used (0 otherwise)
     std::map<std::string, CorpusKindStats> kinds;
     std::vector<std::string> warnings;
 };
 
 class CorpusWriter {
 public:
-    /// Creates the temporary directory beside outDir. Throws std::runtime_error when outDir
-    /// exists and overwrite is false, or when the tokenizer has no end-of-document id.
+    /// Creates the temporary directory beside outDir (trailing separators dropped). Throws
+    /// ConfigError when checkCorpusOutput refuses outDir (it exists and overwrite is false, it
+    /// is not one of our corpora, or it overlaps a source), std::runtime_error when the
+    /// tokenizer has no end-of-document id.
     /// `tokenizer` must outlive the writer.
     CorpusWriter(CorpusWriterConfig config, const Tokenizer& tokenizer);
     ~CorpusWriter();
@@ -115,11 +134,13 @@ private:
         bool val = false;
         uint64_t offset = 0;
         uint64_t tokens = 0;  // including the end-of-document id
-        int part = 0;         // 0 = whole; 1/2 = head/tail of a document split for val
+        int part = 0;         // 0 = whole; 1, 2, ... = pieces of a document split for val
+        uint64_t contentHash = 0;  // of the token ids (Chunks)
     };
     void flushBatch();
     void topUpValidation();
     void splitTail();
+    void splitChunks();
     void writeDocumentsIndex(const std::filesystem::path& file) const;
 
     CorpusWriterConfig m_config;
@@ -136,6 +157,7 @@ private:
     uint64_t m_bytesAdded = 0;
     uint64_t m_emptyDocs = 0;
     bool m_done = false;
+    bool m_trainRewritten = false;  // splitChunks() wrote train.split.bin (renamed at finish)
 };
 
 }  // namespace mts

@@ -18,6 +18,7 @@
 //
 // Threading: a TrainData is read-only after opening; batch functions are const and
 // thread-safe.
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -57,9 +58,11 @@ struct TrainData {
 /// Opens what `path` names (see above). valFraction applies to text input only, which is
 /// tokenized with `textTokenizer` (a fine-tuned model's own) or, when null, the byte tokenizer.
 /// Throws FormatError for unreadable/malformed input, ConfigError when there is no text or
-/// a split is too short for one window of seqLen + 1 tokens.
+/// a split is too short for one window of seqLen + 1 tokens, Cancelled when *cancel is set
+/// (checked between documents of a text build; nothing is left on disk).
 TrainData openTrainData(const std::filesystem::path& path, double valFraction, int64_t seqLen,
-                        std::shared_ptr<Tokenizer> textTokenizer = nullptr);
+                        std::shared_ptr<Tokenizer> textTokenizer = nullptr,
+                        const std::atomic<bool>* cancel = nullptr);
 
 /// Whether two tokenizers give every id the same bytes (and have the same size): the check
 /// that a corpus was built with the tokenizer a model was trained with.

@@ -31,6 +31,12 @@ std::filesystem::path resolveModelDir(const std::filesystem::path& path);
 /// Any missing/extra key, wrong shape or malformed file -> FormatError naming file and problem.
 LoadedModel loadModel(const std::filesystem::path& path, torch::Device device = torch::kCPU);
 
+/// The tokenizer a path stands for, without reading any weights: a tokenizer.json file, a
+/// folder holding tokenizer.json or vocab.json + merges.txt, or a model folder, checkpoint or
+/// run folder (resolveModelDir) -> that model's tokenizer, the byte tokenizer when the model
+/// folder has none (as loadModel does). Throws FormatError naming the path and the problem.
+std::unique_ptr<Tokenizer> loadModelTokenizer(const std::filesystem::path& path);
+
 /// Writes config.json (HF layout for Mamba, plus "mts_config" with the full ModelConfig),
 /// model.safetensors and tokenizer.json (when given) into dir (created if needed).
 void saveModel(const std::filesystem::path& dir, LanguageModelImpl& model,

@@ -72,6 +72,8 @@ struct GenerateResult {
     double decodeSeconds = 0.0;    // wall time from the first sampled token to the last
     double tokensPerSecond = 0.0;  // ids.size() / decodeSeconds (0 when nothing was generated)
     int64_t stateBytes = 0;        // DecodeState::bytes() at the end
+    int64_t undecodableIds = 0;    // generated ids the tokenizer has no text for (shown as
+                                   // placeholders, see vocabulary.h)
     std::vector<std::string> warnings;
 };
 
@@ -82,9 +84,11 @@ struct GenerateResult {
 using TokenCallback = std::function<bool(int32_t id, const std::string& text)>;
 
 /// Generates up to options.maxNewTokens ids after the prompt. Runs under NoGradGuard with the
-/// model in eval() (its previous train/eval mode is restored afterwards). Sampling only ever
-/// picks ids < min(tokenizer->vocabSize(), config.vocabSize) (the padded rows of the
-/// embedding are never chosen); without a tokenizer, ids < config.vocabSize and text stays empty.
+/// model in eval() (its previous train/eval mode is restored afterwards). Sampling draws from
+/// the model's vocabulary, ids < config.vocabSize, as the reference implementations do (the
+/// padded rows of the embedding are never chosen), whatever the tokenizer's size; ids the
+/// tokenizer cannot decode appear in the text as placeholders "<|id N|>" (vocabulary.h).
+/// Without a tokenizer the text stays empty.
 /// Throws ConfigError for invalid options or an empty prompt without EOS; LibTorch errors
 /// (c10::Error) propagate.
 GenerateResult generate(LanguageModelImpl& model, const Tokenizer* tokenizer,

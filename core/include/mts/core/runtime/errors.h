@@ -26,4 +26,10 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// Work stopped because its cancel token was set (not a failure). what() says what stopped.
+class Cancelled : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 }  // namespace mts

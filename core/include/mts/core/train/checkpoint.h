@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -51,6 +52,19 @@ struct TrainerState {
     nlohmann::json toJson() const;
     static TrainerState fromJson(const nlohmann::json& j);  // throws FormatError("", ...)
 };
+
+/// A trainer_state.json: the counters and the TrainConfig the run was trained with.
+struct TrainerStateFile {
+    TrainerState state;
+    TrainConfig config;
+};
+
+/// Parses the text of a trainer_state.json (nesting bounded, format "mts-trainer-state",
+/// version 1, every counter, train_config). Throws FormatError(file, what is wrong). Pure.
+TrainerStateFile parseTrainerStateJson(std::string_view text, const std::string& file);
+
+/// The trainer_state.json object for `state` and `config` (format and version included).
+nlohmann::json trainerStateJson(const TrainerState& state, const TrainConfig& config);
 
 struct CheckpointWrite {
     const TrainConfig* config = nullptr;
@@ -92,6 +106,13 @@ LoadedCheckpoint readCheckpoint(const std::filesystem::path& path, torch::Device
 /// the one latest.txt names; also removes stale .tmp-* folders. Never throws (I/O problems
 /// are returned as warning text, empty when none).
 std::string pruneCheckpoints(const std::filesystem::path& checkpointsDir, int64_t keepLast);
+
+/// What a writer killed mid-checkpoint left in checkpointsDir, cleaned up at the next start
+/// (RunDir::open, under the run lock): each .tmp-<step>-<pid> folder whose process is gone is
+/// removed; each .old-<step>-<pid> whose process is gone is renamed back to <step> when that
+/// folder is missing (the kill fell between the two renames of a replace), else removed.
+/// Folders of live processes are left alone. Never throws; returns how many entries it handled.
+int sweepCheckpointLeftovers(const std::filesystem::path& checkpointsDir);
 
 /// Points best.txt at a checkpoint name (atomic replace).
 void markBestCheckpoint(const std::filesystem::path& checkpointsDir, const std::string& name);

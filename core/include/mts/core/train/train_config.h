@@ -75,6 +75,10 @@ struct TrainConfig {
     int64_t sampleTokens = 120;
     double sampleTemperature = 0.8;
     int64_t checkpointEvery = 500;  // 0 = only at the end (and at best evaluations when keepBest)
+    // Also checkpoint when this many minutes of wall-clock time (training, evaluations, samples;
+    // not time paused) have passed since the last checkpoint or the start of the session, so
+    // the first checkpoint comes no later than that. 0 = off. Whichever fires first saves.
+    double checkpointMinutes = 10.0;
     int64_t keepLast = 3;        // checkpoints kept besides the best
     bool keepBest = true;        // save a checkpoint at each new best validation loss and keep it
 

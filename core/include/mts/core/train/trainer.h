@@ -18,7 +18,11 @@
 //
 // Threading: run() blocks and runs everything (callbacks included) on the calling thread.
 // pause(), resume(), cancel() and isPaused() are thread-safe and return immediately; cancel
-// lets the current step finish, saves a checkpoint and makes run() return.
+// lets the current step finish, saves a checkpoint and makes run() return. During set-up
+// (before the first step) cancel is honoured between stages (checkpoint or model load, data,
+// run folder) and between documents of a text build: run() then returns Cancelled with no
+// checkpoint and, for a new run, no run folder. Loading one checkpoint is not interrupted.
+// A run folder is locked while the trainer writes it (run_dir.h); a second trainer is refused.
 // Failure: run() never throws; errors (bad data, bad config, out of memory, disk full)
 // end the run with stopReason Failed and a message a person can act on.
 // Data parallel (TrainStart::distributed): one step = every rank's gradAccum micro-batches
@@ -147,6 +151,11 @@ public:
     bool isPaused() const { return m_pauseRequested.load(); }
     bool isCancelled() const { return m_cancelRequested.load(); }
 
+    /// The clock checkpoint_minutes is measured with: monotonic seconds (any origin). Default:
+    /// std::chrono::steady_clock. Tests inject a fake one. Call before run(); it is called on
+    /// run()'s thread.
+    void setClock(std::function<double()> monotonicSeconds) { m_clock = std::move(monotonicSeconds); }
+
     /// The effective config stored in a checkpoint (run folder -> its latest checkpoint).
     /// Throws FormatError when there is none.
     static TrainConfig resumeConfig(const std::filesystem::path& runOrCheckpoint);
@@ -160,6 +169,7 @@ private:
     TrainConfig m_config;
     TrainStart m_start;
     TrainCallbacks m_callbacks;
+    std::function<double()> m_clock;  // empty = steady_clock
     std::atomic<bool> m_pauseRequested{false};
     std::atomic<bool> m_cancelRequested{false};
     std::mutex m_mutex;
