@@ -82,7 +82,9 @@ TEST(RunsFolder, HeadlessRunsAndOldStudioRunsShowInTheStudio) {
     EXPECT_EQ(runs.runCount(), 2);
 
     GeneratePage generate(settings);
-    generate.refreshModels();
+    QSignalSpy listed(&generate, &GeneratePage::modelsRefreshed);
+    generate.refreshModels();  // on a worker: the picker fills when modelsRefreshed() fires
+    ASSERT_TRUE(mts::test::waitUntil([&] { return listed.count() > 0; }, 10000));
     auto* picker = generate.findChild<QComboBox*>(QStringLiteral("modelPicker"));
     ASSERT_NE(picker, nullptr);
     QStringList items;
