@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "command.h"
+#include "train_ranks.h"
 #include "mts/core/model/architectures.h"
 #include "mts/core/runtime/errors.h"
 #include "mts/core/train/memory_estimate.h"
@@ -45,6 +46,7 @@ struct TrainOptions {
     std::string initFrom;
     bool estimateOnly = false;
     bool printConfig = false;
+    mts::cli::TrainRankOptions ranks;
 };
 
 std::atomic<int> g_interrupts{0};
@@ -133,6 +135,8 @@ int runTrain(const TrainOptions& o) {
     start.runsDir = o.runsDir.empty() ? mts::defaultRunsDir() : std::filesystem::path(o.runsDir);
     start.name = o.name;
     start.resumeFrom = o.resume;
+    mts::cli::TrainRanks ranks(o.ranks);  // --nproc: starts ranks 1..N-1 now
+    start.distributed = ranks.options();
 
     const bool tty = ::isatty(STDERR_FILENO) == 1;
     bool lineOpen = false;
@@ -191,6 +195,11 @@ int runTrain(const TrainOptions& o) {
     std::signal(SIGINT, previous);
     std::signal(SIGTERM, previousTerm);
     endLine();
+    const int code = ranks.finish(r);
+    if (!ranks.writer()) {
+        if (code != 0) spdlog::error("{}", r.message);
+        return code;
+    }
 
     nlohmann::json out{{"stop_reason", mts::toString(r.stopReason)},
                        {"message", r.message},
@@ -211,9 +220,9 @@ int runTrain(const TrainOptions& o) {
                        {"warnings", r.warnings}};
     std::printf("%s\n", out.dump().c_str());
     std::fflush(stdout);
-    if (r.stopReason == mts::TrainStopReason::Failed || r.stopReason == mts::TrainStopReason::NonFinite) {
+    if (code != 0) {
         spdlog::error("{}", r.message);
-        return 1;
+        return code;
     }
     spdlog::info("done: {} ({} steps, run folder {})", r.message, r.steps, r.runDir.string());
     return 0;
@@ -247,6 +256,7 @@ void addTrain(CLI::App& app, mts::cli::Runner& run) {
         ->excludes("--resume");
     sub->add_flag("--estimate-memory", o->estimateOnly, "Print the memory estimate as JSON and exit");
     sub->add_flag("--print-config", o->printConfig, "Print the effective config as JSON and exit");
+    mts::cli::addTrainRankOptions(*sub, o->ranks);
     sub->callback([&run, o] { run = [o] { return runTrain(*o); }; });
 }
 

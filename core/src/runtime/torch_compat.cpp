@@ -5,6 +5,9 @@
 #include <dlfcn.h>
 
 #include <ATen/autocast_mode.h>
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/function_hook.h>
+#include <torch/csrc/autograd/variable.h>
 
 namespace mts::compat {
 
@@ -60,6 +63,38 @@ AutocastGuard::~AutocastGuard() {
 std::pair<bool, at::ScalarType> autocastState(c10::DeviceType device) {
     auto d = autocastDevice(device);
     return {isEnabled(d), getDtype(d)};
+}
+
+namespace {
+
+// 1.13 and 2.x share FunctionPostHook's (outputs, inputs) call and Node::add/del_post_hook.
+class ReadyHook : public torch::autograd::FunctionPostHook {
+public:
+    explicit ReadyHook(std::function<void()> f) : m_f(std::move(f)) {}
+    torch::autograd::variable_list operator()(const torch::autograd::variable_list& outputs,
+                                              const torch::autograd::variable_list& /*inputs*/) override {
+        m_f();
+        return outputs;
+    }
+
+private:
+    std::function<void()> m_f;
+};
+
+struct HookHandle {
+    std::shared_ptr<torch::autograd::Node> node;
+    uintptr_t key = 0;
+    ~HookHandle() { node->del_post_hook(key); }
+};
+
+}  // namespace
+
+std::shared_ptr<void> onGradAccumulated(const at::Tensor& param, std::function<void()> ready) {
+    auto handle = std::make_shared<HookHandle>();
+    handle->node = torch::autograd::impl::grad_accumulator(param);
+    if (!handle->node) throw std::runtime_error("onGradAccumulated: not a leaf tensor that requires grad");
+    handle->key = handle->node->add_post_hook(std::make_unique<ReadyHook>(std::move(ready)));
+    return handle;
 }
 
 bool cudaAvailable() { return torch::cuda::is_available(); }

@@ -42,6 +42,7 @@ std::string finalStatus(TrainStopReason r) {
         case TrainStopReason::Cancelled: return "cancelled";
         case TrainStopReason::NonFinite: return "stopped: non-finite loss";
         case TrainStopReason::Failed: return "failed";
+        case TrainStopReason::RankFailed: return "failed: a rank died or hung";
     }
     return "failed";
 }
@@ -55,6 +56,7 @@ std::string toString(TrainStopReason r) {
         case TrainStopReason::EarlyStopping: return "early_stopping";
         case TrainStopReason::TargetLoss: return "target_loss";
         case TrainStopReason::NonFinite: return "non_finite";
+        case TrainStopReason::RankFailed: return "rank_failed";
         default: return "failed";
     }
 }
@@ -63,6 +65,16 @@ std::string toString(TrainStopReason r) {
 // between its stages and inside the text build, so a closing window never waits it out.
 void Trainer::Impl::checkCancel(const char* stage) const {
     if (owner.m_cancelRequested.load()) throw Cancelled(std::string("cancelled during set-up (") + stage + ")");
+}
+
+// For failure messages: the checkpoint a resume would continue from.
+std::string Trainer::Impl::lastCompleteCheckpoint() const {
+    if (!run) return "the last complete checkpoint is in rank 0's run folder";
+    try {
+        return "the last complete checkpoint is " + resolveCheckpointDir(run->path()).string();
+    } catch (const std::exception&) {
+        return "no checkpoint was saved yet";
+    }
 }
 
 void Trainer::Impl::setUp() {
@@ -94,6 +106,7 @@ void Trainer::Impl::chooseDevice() {
     if (cfg.precision == Precision::Bf16 && !device.is_cuda() && !runtimeInfo().cpuBf16)
         warn("bf16 on a CPU without avx512_bf16/AMX is emulated and slower than fp32");
     if (cfg.threads > 0) at::set_num_threads(cfg.threads);
+    dp = detail::DataParallel::start(owner.m_start.distributed, device, [this](const std::string& l) { log(l); });
 }
 
 // Relative data paths would break a resume from another working directory.
@@ -108,7 +121,8 @@ std::shared_ptr<Tokenizer> Trainer::Impl::loadStartingPoint(LoadedCheckpoint& ck
     if (!owner.m_start.resumeFrom.empty()) {
         // The run folder's lock first: a second trainer is refused before it loads anything.
         const fs::path ckDir = resolveCheckpointDir(owner.m_start.resumeFrom);
-        resumedRun = std::make_unique<RunDir>(RunDir::open(ckDir.parent_path().parent_path()));
+        if (!dp || dp->writer())  // data parallel: rank 0 alone writes (and locks) the run folder
+            resumedRun = std::make_unique<RunDir>(RunDir::open(ckDir.parent_path().parent_path()));
         checkCancel("before loading the checkpoint");
         ck = readCheckpoint(ckDir, device);
         return ck.model.tokenizer;
@@ -149,6 +163,7 @@ void Trainer::Impl::resumeFrom(LoadedCheckpoint& ck) {
     model->to(device);
     model->train();
     st = ck.state;
+    detail::adoptWorldSize(cfg, st, dp ? dp->worldSize() : 1, [this](const std::string& l) { log(l); });
     if (st.dataSeed != cfg.seed) {
         warn(fmt::format("seed changed from {} to {}: the resumed run keeps the checkpoint's data order",
                          st.dataSeed, cfg.seed));
@@ -170,7 +185,7 @@ void Trainer::Impl::resumeFrom(LoadedCheckpoint& ck) {
         gen.set_state(ck.cpuRngState);
     }
     run = std::move(resumedRun);
-    if (const int64_t dropped = run->rewindTo(st.step); dropped > 0)
+    if (const int64_t dropped = run ? run->rewindTo(st.step) : 0; dropped > 0)
         log(fmt::format("resume: dropped {} metric/sample line{} written after step {} (or cut short)", dropped,
                         dropped == 1 ? "" : "s", st.step));
     log(fmt::format("resumed from {} at step {}", ck.dir.string(), st.step));
@@ -212,20 +227,26 @@ void Trainer::Impl::startNewRun(LoadedModel& init) {
     optimizer = detail::buildOptimizer(*model, cfg, summary);
     log(summary);
     st.dataSeed = cfg.seed;
+    st.worldSize = dp ? dp->worldSize() : 1;
     st.lossScale = cfg.precision == Precision::Fp16 ? cfg.fp16InitScale : 1.0;
     checkCancel("before creating the run folder");
     fs::path runsDir = owner.m_start.runsDir.empty() ? defaultRunsDir() : owner.m_start.runsDir;
-    run = std::make_unique<RunDir>(RunDir::create(runsDir, owner.m_start.name, toString(cfg.model.arch)));
+    if (!dp || dp->writer())
+        run = std::make_unique<RunDir>(RunDir::create(runsDir, owner.m_start.name, toString(cfg.model.arch)));
 }
 
 // The effective config into the run folder, the schedule, the start line and status.
 void Trainer::Impl::finishSetUp() {
     if (cfg.precision != Precision::Fp16) st.lossScale = 1.0;
     model->setGradientCheckpointing(cfg.gradCheckpointing);
-    result.runDir = run->path();
+    if (dp) dp->attach(*model, *optimizer);
+    agreed.elapsedSec = st.elapsedSec;
+    if (run) result.runDir = run->path();
     result.numParameters = model->numParameters();
-    run->writeConfig(cfg.toJson());
-    if (auto w = pruneCheckpoints(run->checkpointsDir(), cfg.keepLast); !w.empty()) warn(w);
+    if (run) {
+        run->writeConfig(cfg.toJson());
+        if (auto w = pruneCheckpoints(run->checkpointsDir(), cfg.keepLast); !w.empty()) warn(w);
+    }
 
     schedule.warmupSteps = cfg.warmupSteps;
     schedule.totalSteps = cfg.maxSteps;
@@ -233,7 +254,7 @@ void Trainer::Impl::finishSetUp() {
     log(fmt::format("{} model, {} parameters, {} on {}{}, run folder {}", toString(cfg.model.arch),
                     result.numParameters, toString(cfg.precision), device.is_cuda() ? "CUDA" : "CPU",
                     cfg.model.arch == Architecture::Mamba ? ", scan: " + describeScanBackend(device) : "",
-                    run->path().string()));
+                    run ? run->path().string() : "on rank 0"));
     writeStatus("running");
 }
 
@@ -263,6 +284,7 @@ void Trainer::Impl::writeStatus(const std::string& state) {
     }
     if (!result.lastCheckpoint.empty()) j["last_checkpoint"] = result.lastCheckpoint.filename().string();
     try {
+        if (dp) dp->describe(j, /*withRanks=*/true);
         writeFileAtomic(run->path() / "run.json", j.dump(2) + "\n");
     } catch (const std::exception& e) {
         warn(std::string("could not update run.json: ") + e.what());
@@ -273,8 +295,10 @@ void Trainer::Impl::evaluate(bool& stop) {
     EvalReport r;
     r.step = st.step;
     r.tokensSeen = st.tokensSeen;
-    r.valLoss = detail::evaluateLoss(*model, data.val, cfg.evalBatches, cfg.microBatch, cfg.seqLen, device,
-                                     cfg.precision);
+    r.valLoss = dp ? dp->evaluateLoss(*model, data.val, cfg.evalBatches, cfg.microBatch, cfg.seqLen, device,
+                                      cfg.precision)
+                   : detail::evaluateLoss(*model, data.val, cfg.evalBatches, cfg.microBatch, cfg.seqLen, device,
+                                          cfg.precision);
     r.perplexity = std::exp(std::min(r.valLoss, 80.0));
     r.natsPerByte = r.valLoss / data.bytesPerToken;
     r.bitsPerByte = r.natsPerByte / std::log(2.0);
@@ -291,7 +315,8 @@ void Trainer::Impl::evaluate(bool& stop) {
     result.finalValLoss = r.valLoss;
     result.finalBitsPerByte = r.bitsPerByte;
     result.bestValLoss = st.bestStep >= 0 ? st.bestValLoss : -1.0;
-    run->appendMetric(json{{"type", "eval"},
+    if (run)
+        run->appendMetric(json{{"type", "eval"},
                            {"step", r.step},
                            {"tokens", r.tokensSeen},
                            {"val_loss", r.valLoss},
@@ -316,6 +341,7 @@ void Trainer::Impl::evaluate(bool& stop) {
 }
 
 void Trainer::Impl::samples() {
+    if (!run) return;  // data parallel: rank 0 samples
     for (size_t i = 0; i < cfg.samplePrompts.size(); ++i) {
         SampleReport s;
         s.step = st.step;
@@ -328,6 +354,7 @@ void Trainer::Impl::samples() {
 }
 
 void Trainer::Impl::checkpoint(bool best) {
+    if (!run) return;  // data parallel: rank 0 writes
     CheckpointWrite w;
     w.config = &cfg;
     w.state = &st;
@@ -424,6 +451,11 @@ TrainResult Trainer::runSession() {
     } catch (const Cancelled& e) {
         s.result.stopReason = TrainStopReason::Cancelled;
         s.result.message = e.what();
+    } catch (const DistributedError& e) {
+        s.result.stopReason = TrainStopReason::RankFailed;
+        s.result.message = fmt::format("{} at step {}; {}", e.what(), s.st.step, s.lastCompleteCheckpoint());
+        // Collectives still queued would each wait out the timeout if the group were closed now.
+        if (s.dp) s.dp->abandon();
     } catch (const std::exception& e) {
         std::string msg = e.what();
         if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
@@ -447,18 +479,22 @@ bool Trainer::Impl::stopBeforeStep() {
         result.message = fmt::format("reached the time limit of {} min", cfg.maxMinutes);
         return true;
     }
-    if (trainer.m_pauseRequested) {
+    if (dp ? agreed.pause : trainer.m_pauseRequested.load()) {
         log("paused");
         writeStatus("paused");
         const double pausedAt = now();
-        trainer.waitWhilePaused();
+        if (dp)
+            agreed = dp->waitWhilePaused([&trainer] { return trainer.m_pauseRequested.load(); },
+                                         [&trainer] { return trainer.m_cancelRequested.load(); });
+        else
+            trainer.waitWhilePaused();
         lastCheckpointAt += now() - pausedAt;  // time paused puts nothing at risk
-        if (!trainer.m_cancelRequested) {
+        if (!(dp ? agreed.cancel : trainer.m_cancelRequested.load())) {
             log("resumed");
             writeStatus("running");
         }
     }
-    if (trainer.m_cancelRequested) {
+    if (dp ? agreed.cancel : trainer.m_cancelRequested.load()) {
         result.stopReason = TrainStopReason::Cancelled;
         result.message = fmt::format("cancelled at step {}", st.step);
         return true;
@@ -495,7 +531,7 @@ void Trainer::Impl::finishSession(int64_t lastEval, int64_t lastCkpt) {
     const bool nothingNew = sessionSteps == 0 && resumed;
     if (!nothingNew && lastCkpt != st.step && result.lastCheckpoint.filename() != checkpointName(st.step))
         checkpoint(false);
-    if (st.bestStep >= 0 && result.bestCheckpoint.empty()) {
+    if (run && st.bestStep >= 0 && result.bestCheckpoint.empty()) {
         fs::path best = run->checkpointsDir() / checkpointName(st.bestStep);
         if (fs::exists(best)) result.bestCheckpoint = best;
     }

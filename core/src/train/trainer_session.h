@@ -16,6 +16,7 @@
 #include "mts/core/train/optimizers.h"
 #include "mts/core/train/run_dir.h"
 #include "mts/core/train/trainer.h"
+#include "train/trainer_data_parallel.h"
 
 namespace mts {
 
@@ -32,7 +33,9 @@ struct Trainer::Impl {
     TrainData data;
     LanguageModel model;
     std::unique_ptr<Optimizer> optimizer;
-    std::unique_ptr<RunDir> run;
+    std::unique_ptr<RunDir> run;  // null on data-parallel ranks other than 0 (one writer)
+    std::unique_ptr<detail::DataParallel> dp;  // null when training alone
+    detail::StepAgreement agreed;              // data parallel: what the ranks agreed after the last step
     std::unique_ptr<RunDir> resumedRun;  // a resumed run's folder, locked before its checkpoint loads
     TrainerState st;
     LrSchedule schedule;
@@ -100,7 +103,10 @@ struct Trainer::Impl {
     void checkpoint(bool best);
     // checkpoint_every steps or checkpoint_minutes since the last checkpoint, whichever comes first.
     bool checkpointDue() const;
-    bool timeUp() const { return cfg.maxMinutes > 0 && st.elapsedSec >= cfg.maxMinutes * 60.0; }
+    // Data-parallel ranks follow rank 0's clock, so they stop and schedule alike.
+    double clockSec() const { return dp ? agreed.elapsedSec : st.elapsedSec; }
+    std::string lastCompleteCheckpoint() const;  // for failure messages
+    bool timeUp() const { return cfg.maxMinutes > 0 && clockSec() >= cfg.maxMinutes * 60.0; }
 };
 
 }  // namespace mts

@@ -28,7 +28,8 @@ json TrainerState::toJson() const {
                 {"non_finite_in_a_row", nonFiniteInARow},
                 {"loss_scale", lossScale},
                 {"good_steps_since_scale", goodStepsSinceScale},
-                {"data_seed", dataSeed}};
+                {"data_seed", dataSeed},
+                {"world_size", worldSize}};
 }
 
 namespace {
@@ -60,10 +61,13 @@ TrainerState TrainerState::fromJson(const json& j) {
         s.lossScale = j.at("loss_scale").get<double>();
         s.goodStepsSinceScale = intAt<int64_t>(j, "good_steps_since_scale");
         s.dataSeed = intAt<uint64_t>(j, "data_seed");
+        // Checkpoints from before data parallel were trained by one process.
+        if (j.contains("world_size")) s.worldSize = intAt<int64_t>(j, "world_size");
     } catch (const json::exception& e) {
         throw FormatError("", std::string("trainer state: ") + e.what());
     }
     if (s.step < 0) throw FormatError("", "trainer state: negative step");
+    if (s.worldSize < 1) throw FormatError("", "trainer state: world_size must be at least 1");
     return s;
 }
 

@@ -101,7 +101,13 @@ bool Trainer::Impl::trainStep() {
     const double scale = fp16 ? st.lossScale : 1.0;
 
     Accumulated acc = forwardBackward(stepIndex, scale);
-    const int64_t stepTokens = cfg.gradAccum * cfg.microBatch * cfg.seqLen;
+    if (dp) {
+        agreed = dp->finishStep(acc.lossSum, acc.finite, owner.m_cancelRequested, owner.m_pauseRequested,
+                                st.elapsedSec + secondsSince(t0));
+        acc.lossSum = agreed.lossSum;
+        acc.finite = agreed.finite;
+    }
+    const int64_t stepTokens = cfg.gradAccum * cfg.microBatch * cfg.seqLen * (dp ? dp->worldSize() : 1);
     double norm = 0.0;
     bool overflow = false;
     if (acc.finite) {
@@ -132,7 +138,7 @@ bool Trainer::Impl::trainStep() {
 double Trainer::Impl::lrFactor(int64_t stepIndex) const {
     return cfg.maxSteps > 0 || cfg.maxMinutes <= 0
                ? schedule.factor(stepIndex)
-               : schedule.factorAtProgress(stepIndex, st.elapsedSec / (cfg.maxMinutes * 60.0));
+               : schedule.factorAtProgress(stepIndex, clockSec() / (cfg.maxMinutes * 60.0));
 }
 
 // Backward of every micro-batch (loss × scale / gradAccum); stops at the first non-finite loss.
@@ -143,13 +149,14 @@ Trainer::Impl::Accumulated Trainer::Impl::forwardBackward(int64_t stepIndex, dou
     const bool injectNan =
         std::find(cfg.debugNanSteps.begin(), cfg.debugNanSteps.end(), stepIndex + 1) != cfg.debugNanSteps.end();
     for (int64_t m = 0; m < cfg.gradAccum; ++m) {
-        auto windows = trainBatch(data.train, st.dataSeed, stepIndex, m * cfg.microBatch, cfg.microBatch, cfg.seqLen);
+        const int64_t firstRow = dp ? dp->firstRow(m, cfg) : m * cfg.microBatch;
+        auto windows = trainBatch(data.train, st.dataSeed, stepIndex, firstRow, cfg.microBatch, cfg.seqLen);
         auto loss = detail::windowLoss(*model, windows, device, cfg.precision);
         if (injectNan) loss = loss * std::numeric_limits<double>::quiet_NaN();
         const double value = loss.item<double>();
         if (!std::isfinite(value)) {
             acc.finite = false;
-            break;
+            if (!dp) break;  // data parallel: go on, the other ranks wait for this rank's gradients
         }
         acc.lossSum += value;
         if (torch::Tensor aux = model->auxiliaryLoss(); aux.defined()) {
@@ -157,6 +164,7 @@ Trainer::Impl::Accumulated Trainer::Impl::forwardBackward(int64_t stepIndex, dou
             auxSum += aux.item<double>();
             loss = loss + aux;
         }
+        if (dp && m + 1 == cfg.gradAccum) dp->beforeLastBackward();
         (loss * (scale / static_cast<double>(cfg.gradAccum))).backward();
     }
     stepAuxLoss = hasAux ? auxSum / static_cast<double>(cfg.gradAccum) : std::nan("");
@@ -238,7 +246,8 @@ void Trainer::Impl::reportStep(TrainProgress& p, bool finite, double loss, doubl
         line["loss"] = finite ? json(loss) : json(nullptr);
         if (cfg.precision == Precision::Fp16) line["loss_scale"] = st.lossScale;
         if (!std::isnan(stepAuxLoss)) line["aux_loss"] = stepAuxLoss;
-        run->appendMetric(line);
+        if (dp) dp->describe(line, /*withRanks=*/false);
+        if (run) run->appendMetric(line);
     }
 }
 

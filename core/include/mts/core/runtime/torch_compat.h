@@ -10,6 +10,8 @@
     (TORCH_VERSION_MAJOR > (major) ||    \
      (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
 
+#include <functional>
+#include <memory>
 #include <string>
 
 namespace mts::compat {
@@ -34,6 +36,13 @@ private:
 /// The autocast state of the current thread for a device type: (enabled, low-precision dtype).
 /// Used to re-enter the same autocast region when recomputing (gradient checkpointing).
 std::pair<bool, at::ScalarType> autocastState(c10::DeviceType device);
+
+/// Calls `ready` on the autograd thread each time backward has accumulated a gradient into the
+/// leaf tensor `param`'s .grad (after the accumulation, like 2.1's
+/// register_post_accumulate_grad_hook): a post hook on its AccumulateGrad node, the way
+/// c10d's DDP reducer does it. The hook lives as long as the returned handle (which also keeps
+/// the node alive, so every backward pass uses the same one).
+std::shared_ptr<void> onGradAccumulated(const at::Tensor& param, std::function<void()> ready);
 
 /// Whether this LibTorch was built with CUDA and a device is present.
 bool cudaAvailable();

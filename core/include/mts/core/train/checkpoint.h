@@ -46,6 +46,8 @@ struct TrainerState {
     double lossScale = 1.0;         // fp16 dynamic loss scale
     int64_t goodStepsSinceScale = 0;
     uint64_t dataSeed = 0;          // the seed the batches derive from (data position = step)
+    int64_t worldSize = 1;          // data-parallel ranks that trained it (global batch =
+                                    // worldSize x gradAccum x microBatch rows per step)
 
     nlohmann::json toJson() const;
     static TrainerState fromJson(const nlohmann::json& j);  // throws FormatError("", ...)

@@ -25,6 +25,12 @@
 // A run folder is locked while the trainer writes it (run_dir.h); a second trainer is refused.
 // Failure: run() never throws; errors (bad data, bad config, out of memory, disk full)
 // end the run with stopReason Failed and a message a person can act on.
+// Data parallel (TrainStart::distributed): one step = every rank's gradAccum micro-batches
+// (rank r takes the global rows a single process would give micro-batches r*gradAccum...),
+// gradients averaged over the ranks; losses, evaluations and stop decisions (cancel, pause,
+// time limit, early stopping) are agreed by all ranks; only rank 0 calls onEval/onSample/
+// onCheckpoint and writes the run folder. A rank that dies or hangs ends the others' runs
+// with stopReason RankFailed within DistributedOptions::timeoutSec.
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -34,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "mts/core/train/distributed_options.h"
 #include "mts/core/train/train_config.h"
 
 namespace mts {
@@ -92,8 +99,9 @@ enum class TrainStopReason {
     TargetLoss,     // validation loss reached stopAtLoss
     NonFinite,      // maxNonFinite non-finite steps in a row
     Failed,         // an error; see message
+    RankFailed,     // data parallel: another rank died or hung (timeout), or the ranks could not join
 };
-std::string toString(TrainStopReason r);  // "max_steps", "time_limit", "cancelled", ...
+std::string toString(TrainStopReason r);  // "max_steps", "time_limit", "cancelled", ..., "rank_failed"
 
 struct TrainResult {
     TrainStopReason stopReason = TrainStopReason::Failed;
@@ -120,6 +128,9 @@ struct TrainStart {
     std::filesystem::path runsDir;     // new run: created under here (defaultRunsDir() if empty)
     std::string name;                  // new run name ("" = <arch>-<time>); never collides
     std::filesystem::path resumeFrom;  // non-empty: a run folder or checkpoint folder to continue
+    // Data parallel (distributed.h): when enabled, this process is one rank; rank 0 alone writes
+    // the run folder. Every rank must be given the same config and resumeFrom.
+    DistributedOptions distributed;
 };
 
 class Trainer {
