@@ -32,5 +32,8 @@ check "python3 torch without CUDA" 1 "built without CUDA" -- $E MTS_PYTHON="$t/b
 check "nothing found explains" 1 "no CUDA LibTorch found" -- $E MTS_PYTHON="$t/bin/py_none" "$script"
 check "python3 missing" 1 "python3: not found" -- $E MTS_PYTHON="$t/bin/definitely-missing" "$script"
 check "bad argument" 2 "unknown argument" -- $E "$script" --bogus
+# studio.sh --cuda stops at detection (before installing or building) with the reason.
+check "studio.sh --cuda without CUDA LibTorch" 1 "stopping (no CUDA LibTorch)" -- $E "$1/scripts/studio.sh" --cuda --libtorch "$t/cpu"
+check "studio.sh --libtorch needs --cuda" 2 "needs --cuda" -- $E "$1/scripts/studio.sh" --libtorch "$t/cuda"
 [ "$fails" = 0 ] || { echo "$fails check(s) failed"; exit 1; }
 echo "all find-cuda-libtorch checks passed"
