@@ -35,5 +35,6 @@ check "bad argument" 2 "unknown argument" -- $E "$script" --bogus
 # studio.sh --cuda stops at detection (before installing or building) with the reason.
 check "studio.sh --cuda without CUDA LibTorch" 1 "stopping (no CUDA LibTorch)" -- $E "$1/scripts/studio.sh" --cuda --libtorch "$t/cpu"
 check "studio.sh --libtorch needs --cuda" 2 "needs --cuda" -- $E "$1/scripts/studio.sh" --libtorch "$t/cuda"
+check "test.sh --cuda without CUDA LibTorch" 1 "stopping (no CUDA LibTorch)" -- $E "$1/scripts/test.sh" --cuda --libtorch "$t/cpu"
 [ "$fails" = 0 ] || { echo "$fails check(s) failed"; exit 1; }
 echo "all find-cuda-libtorch checks passed"
