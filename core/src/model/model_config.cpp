@@ -95,6 +95,27 @@ void ModelConfig::validate() const {
         case Architecture::Linear:
             requirePositive(context, "context");
             break;
+        case Architecture::Mamba2:
+            requirePositive(nLayer, "n_layer");
+            requirePositive(dState, "d_state");
+            requirePositive(dConv, "d_conv");
+            requirePositive(expand, "expand");
+            requirePositive(headDim, "head_dim");
+            requirePositive(nGroups, "n_groups");
+            requirePositive(chunkSize, "chunk_size");
+            if (dInner() % headDim != 0)
+                throw ConfigError("head_dim: must divide d_inner = expand * d_model (" + std::to_string(dInner()) +
+                                  " % " + std::to_string(headDim) + " != 0)");
+            if (nHeads() % nGroups != 0)
+                throw ConfigError("n_groups: must divide the number of heads (" + std::to_string(nHeads()) + " % " +
+                                  std::to_string(nGroups) + " != 0)");
+            requirePositive(dtMin, "dt_min");
+            requirePositive(dtMax, "dt_max");
+            if (dtMin > dtMax)
+                throw ConfigError("dt_min: must be <= dt_max (" + std::to_string(dtMin) + " > " +
+                                  std::to_string(dtMax) + ")");
+            if (!(dtInitFloor >= 0.0)) throw ConfigError("dt_init_floor: must be >= 0");
+            break;
     }
     // Sizes whose products overflow (expand x d_model, vocab x d_model, ...) describe a model
     // that could never be allocated; refuse them here, before any code multiplies them.
@@ -180,6 +201,9 @@ const std::map<std::string, Field>& fields() {
         {"positions", stringField(&ModelConfig::positions)},
         {"rope_theta", doubleField(&ModelConfig::ropeTheta)},
         {"context", intField(&ModelConfig::context)},
+        {"head_dim", intField(&ModelConfig::headDim)},
+        {"n_groups", intField(&ModelConfig::nGroups)},
+        {"chunk_size", intField(&ModelConfig::chunkSize)},
         {"n_experts", intField(&ModelConfig::nExperts)},
         {"experts_per_token", intField(&ModelConfig::expertsPerToken)},
         {"aux_loss_weight", doubleField(&ModelConfig::auxLossWeight)},

@@ -16,6 +16,8 @@ LanguageModel createModel(const ModelConfig& config) {
         case Architecture::Attention1: return std::make_shared<TransformerLMImpl>(config);
         case Architecture::Linear: return std::make_shared<LinearLMImpl>(config);
         case Architecture::Moe: return std::make_shared<MoeLMImpl>(config);
+        case Architecture::Mamba2:
+            throw ConfigError("arch: mamba2: the Mamba-2 model is not part of this build");
     }
     throw ConfigError("arch: unsupported architecture");
 }

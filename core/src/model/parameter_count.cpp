@@ -67,6 +67,21 @@ std::optional<int64_t> checkedParameterCount(const ModelConfig& c) {
         case Architecture::Linear:
             total = total + v * d * num(c.context) + v + head;
             break;
+        case Architecture::Mamba2: {
+            // in_proj rows z, x, B, C, dt; conv over x, B, C; dt_bias, A_log, D per head; gated norm.
+            const Checked di = num(c.expand) * d, h = num(c.headDim > 0 ? (c.expand * c.dModel) / c.headDim : 0);
+            const Checked gn = num(c.nGroups) * num(c.dState), k = num(c.dConv);
+            const Checked convDim = di + 2 * gn;
+            const int64_t projBias = c.projBias ? 1 : 0;
+            const Checked inRows = 2 * di + 2 * gn + h;
+            Checked layer = d;                                            // RMSNorm
+            layer = layer + inRows * d + projBias * inRows;               // in_proj
+            layer = layer + convDim * k + (c.convBias ? convDim : num(0));  // depthwise conv
+            layer = layer + 3 * h + di;                                   // dt_bias, A_log, D, norm
+            layer = layer + di * d + projBias * d;                        // out_proj
+            total = total + num(c.nLayer) * layer + d + head;             // + norm_f
+            break;
+        }
         case Architecture::Moe: {
             const Checked m = num(c.mlpRatio) * d, e = num(c.nExperts);
             Checked layer = 2 * d + (3 * d * d + 3 * d) + (d * d + d) + 2 * d;  // ln_1, attention, ln_2

@@ -20,6 +20,7 @@ namespace {
 int64_t blockActivationsPerToken(const ModelConfig& c, int64_t seqLen) {
     const int64_t d = c.dModel;
     switch (c.arch) {
+        case Architecture::Mamba2:
         case Architecture::Mamba: {
             const int64_t di = c.dInner(), n = c.dState, r = c.resolvedDtRank();
             // norm in/out, block out; in_proj out (x, z), fused conv+SiLU out, dt_proj out, the
