@@ -262,9 +262,9 @@ TEST_F(ModelIo, BadConfigIsAnError) {
     writeJson(d / "config.json", json{{"foo", 1}});
     expectLoadError(d, {"neither"});
     auto ss = stateSpacesConfig();
-    ss["ssm_cfg"]["layer"] = "Mamba2";
+    ss["ssm_cfg"]["layer"] = "Mamba3";  // Mamba1 and Mamba2 are read
     writeJson(d / "config.json", ss);
-    expectLoadError(d, {"Mamba2"});
+    expectLoadError(d, {"Mamba3"});
     writeJson(d / "config.json", json{{"mts_config", {{"arch", "rnn"}}}});
     expectLoadError(d, {"mts_config", "rnn"});
 }

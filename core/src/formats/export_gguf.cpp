@@ -3,26 +3,21 @@
 // a GPT-2 style byte-level BPE vocabulary.
 #include <fmt/format.h>
 
+#include "formats/export_gguf_internal.h"
 #include "mts/core/formats/export.h"
 #include "mts/core/formats/gguf.h"
 #include "mts/core/runtime/errors.h"
 
 namespace mts {
-namespace {
-
 namespace fs = std::filesystem;
 using nlohmann::json;
 using gguf::TensorType;
 using gguf::Value;
 
+namespace detail {
+
 // llama.cpp's token types.
 enum TokenType : int32_t { kNormal = 1, kControl = 3, kUserDefined = 4, kUnused = 5 };
-
-struct GgufVocab {
-    std::vector<std::string> tokens;
-    std::vector<int32_t> types;
-    std::vector<std::string> merges;
-};
 
 // The tokenizer as llama.cpp's "gpt2" vocabulary, padded to the embedding's rows with
 // [PADn] tokens of type UNUSED (what llama.cpp's own converter does for padded vocabularies).
@@ -63,13 +58,53 @@ GgufVocab ggufVocab(const Tokenizer& tok, int64_t rows) {
     return v;
 }
 
-}  // namespace
+void setGgufGeneral(gguf::Writer& w, const std::string& arch, const fs::path& outFile, ExportDtype dtype) {
+    w.set("general.architecture", Value::str(arch));
+    w.set("general.name", Value::str(outFile.stem().string()));
+    // ALL_F32 / MOSTLY_F16 / MOSTLY_Q8_0
+    w.set("general.file_type", Value::u32(dtype == ExportDtype::F16 ? 1 : dtype == ExportDtype::Q8_0 ? 7 : 0));
+    w.set("general.quantization_version", Value::u32(2));
+}
+
+void setGgufTokenizer(gguf::Writer& w, const GgufVocab& vocab, const Tokenizer& tokenizer) {
+    w.set("tokenizer.ggml.model", Value::str("gpt2"));
+    w.set("tokenizer.ggml.pre", Value::str("gpt-2"));
+    w.set("tokenizer.ggml.tokens", Value::strArray(vocab.tokens));
+    w.set("tokenizer.ggml.token_type", Value::i32Array(vocab.types));
+    w.set("tokenizer.ggml.merges", Value::strArray(vocab.merges));
+    if (auto eos = tokenizer.eosId()) {
+        w.set("tokenizer.ggml.bos_token_id", Value::u32(static_cast<uint32_t>(*eos)));
+        w.set("tokenizer.ggml.eos_token_id", Value::u32(static_cast<uint32_t>(*eos)));
+        w.set("tokenizer.ggml.padding_token_id", Value::u32(static_cast<uint32_t>(*eos)));
+    }
+    w.set("tokenizer.ggml.add_bos_token", Value::boolean(false));
+}
+
+TensorType GgufBigType::operator()(const torch::Tensor& t, const std::string& name) const {
+    const TensorType big = m_dtype == ExportDtype::F16    ? TensorType::F16
+                           : m_dtype == ExportDtype::Q8_0 ? TensorType::Q8_0
+                                                          : TensorType::F32;
+    // Q8_0 blocks run along each row; a row length that is not a multiple of 32 stays f16.
+    if (big == TensorType::Q8_0 && t.size(-1) % 32 != 0) {
+        m_warnings.push_back(fmt::format("{}: rows of {} values are not a multiple of 32; stored as f16", name, t.size(-1)));
+        return TensorType::F16;
+    }
+    return big;
+}
+
+}  // namespace detail
 
 ExportResult exportGguf(LanguageModelImpl& model, const Tokenizer& tokenizer, const fs::path& outFile,
                         ExportDtype dtype) {
     const ModelConfig& c = model.config();
+    if (c.arch == Architecture::Mamba2) {
+        std::map<std::string, torch::Tensor> params;
+        for (const auto& p : model.named_parameters(true)) params[p.key()] = p.value();
+        return detail::exportGgufMamba2(c, params, tokenizer, outFile, dtype);
+    }
     if (c.arch != Architecture::Mamba)
-        throw ConfigError(fmt::format("arch: GGUF export supports Mamba models (llama.cpp 'mamba'), not {}", toString(c.arch)));
+        throw ConfigError(fmt::format("arch: GGUF export supports Mamba and Mamba-2 models (llama.cpp 'mamba', "
+                                      "'mamba2'), not {}", toString(c.arch)));
     if (c.residualGate || c.blockLayerNorm || c.gelu)
         throw ConfigError("residual_gate/block_layer_norm/gelu: llama.cpp's Mamba has no such variant");
     if (c.projBias) throw ConfigError("proj_bias: llama.cpp's Mamba has no in_proj/out_proj bias");
@@ -81,27 +116,12 @@ ExportResult exportGguf(LanguageModelImpl& model, const Tokenizer& tokenizer, co
         if (!t) throw ConfigError("model has no parameter " + key);
         return t->detach().to(torch::kCPU, torch::kFloat32);
     };
-    const TensorType big = dtype == ExportDtype::F16    ? TensorType::F16
-                           : dtype == ExportDtype::Q8_0 ? TensorType::Q8_0
-                                                        : TensorType::F32;
-    // Q8_0 blocks run along each row; a row length that is not a multiple of 32 stays f16.
-    auto bigFor = [&](const torch::Tensor& t, const std::string& name) {
-        if (big == TensorType::Q8_0 && t.size(-1) % 32 != 0) {
-            result.warnings.push_back(fmt::format("{}: rows of {} values are not a multiple of 32; stored as f16", name,
-                                                  t.size(-1)));
-            return TensorType::F16;
-        }
-        return big;
-    };
+    const detail::GgufBigType bigFor(dtype, result.warnings);
     const int64_t rows = c.paddedVocab();
-    GgufVocab vocab = ggufVocab(tokenizer, rows);
+    const detail::GgufVocab vocab = detail::ggufVocab(tokenizer, rows);
 
     gguf::Writer w;
-    w.set("general.architecture", Value::str("mamba"));
-    w.set("general.name", Value::str(outFile.stem().string()));
-    // ALL_F32 / MOSTLY_F16 / MOSTLY_Q8_0
-    w.set("general.file_type", Value::u32(dtype == ExportDtype::F16 ? 1 : dtype == ExportDtype::Q8_0 ? 7 : 0));
-    w.set("general.quantization_version", Value::u32(2));
+    detail::setGgufGeneral(w, "mamba", outFile, dtype);
     // Mamba has no context limit; llama.cpp's converter records 2^20 as well.
     w.set("mamba.context_length", Value::u32(1u << 20));
     w.set("mamba.embedding_length", Value::u32(static_cast<uint32_t>(c.dModel)));
@@ -114,17 +134,7 @@ ExportResult exportGguf(LanguageModelImpl& model, const Tokenizer& tokenizer, co
     w.set("mamba.ssm.time_step_rank", Value::u32(static_cast<uint32_t>(c.resolvedDtRank())));
     w.set("mamba.attention.layer_norm_rms_epsilon", Value::f32(static_cast<float>(c.normEps)));
     w.set("mamba.ssm.dt_b_c_rms", Value::boolean(false));
-    w.set("tokenizer.ggml.model", Value::str("gpt2"));
-    w.set("tokenizer.ggml.pre", Value::str("gpt-2"));
-    w.set("tokenizer.ggml.tokens", Value::strArray(vocab.tokens));
-    w.set("tokenizer.ggml.token_type", Value::i32Array(vocab.types));
-    w.set("tokenizer.ggml.merges", Value::strArray(vocab.merges));
-    if (auto eos = tokenizer.eosId()) {
-        w.set("tokenizer.ggml.bos_token_id", Value::u32(static_cast<uint32_t>(*eos)));
-        w.set("tokenizer.ggml.eos_token_id", Value::u32(static_cast<uint32_t>(*eos)));
-        w.set("tokenizer.ggml.padding_token_id", Value::u32(static_cast<uint32_t>(*eos)));
-    }
-    w.set("tokenizer.ggml.add_bos_token", Value::boolean(false));
+    detail::setGgufTokenizer(w, vocab, tokenizer);
 
     const torch::Tensor embd = get("backbone.embeddings.weight");
     w.addTensor("token_embd.weight", embd, bigFor(embd, "token_embd.weight"));

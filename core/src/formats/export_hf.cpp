@@ -1,4 +1,5 @@
-// Hugging Face export: MambaForCausalLM for Mamba, GPT2LMHeadModel for the Transformer baseline.
+// Hugging Face export: MambaForCausalLM for Mamba, Mamba2ForCausalLM for Mamba-2, GPT2LMHeadModel for
+// the Transformer baseline.
 #include <algorithm>
 #include <cctype>
 #include <fstream>
@@ -102,6 +103,19 @@ void exportMamba(LanguageModelImpl& model, const Tokenizer& tok, const fs::path&
     if (c.dropout > 0.0) result.warnings.push_back("dropout is not exported (inference only)");
     std::map<std::string, torch::Tensor> w;
     // A tied head is left out: transformers re-ties lm_head to the embedding on load.
+    for (const auto& [k, t] : paramMap(model)) w[k] = asDtype(t, dtype);
+    writeWeights(dir / "model.safetensors", w, result);
+    writeJsonFile(dir / "config.json", cfg, result);
+}
+
+void exportMamba2(LanguageModelImpl& model, const Tokenizer& tok, const fs::path& dir, ExportDtype dtype,
+                  ExportResult& result) {
+    const ModelConfig& c = model.config();
+    json cfg = toHfMamba2Config(c, specialIds(tok));
+    cfg["torch_dtype"] = dtype == ExportDtype::F16 ? "float16" : "float32";
+    if (c.dropout > 0.0) result.warnings.push_back("dropout is not exported (inference only)");
+    std::map<std::string, torch::Tensor> w;
+    // Our parameter names are transformers' Mamba2ForCausalLM names; a tied head is left out.
     for (const auto& [k, t] : paramMap(model)) w[k] = asDtype(t, dtype);
     writeWeights(dir / "model.safetensors", w, result);
     writeJsonFile(dir / "config.json", cfg, result);
@@ -233,6 +247,8 @@ ExportResult exportHuggingFace(LanguageModelImpl& model, const Tokenizer& tokeni
     torch::NoGradGuard noGrad;
     if (model.config().arch == Architecture::Mamba)
         exportMamba(model, tokenizer, outDir, dtype, result);
+    else if (model.config().arch == Architecture::Mamba2)
+        exportMamba2(model, tokenizer, outDir, dtype, result);
     else
         exportGpt2(model, tokenizer, outDir, dtype, result);
     writeTokenizerFiles(outDir, tokenizer, result);

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "formats/config_reader.h"
+#include "formats/hf_config_internal.h"
 #include "runtime/json_file.h"
 
 #include "mts/core/runtime/errors.h"
@@ -17,76 +19,7 @@ namespace {
 
 using nlohmann::json;
 
-// Typed access to a config object: a known key with the wrong type is an error naming the key.
-class Reader {
-public:
-    Reader(const json& j, std::string file, std::string prefix = {})
-        : m_j(j), m_file(std::move(file)), m_prefix(std::move(prefix)) {}
-
-    bool has(const char* key) const { return m_j.contains(key) && !m_j.at(key).is_null(); }
-
-    int64_t integer(const char* key, std::optional<int64_t> def) const {
-        if (!has(key)) return require(key, def);
-        const json& v = m_j.at(key);
-        if (v.is_number_integer()) return v.get<int64_t>();
-        // Some writers store integers as 16.0.
-        if (v.is_number_float()) {
-            double d = v.get<double>();
-            if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15) return static_cast<int64_t>(d);
-        }
-        throw bad(key, "an integer", v);
-    }
-    double number(const char* key, std::optional<double> def) const {
-        if (!has(key)) return require(key, def);
-        const json& v = m_j.at(key);
-        if (!v.is_number()) throw bad(key, "a number", v);
-        return v.get<double>();
-    }
-    bool boolean(const char* key, std::optional<bool> def) const {
-        if (!has(key)) return require(key, def);
-        const json& v = m_j.at(key);
-        if (!v.is_boolean()) throw bad(key, "true or false", v);
-        return v.get<bool>();
-    }
-    std::string string(const char* key, std::optional<std::string> def) const {
-        if (!has(key)) return require(key, def);
-        const json& v = m_j.at(key);
-        if (!v.is_string()) throw bad(key, "a string", v);
-        return v.get<std::string>();
-    }
-    // "auto" or a positive integer; 0 stands for auto.
-    int64_t rankOrAuto(const char* key) const {
-        if (!has(key)) return 0;
-        const json& v = m_j.at(key);
-        if (v.is_string()) {
-            if (v.get<std::string>() == "auto") return 0;
-            throw bad(key, "\"auto\" or an integer", v);
-        }
-        return integer(key, 0);
-    }
-    const json& object(const char* key) const {
-        static const json kEmpty = json::object();
-        if (!has(key)) return kEmpty;
-        const json& v = m_j.at(key);
-        if (!v.is_object()) throw bad(key, "an object", v);
-        return v;
-    }
-
-private:
-    template <class T>
-    T require(const char* key, const std::optional<T>& def) const {
-        if (!def) throw FormatError(m_file, fmt::format("config.json: missing required key '{}{}'", m_prefix, key));
-        return *def;
-    }
-    FormatError bad(const char* key, const char* expected, const json& v) const {
-        std::string shown = v.dump();
-        if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
-        return FormatError(m_file, fmt::format("config.json: '{}{}' must be {}, got {}", m_prefix, key, expected, shown));
-    }
-    const json& m_j;
-    std::string m_file;
-    std::string m_prefix;
-};
+using detail::ConfigReader;
 
 bool activationIsGelu(const std::string& act, const std::string& file) {
     if (act == "silu" || act == "swish") return false;
@@ -95,7 +28,7 @@ bool activationIsGelu(const std::string& act, const std::string& file) {
 }
 
 ModelConfig fromHf(const json& j, const std::string& file) {
-    Reader r(j, file);
+    ConfigReader r(j, file);
     ModelConfig c;
     c.arch = Architecture::Mamba;
     c.dModel = r.integer("hidden_size", std::nullopt);
@@ -130,7 +63,7 @@ ModelConfig fromHf(const json& j, const std::string& file) {
 }
 
 ModelConfig fromStateSpaces(const json& j, const std::string& file) {
-    Reader r(j, file);
+    ConfigReader r(j, file);
     ModelConfig c;
     c.arch = Architecture::Mamba;
     c.dModel = r.integer("d_model", std::nullopt);
@@ -150,10 +83,14 @@ ModelConfig fromStateSpaces(const json& j, const std::string& file) {
     c.normEps = r.number("norm_epsilon", 1e-5);
     r.boolean("residual_in_fp32", true);  // type check only: we always keep the residual in fp32
     r.boolean("fused_add_norm", true);    // a kernel choice, same numbers
-    Reader s(r.object("ssm_cfg"), file, "ssm_cfg.");
+    ConfigReader s(r.object("ssm_cfg"), file, "ssm_cfg.");
     const std::string layer = s.string("layer", std::string("Mamba1"));
+    if (layer == "Mamba2") {
+        detail::readStateSpacesMamba2(s, c);
+        return c;
+    }
     if (layer != "Mamba1")
-        throw FormatError(file, fmt::format("config.json: ssm_cfg.layer '{}' is not supported (only Mamba1)", layer));
+        throw FormatError(file, fmt::format("config.json: ssm_cfg.layer '{}' is not supported (Mamba1 or Mamba2)", layer));
     c.dState = s.integer("d_state", 16);
     c.dConv = s.integer("d_conv", 4);
     c.expand = s.integer("expand", 2);
@@ -167,7 +104,57 @@ ModelConfig fromStateSpaces(const json& j, const std::string& file) {
     return c;
 }
 
+// model_type "mamba2", or (when a writer left model_type out) Mamba2ForCausalLM in architectures.
+bool isHfMamba2(const json& j) {
+    if (j.contains("model_type")) return j.at("model_type") == "mamba2";
+    if (!j.contains("architectures") || !j.at("architectures").is_array()) return false;
+    for (const json& a : j.at("architectures"))
+        if (a == "Mamba2ForCausalLM") return true;
+    return false;
+}
+
 }  // namespace
+
+namespace detail {
+
+std::string quotePythonJsonConstants(const std::string& text) {
+    std::string out;
+    out.reserve(text.size() + 16);
+    bool inString = false;
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char ch = text[i];
+        if (inString) {
+            out.push_back(ch);
+            if (ch == '\\' && i + 1 < text.size()) {
+                out.push_back(text[++i]);
+            } else if (ch == '"') {
+                inString = false;
+            }
+            continue;
+        }
+        if (ch == '"') {
+            inString = true;
+            out.push_back(ch);
+            continue;
+        }
+        bool replaced = false;
+        for (const char* word : {"-Infinity", "Infinity", "NaN"}) {
+            const size_t n = std::char_traits<char>::length(word);
+            if (text.compare(i, n, word) == 0) {
+                out += '"';
+                out += word;
+                out += '"';
+                i += n - 1;
+                replaced = true;
+                break;
+            }
+        }
+        if (!replaced) out.push_back(ch);
+    }
+    return out;
+}
+
+}  // namespace detail
 
 CheckpointConfig parseCheckpointConfig(const json& j, const std::string& file) {
     if (!j.is_object()) throw FormatError(file, "config.json is not a JSON object");
@@ -184,10 +171,14 @@ CheckpointConfig parseCheckpointConfig(const json& j, const std::string& file) {
         }
     } else if (j.contains("hidden_size") || j.contains("num_hidden_layers")) {
         out.layout = "hf";
-        if (j.contains("model_type") && j.at("model_type") != "mamba")
-            throw FormatError(file, fmt::format("config.json: model_type {} is not supported (only mamba)",
-                                                j.at("model_type").dump()));
-        out.config = fromHf(j, file);
+        if (isHfMamba2(j)) {
+            out.config = detail::fromHfMamba2(j, file);
+        } else {
+            if (j.contains("model_type") && j.at("model_type") != "mamba")
+                throw FormatError(file, fmt::format("config.json: model_type {} is not supported (mamba or mamba2)",
+                                                    j.at("model_type").dump()));
+            out.config = fromHf(j, file);
+        }
     } else if (j.contains("d_model") || j.contains("n_layer") || j.contains("ssm_cfg")) {
         out.layout = "state-spaces";
         out.config = fromStateSpaces(j, file);
@@ -202,7 +193,8 @@ CheckpointConfig parseCheckpointConfig(const json& j, const std::string& file) {
                            {"vocab_size", c.vocabSize}, {"d_state", c.dState}, {"d_conv", c.dConv},
                            {"expand", c.expand}, {"dt_rank", c.dtRank}, {"pad_vocab_multiple", c.padVocabMultiple},
                            {"n_head", c.nHead}, {"mlp_ratio", c.mlpRatio}, {"max_seq_len", c.maxSeqLen},
-                           {"context", c.context}}) {
+                           {"context", c.context}, {"head_dim", c.headDim}, {"n_groups", c.nGroups},
+                           {"chunk_size", c.chunkSize}}) {
         if (v > kMax) throw FormatError(file, fmt::format("config.json: {} = {} is implausibly large", name, v));
     }
     try {
@@ -214,7 +206,12 @@ CheckpointConfig parseCheckpointConfig(const json& j, const std::string& file) {
 }
 
 CheckpointConfig readCheckpointConfig(const std::filesystem::path& configJson) {
-    return parseCheckpointConfig(detail::readJsonFile(configJson, "config.json"), configJson.string());
+    // A config.json is small; anything that cannot be read whole gets readJsonFile's error.
+    const std::optional<std::string> text = detail::readSmallFile(configJson, uint64_t(16) << 20);
+    if (!text) return parseCheckpointConfig(detail::readJsonFile(configJson, "config.json"), configJson.string());
+    return parseCheckpointConfig(
+        detail::parseJsonText(detail::quotePythonJsonConstants(*text), configJson.string(), "config.json"),
+        configJson.string());
 }
 
 json toHfMambaConfig(const ModelConfig& c, const SpecialIds& ids, bool allowVariants) {

@@ -232,7 +232,7 @@ LoadedModel loadModel(const fs::path& path, torch::Device device) {
     }
 
     ModelConfig& config = cc.config;
-    if (cc.layout != "studio" && config.arch == Architecture::Mamba) {
+    if (cc.layout != "studio" && (config.arch == Architecture::Mamba || config.arch == Architecture::Mamba2)) {
         auto it = weights.find(kEmbeddingKey);
         if (it == weights.end()) throw FormatError(weightFile, fmt::format("missing tensor '{}'", kEmbeddingKey));
         if (it->second.dim() != 2)
@@ -292,7 +292,7 @@ ModelInfo inspectModel(const fs::path& path) {
     for (const auto& f : files)
         if (!f.empty()) info.weightFiles.emplace_back(f);
     info.storedDtype = dtypeSummary(dtypes);
-    if (cc.layout != "studio" && cc.config.arch == Architecture::Mamba) {
+    if (cc.layout != "studio" && (cc.config.arch == Architecture::Mamba || cc.config.arch == Architecture::Mamba2)) {
         auto it = canon.find(kEmbeddingKey);
         if (it == canon.end() || it->second.shape.size() != 2)
             throw FormatError(info.weightFiles.empty() ? cfgFile : info.weightFiles.front().string(),
@@ -312,10 +312,10 @@ void saveModel(const fs::path& dir, LanguageModelImpl& model, const Tokenizer* t
     if (ec) throw FormatError(dir.string(), "cannot create folder: " + ec.message());
     const ModelConfig& c = model.config();
     json j;
-    if (c.arch == Architecture::Mamba) {
+    if (c.arch == Architecture::Mamba || c.arch == Architecture::Mamba2) {
         SpecialIds ids;
         if (tokenizer) ids.eos = tokenizer->eosId();
-        j = toHfMambaConfig(c, ids, /*allowVariants=*/true);
+        j = c.arch == Architecture::Mamba ? toHfMambaConfig(c, ids, /*allowVariants=*/true) : toHfMamba2Config(c, ids);
     } else {
         j["architectures"] = {"Mts" + toString(c.arch)};
         j["model_type"] = "mts-" + toString(c.arch);

@@ -1,9 +1,10 @@
 #pragma once
 // Exporting a studio model to other tools:
-//   Hugging Face: Mamba -> MambaForCausalLM folder; Transformer -> GPT2LMHeadModel folder
-//                 (config.json, model.safetensors, tokenizer.json, tokenizer_config.json,
-//                 generation_config.json), loadable with transformers' from_pretrained.
-//   GGUF:         one file for llama.cpp's "mamba" architecture, tokenizer embedded.
+//   Hugging Face: Mamba -> MambaForCausalLM folder; Mamba-2 -> Mamba2ForCausalLM folder;
+//                 Transformer -> GPT2LMHeadModel folder (config.json, model.safetensors,
+//                 tokenizer.json, tokenizer_config.json, generation_config.json), loadable with
+//                 transformers' from_pretrained (and by loadModel, bit-exact in f32).
+//   GGUF:         one file for llama.cpp's "mamba" or "mamba2" architecture, tokenizer embedded.
 //
 // Usage:
 //   auto lm = mts::loadModel(dir);
@@ -39,7 +40,9 @@ struct ExportResult {
 ExportResult exportHuggingFace(LanguageModelImpl& model, const Tokenizer& tokenizer,
                                const std::filesystem::path& outDir, ExportDtype dtype);
 
-/// Writes a GGUF v3 file for llama.cpp's Mamba architecture. With F16 the large matrices
+/// Writes a GGUF v3 file for llama.cpp's Mamba architecture ("mamba"; "mamba2" for a Mamba-2
+/// model: its A as -exp(A_log) and D shaped {1, H}, the gated norm's weight {d_inner/G, G}).
+/// With F16 the large matrices
 /// (token_embd, ssm_in, ssm_out, output) are float16; norms, conv, x/dt projections, A and D
 /// stay float32 as llama.cpp's SSM operators require. With Q8_0 those large matrices are
 /// llama.cpp's 8-bit blocks (file type MOSTLY_Q8_0) when their row length is a multiple of 32,

@@ -1,9 +1,13 @@
 #pragma once
 // config.json of a model folder, in the three layouts the loader reads:
 //   "hf"            Hugging Face MambaForCausalLM (hidden_size, num_hidden_layers, state_size, ...)
-//   "state-spaces"  the original mamba_ssm MambaConfig (d_model, n_layer, ssm_cfg, ...)
+//                   or Mamba2ForCausalLM (model_type "mamba2": + head_dim, num_heads, n_groups, ...)
+//   "state-spaces"  the original mamba_ssm MambaConfig (d_model, n_layer, ssm_cfg, ...), with
+//                   ssm_cfg.layer "Mamba1" (default) or "Mamba2" (+ headdim, ngroups, chunk_size)
 //   "studio"        any config.json carrying "mts_config" (the full ModelConfig; all architectures)
-// and the Hugging Face config.json the studio writes for a Mamba model.
+// and the Hugging Face config.json the studio writes for a Mamba or Mamba-2 model.
+// Python's json writes inf as the non-standard Infinity (transformers' Mamba-2 configs hold
+// "time_step_limit": [0.0, Infinity]); readCheckpointConfig accepts it.
 // Pure functions, thread-safe. Malformed input throws FormatError(file, problem).
 #include <cstdint>
 #include <filesystem>
@@ -22,8 +26,10 @@ struct CheckpointConfig {
 };
 
 /// Interprets a parsed config.json. `file` is used in error messages. Unsupported variants
-/// (Mamba-2 layers, LayerNorm instead of RMSNorm, attention/MLP layers, unknown activation) and
-/// wrong types on known keys are FormatErrors; unknown keys are ignored.
+/// (LayerNorm instead of RMSNorm, attention/MLP layers, unknown activation, a clamped Mamba-2
+/// dt), inconsistent Mamba-2 heads (num_heads != expand * hidden_size / head_dim, head_dim not
+/// dividing it, n_groups not dividing the heads), implausibly large sizes and wrong types on
+/// known keys are FormatErrors naming the key; unknown keys are ignored.
 CheckpointConfig parseCheckpointConfig(const nlohmann::json& j, const std::string& file);
 
 /// Reads and parses dir/config.json (or the given file).
@@ -39,5 +45,10 @@ struct SpecialIds {
 /// seed-experiment variants have no Hugging Face equivalent) unless allowVariants is true.
 nlohmann::json toHfMambaConfig(const ModelConfig& config, const SpecialIds& ids = {},
                                bool allowVariants = false);
+
+/// config.json for transformers' Mamba2ForCausalLM (model_type "mamba2"): vocab_size is the
+/// padded embedding size, num_heads = expand * hidden_size / head_dim, time_step_limit left at
+/// its default (0, inf). Throws ConfigError when config is not a Mamba-2 model.
+nlohmann::json toHfMamba2Config(const ModelConfig& config, const SpecialIds& ids = {});
 
 }  // namespace mts

@@ -1,6 +1,7 @@
 #pragma once
-// Loading and saving whole models: a folder in Hugging Face MambaForCausalLM layout, the
-// original state-spaces layout, a studio checkpoint, or a run folder (its latest checkpoint).
+// Loading and saving whole models: a folder in Hugging Face MambaForCausalLM or
+// Mamba2ForCausalLM layout, the original state-spaces layout (Mamba1 or Mamba2 layers), a studio
+// checkpoint, or a run folder (its latest checkpoint).
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -37,7 +38,7 @@ LoadedModel loadModel(const std::filesystem::path& path, torch::Device device = 
 /// folder has none (as loadModel does). Throws FormatError naming the path and the problem.
 std::unique_ptr<Tokenizer> loadModelTokenizer(const std::filesystem::path& path);
 
-/// Writes config.json (HF layout for Mamba, plus "mts_config" with the full ModelConfig),
+/// Writes config.json (HF layout for Mamba and Mamba-2, plus "mts_config" with the full ModelConfig),
 /// model.safetensors and tokenizer.json (when given) into dir (created if needed).
 void saveModel(const std::filesystem::path& dir, LanguageModelImpl& model,
                const Tokenizer* tokenizer);
