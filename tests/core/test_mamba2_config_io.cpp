@@ -9,6 +9,9 @@
 
 #include "formats/config_reader.h"
 #include "mts/core/formats/hf_config.h"
+#include "mts/core/formats/model_io.h"
+#include "mts/core/formats/safetensors.h"
+#include "mts/core/model/parameter_count.h"
 #include "mts/core/runtime/errors.h"
 #include "shared_data.h"
 
@@ -271,6 +274,39 @@ TEST(Mamba2ConfigIo, PythonConstantsAreQuotedOutsideStringsOnly) {
     json j = hfSmall();
     j["time_step_limit"] = {0.0, "NaN"};
     EXPECT_NE(refusal(j).find("'time_step_limit' must be a list of two numbers"), std::string::npos) << refusal(j);
+}
+
+TEST(Mamba2ConfigIo, HugeSizesAreRefusedBeforeAnythingIsAllocated) {
+    // A few bytes of config.json naming hundreds of GB of Mamba-2, beside a tiny weight file:
+    // refused by the size check (before the model is built), naming config.json.
+    TempDir dir;
+    json cfg = hfSmall();
+    cfg["hidden_size"] = 1 << 20;
+    cfg["num_hidden_layers"] = 64;
+    cfg["head_dim"] = 1024;
+    cfg["num_heads"] = 2048;
+    std::ofstream(dir / "config.json") << cfg.dump();
+    mts::writeSafetensors(dir / "model.safetensors", {{"backbone.embeddings.weight", torch::zeros({264, 64})}}, {});
+    std::string msg;
+    try {
+        mts::loadModel(dir.path());
+    } catch (const mts::FormatError& e) {
+        msg = e.what();
+    }
+    EXPECT_NE(msg.find((dir / "config.json").string()), std::string::npos) << msg;
+    EXPECT_NE(msg.find("describes a model of"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("hold only"), std::string::npos) << msg;
+
+    // The count itself: every tensor of the block, overflow refused.
+    mts::ModelConfig c = parse(hfSmall()).config;  // d 64, d_inner 128, 8 heads, 2 groups, state 8, kernel 4
+    const int64_t d = 64, di = 128, h = 8, gn = 16, conv = di + 2 * gn, v = 272;  // 260 padded to 16
+    const int64_t layer = d + (2 * di + 2 * gn + h) * d + conv * 4 + conv + 3 * h + di + di * d;
+    ASSERT_TRUE(mts::checkedParameterCount(c).has_value());
+    EXPECT_EQ(*mts::checkedParameterCount(c), v * d + 2 * layer + d + v * d);  // untied head (the default)
+    c.dModel = int64_t(1) << 24;
+    c.expand = int64_t(1) << 24;
+    c.headDim = 1;
+    EXPECT_FALSE(mts::checkedParameterCount(c).has_value());
 }
 
 }  // namespace
