@@ -60,6 +60,17 @@ AutocastGuard::~AutocastGuard() {
     at::autocast::clear_cache();
 }
 
+AutocastOff::AutocastOff()
+    : m_cpu(isEnabled(c10::DeviceType::CPU)), m_cuda(isEnabled(c10::DeviceType::CUDA)) {
+    if (m_cpu) setEnabled(c10::DeviceType::CPU, false);
+    if (m_cuda) setEnabled(c10::DeviceType::CUDA, false);
+}
+
+AutocastOff::~AutocastOff() {
+    if (m_cpu) setEnabled(c10::DeviceType::CPU, true);
+    if (m_cuda) setEnabled(c10::DeviceType::CUDA, true);
+}
+
 std::pair<bool, at::ScalarType> autocastState(c10::DeviceType device) {
     auto d = autocastDevice(device);
     return {isEnabled(d), getDtype(d)};

@@ -33,6 +33,20 @@ private:
     at::ScalarType m_prevDtype = at::kBFloat16;
 };
 
+/// RAII region where autocast is off for CPU and CUDA (ops run in their inputs' dtypes), for
+/// kernels that compute in float32 inside a bf16 autocast region (the SSD's matrix products).
+/// Restores the previous state on destruction. Thread-local, like autocast itself.
+class AutocastOff {
+public:
+    AutocastOff();
+    ~AutocastOff();
+    AutocastOff(const AutocastOff&) = delete;
+    AutocastOff& operator=(const AutocastOff&) = delete;
+
+private:
+    bool m_cpu = false, m_cuda = false;
+};
+
 /// The autocast state of the current thread for a device type: (enabled, low-precision dtype).
 /// Used to re-enter the same autocast region when recomputing (gradient checkpointing).
 std::pair<bool, at::ScalarType> autocastState(c10::DeviceType device);
