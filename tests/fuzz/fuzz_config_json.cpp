@@ -4,21 +4,28 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "formats/config_reader.h"
 #include "formats/model_io_internal.h"
 #include "fuzz_entry.h"
 #include "mts/core/formats/hf_config.h"
 #include "mts/core/runtime/errors.h"
 
 MTS_FUZZ_TARGET(config_json) {
-    nlohmann::json j = nlohmann::json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);
+    // As readCheckpointConfig reads it: Python's Infinity / NaN quoted first.
+    const std::string text = mts::detail::quotePythonJsonConstants(std::string(reinterpret_cast<const char*>(data), size));
+    nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return 0;
     try {
         auto c = mts::parseCheckpointConfig(j, "config.json");
         (void)c.config.paddedVocab();
-        (void)mts::toHfMambaConfig(c.config, {}, true);
+        if (c.config.arch == mts::Architecture::Mamba2)
+            (void)mts::toHfMamba2Config(c.config, {});
+        else
+            (void)mts::toHfMambaConfig(c.config, {}, true);
     } catch (const mts::FormatError&) {
     } catch (const mts::ConfigError&) {  // toHfMambaConfig on a non-Mamba config
     }
