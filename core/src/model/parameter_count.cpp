@@ -54,6 +54,21 @@ std::optional<int64_t> checkedParameterCount(const ModelConfig& c) {
             total = total + num(c.nLayer) * layer + d + head;          // + norm_f
             break;
         }
+        case Architecture::Mamba2: {
+            const Checked di = num(c.expand) * d, gn = num(c.nGroups) * num(c.dState), k = num(c.dConv);
+            if (di.bad || c.headDim <= 0) return std::nullopt;
+            const Checked h = num(di.v / c.headDim);
+            const Checked proj = 2 * di + 2 * gn + h, conv = di + 2 * gn;
+            const int64_t projBias = c.projBias ? 1 : 0;
+            Checked layer = d;                                         // RMSNorm
+            layer = layer + proj * d + projBias * proj;                // in_proj: z, x, B, C, dt
+            layer = layer + conv * k + (c.convBias ? conv : num(0));   // depthwise conv over x, B, C
+            layer = layer + 3 * h;                                     // dt_bias, A_log, D
+            layer = layer + di;                                        // gated RMSNorm
+            layer = layer + di * d + projBias * d;                     // out_proj
+            total = total + num(c.nLayer) * layer + d + head;          // + norm_f
+            break;
+        }
         case Architecture::Transformer:
         case Architecture::Attention1: {
             const Checked m = num(c.mlpRatio) * d;
