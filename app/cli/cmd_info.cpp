@@ -74,6 +74,10 @@ int runInfo(const InfoOptions& o) {
     if (c.arch == Architecture::Mamba) {
         fmt::print("d_state:      {}\nd_conv:       {}\nexpand:       {} (d_inner {})\ndt_rank:      {}\n", c.dState,
                    c.dConv, c.expand, c.dInner(), c.resolvedDtRank());
+    } else if (c.arch == Architecture::Mamba2) {
+        fmt::print("d_state:      {}\nd_conv:       {}\nexpand:       {} (d_inner {})\nheads:        {} x {} (groups {})\n"
+                   "chunk_size:   {}\n",
+                   c.dState, c.dConv, c.expand, c.dInner(), c.dInner() / c.headDim, c.headDim, c.nGroups, c.chunkSize);
     } else if (c.arch != Architecture::Linear) {
         fmt::print("n_head:       {}\npositions:    {} (max {})\n", c.nHead, c.positions, c.maxSeqLen);
         if (c.arch == Architecture::Moe)

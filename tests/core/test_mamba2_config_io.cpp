@@ -78,7 +78,7 @@ TEST(Mamba2ConfigIo, ReadsTransformersLayoutWithPythonInfinity) {
     EXPECT_EQ(c.dConv, 4);
     EXPECT_EQ(c.expand, 2);
     EXPECT_EQ(c.headDim, 64);
-    EXPECT_EQ(c.nHeads(), 24);
+    EXPECT_EQ(c.dInner() / c.headDim, 24);
     EXPECT_EQ(c.nGroups, 1);
     EXPECT_EQ(c.chunkSize, 256);
     EXPECT_TRUE(c.tieEmbeddings);
@@ -97,7 +97,7 @@ TEST(Mamba2ConfigIo, MissingKeysTakeTransformersDefaults) {
             .config;
     EXPECT_EQ(c.nGroups, 8);
     EXPECT_EQ(c.headDim, 64);
-    EXPECT_EQ(c.nHeads(), 32);
+    EXPECT_EQ(c.dInner() / c.headDim, 32);
     EXPECT_EQ(c.dState, 128);
     EXPECT_FALSE(c.tieEmbeddings);
     // Without model_type, the architectures list decides.
@@ -121,7 +121,7 @@ TEST(Mamba2ConfigIo, ReadsStateSpacesLayout) {
     EXPECT_EQ(c.dConv, 4);
     EXPECT_EQ(c.expand, 2);
     EXPECT_EQ(c.headDim, 64);
-    EXPECT_EQ(c.nHeads(), 24);
+    EXPECT_EQ(c.dInner() / c.headDim, 24);
     EXPECT_EQ(c.nGroups, 1);
     EXPECT_EQ(c.chunkSize, 256);
     EXPECT_TRUE(c.tieEmbeddings);
@@ -140,7 +140,7 @@ TEST(Mamba2ConfigIo, ReadsStateSpacesLayout) {
     EXPECT_EQ(s.dState, 8);
     EXPECT_EQ(s.dConv, 3);
     EXPECT_EQ(s.headDim, 16);
-    EXPECT_EQ(s.nHeads(), 8);
+    EXPECT_EQ(s.dInner() / s.headDim, 8);
     EXPECT_EQ(s.nGroups, 2);
     EXPECT_EQ(s.chunkSize, 64);
     EXPECT_DOUBLE_EQ(s.dtMin, 0.002);

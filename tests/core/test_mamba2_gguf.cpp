@@ -39,7 +39,7 @@ mts::ModelConfig tinyConfig(bool tied = true) {
 // Parameters under our (= transformers' Mamba2ForCausalLM) names, random values.
 std::map<std::string, torch::Tensor> tinyParams(const mts::ModelConfig& c) {
     torch::manual_seed(5);
-    const int64_t d = c.dModel, di = c.dInner(), h = c.nHeads(), gn = c.nGroups * c.dState;
+    const int64_t d = c.dModel, di = c.dInner(), h = c.dInner() / c.headDim, gn = c.nGroups * c.dState;
     const int64_t convDim = di + 2 * gn;
     std::map<std::string, torch::Tensor> p;
     p["backbone.embeddings.weight"] = torch::randn({c.paddedVocab(), d});

@@ -35,6 +35,9 @@ void requireNoDtLimit(const ConfigReader& r, const char* key) {
                                 lo, hi));
 }
 
+// Mamba-2 heads: d_inner / head_dim (sizes bounded, head_dim > 0 checked by the caller).
+int64_t heads(const ModelConfig& c) { return c.expand * c.dModel / c.headDim; }
+
 // head_dim must split d_inner = expand * d_model into whole heads.
 void checkHeads(const ConfigReader& r, const ModelConfig& c, const char* headDimKey, const char* expandKey,
                 const char* modelKey) {
@@ -64,13 +67,13 @@ ModelConfig fromHfMamba2(const json& j, const std::string& file) {
                                                 c.expand * c.dModel));
     checkHeads(r, c, "head_dim", "expand", "hidden_size");
     if (r.has("num_heads")) {
-        const int64_t heads = r.integer("num_heads", 0);
-        if (heads != c.nHeads())
-            r.fail("num_heads", fmt::format("= {} but expand * hidden_size / head_dim = {} * {} / {} = {}", heads, c.expand,
-                                            c.dModel, c.headDim, c.nHeads()));
+        const int64_t numHeads = r.integer("num_heads", 0);
+        if (numHeads != heads(c))
+            r.fail("num_heads", fmt::format("= {} but expand * hidden_size / head_dim = {} * {} / {} = {}", numHeads, c.expand,
+                                            c.dModel, c.headDim, heads(c)));
     }
-    if (c.nHeads() % c.nGroups != 0)
-        r.fail("n_groups", fmt::format("= {} does not divide num_heads = {}", c.nGroups, c.nHeads()));
+    if (heads(c) % c.nGroups != 0)
+        r.fail("n_groups", fmt::format("= {} does not divide num_heads = {}", c.nGroups, heads(c)));
     c.projBias = r.boolean("use_bias", false);
     c.convBias = r.boolean("use_conv_bias", true);
     c.normEps = r.number("layer_norm_epsilon", 1e-5);
@@ -101,8 +104,8 @@ void readStateSpacesMamba2(const ConfigReader& s, ModelConfig& c) {
     c.chunkSize = bounded(s, "chunk_size", 256);
     if (c.dModel > kMaxDim) s.fail("expand", "is applied to an implausibly large d_model");
     checkHeads(s, c, "headdim", "expand", "d_model");
-    if (c.nHeads() % c.nGroups != 0)
-        s.fail("ngroups", fmt::format("= {} does not divide the {} heads (expand * d_model / headdim)", c.nGroups, c.nHeads()));
+    if (heads(c) % c.nGroups != 0)
+        s.fail("ngroups", fmt::format("= {} does not divide the {} heads (expand * d_model / headdim)", c.nGroups, heads(c)));
     if (s.has("d_ssm") && s.integer("d_ssm", 0) != c.expand * c.dModel)
         s.fail("d_ssm", fmt::format("= {} is not supported: the SSM must span d_inner = {} (no gated-MLP part)",
                                     s.integer("d_ssm", 0), c.expand * c.dModel));
@@ -139,7 +142,7 @@ nlohmann::json toHfMamba2Config(const ModelConfig& c, const SpecialIds& ids) {
     j["expand"] = c.expand;
     j["intermediate_size"] = c.dInner();  // not a Mamba2Config key; llama.cpp's converter reads it
     j["head_dim"] = c.headDim;
-    j["num_heads"] = c.nHeads();
+    j["num_heads"] = c.dInner() / c.headDim;
     j["n_groups"] = c.nGroups;
     j["conv_kernel"] = c.dConv;
     j["chunk_size"] = c.chunkSize;

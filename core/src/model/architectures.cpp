@@ -8,6 +8,10 @@ const std::vector<ArchitectureInfo>& architectureList() {
     static const std::vector<ArchitectureInfo> list = {
         {Architecture::Mamba, "mamba", "Mamba",
          "Selective state-space model: linear in sequence length, constant memory per generated token", ""},
+        {Architecture::Mamba2, "mamba2", "Mamba-2",
+         "State-space dual (SSD): one decay per head, trained as chunked matrix products; constant memory per "
+         "generated token",
+         ""},
         {Architecture::Transformer, "transformer", "Transformer",
          "GPT-style decoder of comparable size: the baseline to compare Mamba against", ""},
         {Architecture::Attention1, "attention1", "Self-attention (1 layer)",

@@ -38,6 +38,22 @@ void requirePositive(double v, const char* key) {
         throw ConfigError(std::string(key) + ": must be a finite value > 0, got " + std::to_string(v));
 }
 
+void validateMamba2(const ModelConfig& c) {
+    requirePositive(c.headDim, "head_dim");
+    requirePositive(c.nGroups, "n_groups");
+    requirePositive(c.chunkSize, "chunk_size");
+    if (c.dConv > 16) throw ConfigError("d_conv: must be <= 16 for mamba2, got " + std::to_string(c.dConv));
+    int64_t dInner = 0;
+    if (__builtin_mul_overflow(c.expand, c.dModel, &dInner)) return;  // the parameter count refuses it
+    if (dInner % c.headDim != 0)
+        throw ConfigError("head_dim: must divide d_inner = expand x d_model (" + std::to_string(dInner) + " % " +
+                          std::to_string(c.headDim) + " != 0)");
+    const int64_t heads = dInner / c.headDim;
+    if (heads % c.nGroups != 0)
+        throw ConfigError("n_groups: must divide the head count d_inner / head_dim (" + std::to_string(heads) + " % " +
+                          std::to_string(c.nGroups) + " != 0)");
+}
+
 }  // namespace
 
 void ModelConfig::validate() const {
@@ -51,6 +67,7 @@ void ModelConfig::validate() const {
 
     switch (arch) {
         case Architecture::Mamba:
+        case Architecture::Mamba2:
             requirePositive(nLayer, "n_layer");
             requirePositive(dState, "d_state");
             requirePositive(dConv, "d_conv");
@@ -63,6 +80,7 @@ void ModelConfig::validate() const {
                                   std::to_string(dtMax) + ")");
             if (!(dtInitFloor >= 0.0)) throw ConfigError("dt_init_floor: must be >= 0");
             requirePositive(dtScale, "dt_scale");
+            if (arch == Architecture::Mamba2) validateMamba2(*this);
             break;
         case Architecture::Transformer:
         case Architecture::Attention1:
@@ -94,27 +112,6 @@ void ModelConfig::validate() const {
             break;
         case Architecture::Linear:
             requirePositive(context, "context");
-            break;
-        case Architecture::Mamba2:
-            requirePositive(nLayer, "n_layer");
-            requirePositive(dState, "d_state");
-            requirePositive(dConv, "d_conv");
-            requirePositive(expand, "expand");
-            requirePositive(headDim, "head_dim");
-            requirePositive(nGroups, "n_groups");
-            requirePositive(chunkSize, "chunk_size");
-            if (dInner() % headDim != 0)
-                throw ConfigError("head_dim: must divide d_inner = expand * d_model (" + std::to_string(dInner()) +
-                                  " % " + std::to_string(headDim) + " != 0)");
-            if (nHeads() % nGroups != 0)
-                throw ConfigError("n_groups: must divide the number of heads (" + std::to_string(nHeads()) + " % " +
-                                  std::to_string(nGroups) + " != 0)");
-            requirePositive(dtMin, "dt_min");
-            requirePositive(dtMax, "dt_max");
-            if (dtMin > dtMax)
-                throw ConfigError("dt_min: must be <= dt_max (" + std::to_string(dtMin) + " > " +
-                                  std::to_string(dtMax) + ")");
-            if (!(dtInitFloor >= 0.0)) throw ConfigError("dt_init_floor: must be >= 0");
             break;
     }
     // Sizes whose products overflow (expand x d_model, vocab x d_model, ...) describe a model
@@ -201,12 +198,12 @@ const std::map<std::string, Field>& fields() {
         {"positions", stringField(&ModelConfig::positions)},
         {"rope_theta", doubleField(&ModelConfig::ropeTheta)},
         {"context", intField(&ModelConfig::context)},
-        {"head_dim", intField(&ModelConfig::headDim)},
-        {"n_groups", intField(&ModelConfig::nGroups)},
-        {"chunk_size", intField(&ModelConfig::chunkSize)},
         {"n_experts", intField(&ModelConfig::nExperts)},
         {"experts_per_token", intField(&ModelConfig::expertsPerToken)},
         {"aux_loss_weight", doubleField(&ModelConfig::auxLossWeight)},
+        {"head_dim", intField(&ModelConfig::headDim)},
+        {"n_groups", intField(&ModelConfig::nGroups)},
+        {"chunk_size", intField(&ModelConfig::chunkSize)},
     };
     return table;
 }
@@ -228,6 +225,7 @@ ModelConfig ModelConfig::fromJson(const nlohmann::json& j) {
         if (it == table.end()) throw ConfigError(key + ": unknown model config key");
         it->second.set(c, value, key);
     }
+    if (c.arch == Architecture::Mamba2 && !j.contains("d_state")) c.dState = 128;  // mamba_ssm's Mamba-2 default
     c.validate();
     return c;
 }

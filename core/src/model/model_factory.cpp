@@ -4,6 +4,7 @@
 #include "model/moe_transformer.h"
 #include "model/transformer.h"
 #include "mts/core/model/mamba.h"
+#include "mts/core/model/mamba2.h"
 #include "mts/core/runtime/errors.h"
 
 namespace mts {
@@ -16,8 +17,7 @@ LanguageModel createModel(const ModelConfig& config) {
         case Architecture::Attention1: return std::make_shared<TransformerLMImpl>(config);
         case Architecture::Linear: return std::make_shared<LinearLMImpl>(config);
         case Architecture::Moe: return std::make_shared<MoeLMImpl>(config);
-        case Architecture::Mamba2:
-            throw ConfigError("arch: mamba2: the Mamba-2 model is not part of this build");
+        case Architecture::Mamba2: return std::make_shared<Mamba2LMImpl>(config);
     }
     throw ConfigError("arch: unsupported architecture");
 }

@@ -54,6 +54,21 @@ std::optional<int64_t> checkedParameterCount(const ModelConfig& c) {
             total = total + num(c.nLayer) * layer + d + head;          // + norm_f
             break;
         }
+        case Architecture::Mamba2: {
+            const Checked di = num(c.expand) * d, gn = num(c.nGroups) * num(c.dState), k = num(c.dConv);
+            if (di.bad || c.headDim <= 0) return std::nullopt;
+            const Checked h = num(di.v / c.headDim);
+            const Checked proj = 2 * di + 2 * gn + h, conv = di + 2 * gn;
+            const int64_t projBias = c.projBias ? 1 : 0;
+            Checked layer = d;                                         // RMSNorm
+            layer = layer + proj * d + projBias * proj;                // in_proj: z, x, B, C, dt
+            layer = layer + conv * k + (c.convBias ? conv : num(0));   // depthwise conv over x, B, C
+            layer = layer + 3 * h;                                     // dt_bias, A_log, D
+            layer = layer + di;                                        // gated RMSNorm
+            layer = layer + di * d + projBias * d;                     // out_proj
+            total = total + num(c.nLayer) * layer + d + head;          // + norm_f
+            break;
+        }
         case Architecture::Transformer:
         case Architecture::Attention1: {
             const Checked m = num(c.mlpRatio) * d;
@@ -67,21 +82,6 @@ std::optional<int64_t> checkedParameterCount(const ModelConfig& c) {
         case Architecture::Linear:
             total = total + v * d * num(c.context) + v + head;
             break;
-        case Architecture::Mamba2: {
-            // in_proj rows z, x, B, C, dt; conv over x, B, C; dt_bias, A_log, D per head; gated norm.
-            const Checked di = num(c.expand) * d, h = num(c.headDim > 0 ? (c.expand * c.dModel) / c.headDim : 0);
-            const Checked gn = num(c.nGroups) * num(c.dState), k = num(c.dConv);
-            const Checked convDim = di + 2 * gn;
-            const int64_t projBias = c.projBias ? 1 : 0;
-            const Checked inRows = 2 * di + 2 * gn + h;
-            Checked layer = d;                                            // RMSNorm
-            layer = layer + inRows * d + projBias * inRows;               // in_proj
-            layer = layer + convDim * k + (c.convBias ? convDim : num(0));  // depthwise conv
-            layer = layer + 3 * h + di;                                   // dt_bias, A_log, D, norm
-            layer = layer + di * d + projBias * d;                        // out_proj
-            total = total + num(c.nLayer) * layer + d + head;             // + norm_f
-            break;
-        }
         case Architecture::Moe: {
             const Checked m = num(c.mlpRatio) * d, e = num(c.nExperts);
             Checked layer = 2 * d + (3 * d * d + 3 * d) + (d * d + d) + 2 * d;  // ln_1, attention, ln_2

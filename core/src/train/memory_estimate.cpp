@@ -20,12 +20,19 @@ namespace {
 int64_t blockActivationsPerToken(const ModelConfig& c, int64_t seqLen) {
     const int64_t d = c.dModel;
     switch (c.arch) {
-        case Architecture::Mamba2:
         case Architecture::Mamba: {
             const int64_t di = c.dInner(), n = c.dState, r = c.resolvedDtRank();
             // norm in/out, block out; in_proj out (x, z), fused conv+SiLU out, dt_proj out, the
             // fused scan's saved inputs and output, out_proj in (measured: ~8 D_inner per token).
             return 3 * d + 8 * di + 2 * (r + 2 * n);
+        }
+        case Architecture::Mamba2: {
+            // norm in/out, block out; in_proj out, conv+SiLU out, x*dt, chunked-SSD outputs and the
+            // gated norm's products (~10 D_inner); per head the chunk's Q x Q decay, masked sums and
+            // scores (3 H Q), per group C B^T (G Q). Estimate, not yet measured against peak RSS.
+            const int64_t di = c.dInner(), gn = c.nGroups * c.dState, h = di / c.headDim;
+            const int64_t q = std::min(c.chunkSize, seqLen);
+            return 3 * d + 10 * di + 4 * gn + 3 * h * q + c.nGroups * q;
         }
         case Architecture::Transformer:
         case Architecture::Attention1: {
@@ -72,14 +79,17 @@ MemoryEstimate estimateMemory(const TrainConfig& config, bool cuda, int64_t budg
     const int64_t tokens = config.microBatch * config.seqLen;
     const int64_t actElem = mixed ? 3 : 4;  // bf16/fp16 activations, some kept in fp32
     const int64_t layers =
-        c.arch == Architecture::Mamba || c.arch == Architecture::Transformer || c.arch == Architecture::Moe ? c.nLayer : 1;
+        c.arch == Architecture::Mamba || c.arch == Architecture::Mamba2 || c.arch == Architecture::Transformer ||
+                c.arch == Architecture::Moe
+            ? c.nLayer
+            : 1;
     const int64_t perBlock = blockActivationsPerToken(c, config.seqLen) * tokens * actElem;
     const int64_t embedOut = tokens * c.dModel * 4;
     e.activationBytesNoCheckpoint = layers * perBlock + embedOut;
     // Checkpointing keeps each block's input and rebuilds one block at a time in backward; the
     // rebuilt block's activations and their gradients peak together: ~2.5 blocks for Mamba,
     // ~2 for the Transformer (measured on the mini presets, tests/core/slow/test_train_memory).
-    const int64_t rebuiltHalves = c.arch == Architecture::Mamba ? 5 : 4;
+    const int64_t rebuiltHalves = c.arch == Architecture::Mamba || c.arch == Architecture::Mamba2 ? 5 : 4;
     e.activationBytesCheckpoint = layers * tokens * c.dModel * 4 + perBlock * rebuiltHalves / 2 + embedOut;
     e.activationBytes = config.gradCheckpointing ? e.activationBytesCheckpoint : e.activationBytesNoCheckpoint;
     // Logits (B, L, V) in the model dtype, their fp32 copy, log-softmax and its gradient.

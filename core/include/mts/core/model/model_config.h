@@ -15,10 +15,10 @@ enum class Architecture {
     Attention1,   // a single self-attention layer model (seed baseline)
     Linear,       // linear next-token model over a fixed context window (seed baseline)
     Moe,          // sparse mixture-of-experts Transformer: top-k routed expert MLPs
-    Mamba2,       // Mamba-2 (SSD): multi-head state-space model with a scalar decay per head
+    Mamba2,       // Mamba-2 (state-space dual): scalar decay per head, chunked matrix-product training
 };
 
-std::string toString(Architecture a);           // "mamba", "transformer", "attention1", "linear", "moe"
+std::string toString(Architecture a);           // "mamba", "transformer", "attention1", "linear", "moe", "mamba2"
 Architecture architectureFromString(const std::string& s);  // throws ConfigError
 
 struct ModelConfig {
@@ -31,7 +31,8 @@ struct ModelConfig {
     bool tieEmbeddings = true;
     double initStd = 0.02;          // embedding / linear init std
 
-    // Mamba
+    // Mamba (and Mamba-2: dState, dConv, expand, convBias, projBias, dt_*; a JSON config with
+    // arch "mamba2" and no d_state gets 128, mamba_ssm's Mamba-2 default)
     int64_t dState = 16;
     int64_t dConv = 4;
     int64_t expand = 2;
@@ -46,11 +47,11 @@ struct ModelConfig {
     double dropout = 0.0;           // dropout on the mixer output (all architectures)
     bool gelu = false;              // GELU in place of SiLU in the mixer
 
-    // Mamba-2 (dState, dConv, expand, convBias, projBias, dt* as Mamba's): d_inner = expand * d_model
-    // is split into nHeads() = d_inner / headDim heads; B and C are shared by nGroups groups of heads.
+    // Mamba-2: heads of headDim channels (H = dInner() / headDim), B and C shared by groups of
+    // H / nGroups heads, the SSD's chunk length in training (any value; L need not be a multiple)
     int64_t headDim = 64;
     int64_t nGroups = 1;
-    int64_t chunkSize = 256;        // SSD chunk length (training / prefill); no effect on the numbers
+    int64_t chunkSize = 256;
 
     // Transformer / Attention1
     int64_t nHead = 4;
@@ -69,7 +70,6 @@ struct ModelConfig {
     int64_t context = 128;          // tokens of context the linear model sees
 
     int64_t dInner() const { return expand * dModel; }
-    int64_t nHeads() const { return headDim > 0 ? dInner() / headDim : 0; }  // Mamba-2 heads
     int64_t resolvedDtRank() const { return dtRank > 0 ? dtRank : (dModel + 15) / 16; }
     int64_t paddedVocab() const {
         return padVocabMultiple > 1 ? (vocabSize + padVocabMultiple - 1) / padVocabMultiple * padVocabMultiple
