@@ -7,7 +7,8 @@
 #
 # MODEL: a Mamba-2 model folder, checkpoint or run. Without one, a tiny Mamba-2 is trained for
 # STEPS (default 150) steps on DATA (default: Tiny Shakespeare from the shared data folder) into
-# a temporary folder first. TOKENS: tokens generated per prompt (default 32).
+# a temporary folder first (TRAIN_ARGS adds train options, e.g. "--set model.n_groups=2
+# --set model.tie_embeddings=false"). TOKENS: tokens generated per prompt (default 32).
 # Each prompt of PROMPTS (space-separated id lists) is continued by the studio (fp32 weights)
 # and by llama.cpp from the f32 export: they must be equal (exit 1 otherwise). The f16 and q8_0
 # exports are reported too (how many leading tokens agree), not judged: rounded weights may
@@ -36,7 +37,7 @@ if [ -z "$MODEL" ]; then
     [ -f "$DATA" ] || { echo "error: $DATA not found (set DATA=... or give a MODEL)" >&2; exit 1; }
     echo "training a tiny Mamba-2 for $STEPS steps on $DATA ..."
     "$CLI" -q --threads "$THREADS" train --data "$DATA" --arch mamba2 --model-preset tiny --max-steps "$STEPS" \
-        --runs-dir "$TMP/runs" --name mamba2-gguf-check >/dev/null
+        --runs-dir "$TMP/runs" --name mamba2-gguf-check ${TRAIN_ARGS:-} >/dev/null
     MODEL=$TMP/runs/mamba2-gguf-check
 fi
 

@@ -26,8 +26,6 @@ ExportResult exportGgufMamba2(const ModelConfig& c, const std::map<std::string, 
     if (c.arch != Architecture::Mamba2)
         throw ConfigError(fmt::format("arch: llama.cpp's 'mamba2' GGUF needs a Mamba-2 model, not {}", toString(c.arch)));
     c.validate();
-    if (c.residualGate || c.blockLayerNorm || c.gelu)
-        throw ConfigError("residual_gate/block_layer_norm/gelu: llama.cpp's Mamba-2 has no such variant");
     if (c.projBias) throw ConfigError("proj_bias: llama.cpp's Mamba-2 has no in_proj/out_proj bias");
     const int64_t d = c.dModel, di = c.dInner(), h = c.dInner() / c.headDim, g = c.nGroups, n = c.dState, k = c.dConv;
     const int64_t convDim = di + 2 * g * n, inRows = di + convDim + h, rows = c.paddedVocab();
