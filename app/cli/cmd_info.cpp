@@ -61,7 +61,9 @@ int runInfo(const InfoOptions& o) {
     }
     fmt::print("model:        {}\n", info.dir.string());
     fmt::print("architecture: {}\n", toString(c.arch));
-    fmt::print("layout:       {}\n", info.layout == "hf" ? "hf (Hugging Face MambaForCausalLM)"
+    const char* hfLayout = c.arch == Architecture::Mamba2 ? "hf (Hugging Face Mamba2ForCausalLM)"
+                                                          : "hf (Hugging Face MambaForCausalLM)";
+    fmt::print("layout:       {}\n", info.layout == "hf" ? hfLayout
                                       : info.layout == "state-spaces" ? "state-spaces (original mamba_ssm)"
                                                                       : "studio (config.json with mts_config)");
     fmt::print("parameters:   {} ({})\n", humanCount(info.numParameters), info.numParameters);

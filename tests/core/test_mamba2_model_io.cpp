@@ -17,6 +17,7 @@
 #include "mts/core/model/parameter_count.h"
 #include "mts/core/runtime/errors.h"
 #include "mts/core/tokenize/tokenizer.h"
+#include "command_run.h"
 #include "shared_data.h"
 
 namespace {
@@ -176,6 +177,28 @@ TEST(Mamba2ModelIo, GgufExportOfAModelHoldsTheMamba2Tensors) {
     EXPECT_TRUE(torch::equal(f.tensors.at("blk.1.ssm_a"), -torch::exp(p.at("backbone.layers.1.mixer.A_log")).reshape({4, 1})));
     EXPECT_TRUE(torch::equal(f.tensors.at("blk.0.ssm_norm.weight"), p.at("backbone.layers.0.mixer.norm.weight").reshape({2, 32})));
     EXPECT_TRUE(torch::equal(f.tensors.at("blk.0.ssm_in.weight"), p.at("backbone.layers.0.mixer.in_proj.weight")));
+}
+
+TEST(Mamba2ModelIo, CliExportsBothFormatsAndDescribesTheResult) {
+    auto m = tinyModel();
+    auto tok = mts::makeByteTokenizer();
+    TempDir dir;
+    mts::saveModel(dir / "studio", *m, tok.get());
+    const std::string cli = mts::test::shellQuoted(mts::test::cliPath());
+    const std::string studio = mts::test::shellQuoted((dir / "studio").string());
+    auto r = mts::test::runCommand(cli + " -q export --model " + studio + " --format hf --out " +
+                                   mts::test::shellQuoted((dir / "hf").string()) + " 2>&1");
+    ASSERT_EQ(r.exitCode, 0) << r.out;
+    r = mts::test::runCommand(cli + " info --model " + mts::test::shellQuoted((dir / "hf").string()) + " 2>&1");
+    ASSERT_EQ(r.exitCode, 0) << r.out;
+    EXPECT_NE(r.out.find("architecture: mamba2"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("hf (Hugging Face Mamba2ForCausalLM)"), std::string::npos) << r.out;
+    r = mts::test::runCommand(cli + " -q export --model " + studio + " --format gguf --dtype q8_0 --out " +
+                              mts::test::shellQuoted((dir / "m.gguf").string()) + " 2>&1");
+    ASSERT_EQ(r.exitCode, 0) << r.out;
+    const mts::gguf::File f = mts::gguf::readFile(dir / "m.gguf");
+    EXPECT_EQ(f.find("general.architecture")->s, "mamba2");
+    EXPECT_EQ(f.find("general.file_type")->u, 7u);
 }
 
 }  // namespace
