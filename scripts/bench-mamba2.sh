@@ -4,12 +4,13 @@
 # sequence 256 and 2,048, fp32 and bf16; `bench train` runs alternated architecture by
 # architecture (the order rotates each round), then the medians and the ratios.
 #
-#   Mamba-2     256 x 4, d_state 128, head_dim 64 (8 heads), 1 group   ~1.93M parameters
+#   Mamba-2     256 x 4, d_state 128, head_dim 64 (8 heads), 1 group, chunk 64   ~1.93M parameters
 #   Mamba-1     256 x 4, d_state 16                                    ~1.82M
 #   Transformer 256 x 2, 4 heads (same parameter count; 256 x 4 would be 3.49M)   ~1.91M
+#               (2.17M at seq 2048: its learned position table grows with the sequence)
 #
 #   scripts/bench-mamba2.sh                     # 3 rounds, seq 256 and 2048, fp32 and bf16
-#   ROUNDS=5 SEQS=2048 DTYPES=bf16 scripts/bench-mamba2.sh
+#   ROUNDS=5 SEQS=2048 DTYPES=bf16 CHUNK=128 scripts/bench-mamba2.sh
 # Extra arguments go to every `bench train` (e.g. --chunk-size 64, applied to Mamba-2 only).
 # Prints one line per run (tokens/s, best step, MFU) and a summary table. Needs python3.
 set -euo pipefail
@@ -19,6 +20,7 @@ ROUNDS="${ROUNDS:-3}"
 SEQS="${SEQS:-256 2048}"
 DTYPES="${DTYPES:-fp32 bf16}"
 THREADS="${THREADS:-2}"
+CHUNK="${CHUNK:-64}"   # Mamba-2's chunk_size (the presets' value)
 [ -x "$CLI" ] || { echo "error: $CLI not built (cmake --build build/release --target mamba-studio-cli)" >&2; exit 1; }
 EXTRA=("$@")
 OUT="$(mktemp -d)"
@@ -26,11 +28,19 @@ trap 'rm -rf "$OUT"' EXIT
 
 args_for() {  # arch seq
     case "$1" in
-        mamba2) echo "--arch mamba2 --d-model 256 --n-layer 4 ${EXTRA[*]:-}" ;;
+        mamba2) echo "--arch mamba2 --d-model 256 --n-layer 4 --chunk-size $CHUNK ${EXTRA[*]:-}" ;;
         mamba) echo "--arch mamba --d-model 256 --n-layer 4" ;;
         transformer) echo "--arch transformer --d-model 256 --n-layer 2 --n-head 4" ;;
     esac
 }
+
+cat > "$OUT/line.py" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+print("seq {:5d} {:4s} {:12s} params {:.2f}M  {:9.0f} tokens/s  best step {:9.0f}  MFU {:5.1f}%  peak RSS {:.0f} MiB".format(
+    j["shape"]["seq_len"], j["dtype"], j["arch"], j["parameters"] / 1e6, j["tokens_per_s"],
+    j["tokens_per_s_best_step"], 100 * j["mfu"], j["peak_rss_mb"]), flush=True)
+PY
 
 archs=(mamba2 mamba transformer)
 for seq in $SEQS; do
@@ -43,7 +53,7 @@ for seq in $SEQS; do
                 # shellcheck disable=SC2046
                 "$CLI" -q --threads "$THREADS" bench train $(args_for "$arch") --seq-len "$seq" --batch 8 \
                     --steps "$steps" --warmup 1 --dtype "$dtype" --json > "$f"
-                python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(f"seq {j[\"shape\"][\"seq_len\"]:5d} {j[\"dtype\"]:4s} {j[\"arch\"]:12s} params {j[\"parameters\"]/1e6:.2f}M  {j[\"tokens_per_s\"]:9.0f} tokens/s  best step {j[\"tokens_per_s_best_step\"]:9.0f}  MFU {100*j[\"mfu\"]:5.1f}%  peak RSS {j[\"peak_rss_mb\"]:.0f} MiB")' "$f"
+                python3 "$OUT/line.py" "$f"
             done
         done
     done
@@ -52,7 +62,7 @@ done
 python3 - "$OUT" <<'PY'
 import glob, json, os, statistics, sys
 rows = {}
-for f in glob.glob(os.path.join(sys.argv[1], "*.json")):
+for f in glob.glob(os.path.join(sys.argv[1], "*-*.json")):
     j = json.load(open(f))
     rows.setdefault((j["shape"]["seq_len"], j["dtype"], j["arch"]), []).append(j)
 print("\n| seq | dtype | arch | params | tokens/s (median) | best step (median) | MFU | vs Mamba-1 | vs Transformer |")
