@@ -5,6 +5,17 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+# `--cuda [--libtorch DIR]` (first arguments): build core + CLI into build/cuda against a CUDA LibTorch
+# (scripts/find-cuda-libtorch.sh) and run its unit tests; the remaining arguments go to ctest.
+if [ "${1:-}" = "--cuda" ]; then
+  shift; find_args=()
+  if [ "${1:-}" = "--libtorch" ]; then find_args=(--libtorch "${2:-}"); shift $(( $# > 1 ? 2 : 1 )); fi
+  found="$(bash scripts/find-cuda-libtorch.sh "${find_args[@]}")" || { echo "test.sh --cuda: stopping (no CUDA LibTorch)" >&2; exit 1; }
+  cmake --preset core-only -B build/cuda -DCMAKE_PREFIX_PATH="${found#MTS_TORCH_PREFIX=}" >/dev/null
+  cmake --build build/cuda -j "$(nproc)"
+  ctest --test-dir build/cuda -LE bench -j "$(nproc)" --output-on-failure "$@"
+  exit $?
+fi
 bash scripts/setup.sh
 jobs="$(nproc)"
 cmake --preset release >/dev/null

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench_parts.h"
+#include "memory_bandwidth.h"
 #include "mts/core/generate/generation.h"
 #include "mts/core/generate/inference_model.h"
 #include "mts/core/model/language_model.h"
@@ -41,6 +42,7 @@ struct BenchGenerateOptions {
     std::string device = "cpu";
     std::vector<std::string> weights = {"reference", "fp32", "bf16", "f16", "int8"};
     bool json = false;
+    int64_t bandwidthMib = 1024;  // 0 = do not measure the memory bandwidth
 };
 
 struct ContextResult {
@@ -181,6 +183,13 @@ int runBenchGenerate(const BenchGenerateOptions& o) {
     }
 
     const RuntimeInfo& rt = runtimeInfo();
+    // The bound a decoder that reads every weight once per token cannot beat: this machine's
+    // streaming-read bandwidth with the same threads.
+    BandwidthResult bw;
+    if (o.bandwidthMib > 0) bw = measureReadBandwidth(o.bandwidthMib, 5, rt.intraOpThreads);
+    auto fractionOfBound = [&](const ContextResult& r) {
+        return bw.bestGBs > 0 ? r.weightBytes * r.tokensPerSecond / 1e9 / bw.bestGBs : 0.0;
+    };
     if (o.json) {
         nlohmann::json j;
         j["benchmark"] = "generate";
@@ -191,6 +200,10 @@ int runBenchGenerate(const BenchGenerateOptions& o) {
                       {"d_state", o.dState}, {"n_head", o.nHead}, {"positions", o.positions}};
         j["batch"] = 1;
         j["timed_tokens"] = o.tokens;
+        if (bw.bestGBs > 0) {
+            j["memory_read_bandwidth"] = {{"gb_per_second", bw.bestGBs}, {"buffer_bytes", bw.bytes},
+                                          {"passes", bw.passes}, {"threads", rt.intraOpThreads}};
+        }
         for (const auto& r : all) {
             j["results"].push_back({{"arch", r.arch},
                                     {"weights", r.weights},
@@ -201,7 +214,8 @@ int runBenchGenerate(const BenchGenerateOptions& o) {
                                     {"ms_per_token_mean", r.msPerTokenMean},
                                     {"tokens_per_second", r.tokensPerSecond},
                                     {"state_bytes", r.stateBytes},
-                                    {"rss_bytes", r.rssBytes}});
+                                    {"rss_bytes", r.rssBytes},
+                                    {"fraction_of_bandwidth_bound", fractionOfBound(r)}});
         }
         std::puts(j.dump(2).c_str());
         return 0;
@@ -209,14 +223,20 @@ int runBenchGenerate(const BenchGenerateOptions& o) {
     std::printf("generate, batch 1, %s, %d threads; d_model %lld, %lld layers, vocab %lld; %lld timed tokens\n",
                 rt.device.c_str(), rt.intraOpThreads, static_cast<long long>(o.dModel),
                 static_cast<long long>(o.nLayer), static_cast<long long>(o.vocab), static_cast<long long>(o.tokens));
-    std::printf("%-12s %-9s %9s %11s %12s %12s %10s %14s %10s %10s %8s\n", "arch", "weights", "context", "prefill s",
-                "ms/tok med", "ms/tok mean", "tok/s", "state MiB", "RSS MiB", "MB/token", "GB/s");
+    if (bw.bestGBs > 0) {
+        std::printf("memory read bandwidth: %.1f GB/s (streaming read of %lld MiB, %d threads, best of %d)\n",
+                    bw.bestGBs, static_cast<long long>(bw.bytes >> 20), rt.intraOpThreads, bw.passes);
+    }
+    std::printf("%-12s %-9s %9s %11s %12s %12s %10s %14s %10s %10s %8s %7s\n", "arch", "weights", "context",
+                "prefill s", "ms/tok med", "ms/tok mean", "tok/s", "state MiB", "RSS MiB", "MB/token", "GB/s",
+                "bound");
     for (const auto& r : all) {
-        // GB/s: weights read per token x tokens/s (compare with the machine's memory bandwidth).
-        std::printf("%-12s %-9s %9lld %11.2f %12.2f %12.2f %10.1f %14.3f %10.0f %10.1f %8.2f\n", r.arch.c_str(),
-                    r.weights.c_str(), static_cast<long long>(r.context), r.prefillSeconds, r.msPerTokenMedian,
-                    r.msPerTokenMean, r.tokensPerSecond, r.stateBytes / 1048576.0, r.rssBytes / 1048576.0,
-                    r.weightBytes / 1e6, r.weightBytes * r.tokensPerSecond / 1e9);
+        // GB/s: weights read per token x tokens/s; bound: that rate over the measured bandwidth.
+        std::printf("%-12s %-9s %9lld %11.2f %12.2f %12.2f %10.1f %14.3f %10.0f %10.1f %8.2f %6.0f%%\n",
+                    r.arch.c_str(), r.weights.c_str(), static_cast<long long>(r.context), r.prefillSeconds,
+                    r.msPerTokenMedian, r.msPerTokenMean, r.tokensPerSecond, r.stateBytes / 1048576.0,
+                    r.rssBytes / 1048576.0, r.weightBytes / 1e6, r.weightBytes * r.tokensPerSecond / 1e9,
+                    100.0 * fractionOfBound(r));
     }
     // Growth of the per-token time from the shortest to the longest context, per architecture
     // and decoding path.
@@ -265,6 +285,10 @@ void addBenchGenerate(CLI::App& bench, Runner& run) {
                     "(fused decoder, Mamba only)")
         ->delimiter(',')
         ->check(CLI::IsMember({"reference", "fp32", "bf16", "f16", "int8"}))
+        ->capture_default_str();
+    sub->add_option("--bandwidth-mib", o->bandwidthMib,
+                    "Buffer for the memory-bandwidth probe in MiB (0 = skip; keep it well above the caches)")
+        ->check(CLI::Range(int64_t{0}, int64_t{65536}))
         ->capture_default_str();
     sub->add_flag("--json", o->json, "Print one JSON object instead of a table");
     sub->callback([&run, o] { run = [o] { return runBenchGenerate(*o); }; });

@@ -6,6 +6,7 @@
 #include <pugixml.hpp>
 #include <toml++/toml.h>
 #include <yaml-cpp/yaml.h>
+#include <yaml-cpp/eventhandler.h>
 
 #include "mts/ingest/detect.h"
 
@@ -26,13 +27,47 @@ ConfigResult verbatim(std::string_view text, nlohmann::json meta = nlohmann::jso
     return r;
 }
 
+// Walks a YAML stream without building nodes: counts documents and remembers where the parser
+// was last, for the error of a stream that stops making progress.
+class YamlCounter : public YAML::EventHandler {
+public:
+    YAML::Mark last;
+    size_t documents = 0;
+    void OnDocumentStart(const YAML::Mark& mark) override {
+        last = mark;
+        ++documents;
+    }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { last = mark; }
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { last = mark; }
+    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override { last = mark; }
+    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        last = mark;
+    }
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        last = mark;
+    }
+    void OnMapEnd() override {}
+};
+
 ConfigResult checkYaml(std::string_view text) {
     if (text.find("{{") != std::string_view::npos) return verbatim(text, {{"template", true}});
     try {
-        // yaml-cpp guards its recursion (DeepRecursion, a ParserException) and keeps aliases
-        // shared, so hostile nesting or "billion laughs" anchors cost neither stack nor memory.
-        const std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
-        return verbatim(text, {{"documents", docs.size()}});
+        // yaml-cpp guards its recursion (DeepRecursion, a ParserException); events are only
+        // counted, never built into nodes, so hostile nesting or "billion laughs" anchors cost
+        // neither stack nor memory. yaml-cpp 0.7 never reaches the end of a stream with a ',' at
+        // the top level (it yields empty documents forever): every document takes at least one
+        // byte, so more documents than bytes means the parser is stuck, and the file is refused.
+        std::istringstream in{std::string(text)};
+        YAML::Parser parser(in);
+        YamlCounter counter;
+        while (parser.HandleNextDocument(counter)) {
+            if (counter.documents > text.size() + 1)
+                return malformed(static_cast<size_t>(counter.last.line) + 1, static_cast<size_t>(counter.last.column) + 1,
+                                 "the YAML parser makes no progress here (a ',' outside brackets?)");
+        }
+        return verbatim(text, {{"documents", counter.documents}});
     } catch (const YAML::ParserException& e) {
         return malformed(static_cast<size_t>(e.mark.line) + 1, static_cast<size_t>(e.mark.column) + 1, e.msg);
     } catch (const YAML::Exception& e) {

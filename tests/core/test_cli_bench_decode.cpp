@@ -16,13 +16,20 @@ std::string cli() { return mts::test::shellQuoted(mts::test::cliPath()); }
 
 TEST(CliBenchDecode, GenerateReportsEveryPrecisionWithItsWeightBytes) {
     const auto r = mts::test::runCommand(cli() + " -q bench generate --arch mamba --d-model 64 --n-layer 2 --vocab 300 "
-                                                 "--contexts 10 --tokens 2 --json 2>/dev/null");
+                                                 "--contexts 10 --tokens 2 --bandwidth-mib 64 --json 2>/dev/null");
     ASSERT_EQ(r.exitCode, 0) << r.out;
     const auto j = nlohmann::json::parse(r.out);
+    const double gbs = j.at("memory_read_bandwidth").at("gb_per_second").get<double>();
+    EXPECT_GT(gbs, 0.0);
+    EXPECT_EQ(j.at("memory_read_bandwidth").at("buffer_bytes").get<int64_t>(), int64_t{64} << 20);
     std::map<std::string, int64_t> bytes;
     for (const auto& row : j.at("results")) {
-        EXPECT_GT(row.at("tokens_per_second").get<double>(), 0.0);
-        bytes[row.at("weights").get<std::string>()] = row.at("weight_bytes_per_token").get<int64_t>();
+        const double tps = row.at("tokens_per_second").get<double>();
+        EXPECT_GT(tps, 0.0);
+        const auto b = row.at("weight_bytes_per_token").get<int64_t>();
+        bytes[row.at("weights").get<std::string>()] = b;
+        // The fraction of the bandwidth bound is the weights' read rate over the measured bandwidth.
+        EXPECT_NEAR(row.at("fraction_of_bandwidth_bound").get<double>(), b * tps / 1e9 / gbs, 1e-9);
     }
     ASSERT_EQ(bytes.size(), 5u);
     EXPECT_EQ(bytes["reference"], 0);
@@ -31,6 +38,13 @@ TEST(CliBenchDecode, GenerateReportsEveryPrecisionWithItsWeightBytes) {
     EXPECT_GT(bytes["bf16"], bytes["int8"]);
     const auto bad = mts::test::runCommand(cli() + " -q bench generate --weights int4 2>&1");
     EXPECT_NE(bad.exitCode, 0);
+    // --bandwidth-mib 0 skips the probe: no bandwidth object, fractions 0.
+    const auto skip = mts::test::runCommand(cli() + " -q bench generate --arch mamba --d-model 64 --n-layer 2 --vocab 300 "
+                                                    "--contexts 10 --tokens 2 --weights fp32 --bandwidth-mib 0 --json 2>/dev/null");
+    ASSERT_EQ(skip.exitCode, 0) << skip.out;
+    const auto js = nlohmann::json::parse(skip.out);
+    EXPECT_FALSE(js.contains("memory_read_bandwidth"));
+    EXPECT_EQ(js.at("results").at(0).at("fraction_of_bandwidth_bound").get<double>(), 0.0);
 }
 
 TEST(CliBenchDecode, PrecisionReportsTheLossOfEachPrecision) {

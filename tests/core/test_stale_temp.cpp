@@ -2,6 +2,7 @@
 // whose owner process is gone (issue 13, item 8).
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 
 #include "mts/core/corpus/corpus_builder.h"
 #include "mts/core/corpus/data_loader.h"
+#include "mts/core/runtime/durable_file.h"
 #include "mts/core/train/run_dir.h"
 #include "runtime/owned_temp.h"
 #include "shared_data.h"
@@ -112,4 +114,24 @@ TEST(StaleTemp, OpeningARunSweepsCheckpointLeftoversOfDeadWriters) {
     EXPECT_TRUE(fs::exists(ck / "step-00000003" / "train.bin"));
     EXPECT_TRUE(fs::exists(ck / ".tmp-step-00000005-1" / "train.bin"));
     EXPECT_TRUE(fs::exists(ck / ".tmp-notes" / "train.bin"));
+}
+
+TEST(StaleTemp, AtomicWriteSweepsOnlyItsOwnDeadLeftovers) {
+    TempDir dir;
+    const pid_t dead = deadPid();
+    ASSERT_FALSE(mts::detail::processAlive(dead));
+    const fs::path file = dir / "run.json";
+    const fs::path deadTmp = dir / ("run.json.tmp-" + std::to_string(dead));
+    const fs::path liveTmp = dir / "run.json.tmp-1";                       // pid 1 is alive
+    const fs::path otherFile = dir / ("notes.json.tmp-" + std::to_string(dead));
+    const fs::path userFile = dir / "run.json.tmp-draft";
+    for (const auto& p : {deadTmp, liveTmp, otherFile, userFile}) std::ofstream(p) << "{\"half";
+    mts::writeFileAtomic(file, "{}\n");
+    EXPECT_FALSE(fs::exists(deadTmp));
+    EXPECT_TRUE(fs::exists(liveTmp));
+    EXPECT_TRUE(fs::exists(otherFile));
+    EXPECT_TRUE(fs::exists(userFile));
+    std::ifstream in(file);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(text, "{}\n");
 }

@@ -70,6 +70,19 @@ TEST(ConfigFiles, CheckedAndNormalised) {
     EXPECT_TRUE(checkConfig("yaml", laughs).wellFormed);
 }
 
+// Found by fuzz_config_files: yaml-cpp 0.7's LoadAll never returned on a ',' at the top level
+// (empty documents forever, memory growing); such a file is now refused with its location.
+TEST(ConfigFiles, AStrayCommaDoesNotHangTheYamlCheck) {
+    for (const char* text : {",", "- a\n,", "[a],", ", xmiooa>\n$"}) {
+        const ConfigResult r = checkConfig("yaml", text);
+        EXPECT_FALSE(r.wellFormed) << text;
+        EXPECT_EQ(r.error.rfind("line ", 0), 0u) << r.error;
+    }
+    const ConfigResult docs = checkConfig("yaml", "a: 1\n---\nb: 2\n");
+    ASSERT_TRUE(docs.wellFormed) << docs.error;
+    EXPECT_EQ(docs.meta["documents"], 2);
+}
+
 TEST(ConfigFiles, ThroughIngest) {
     mts::test::TempDir tmp;
     const fs::path src = tmp / "configs";

@@ -22,12 +22,14 @@
 #include <QSpinBox>
 #include <QSplitter>
 #include <QTabWidget>
+#include <QThread>
 #include <QVBoxLayout>
 
 #include <nlohmann/json.hpp>
 
 #include "mts/ui/app_settings.h"
 #include "mts/ui/memory_bar.h"
+#include "mts/ui/rank_run.h"
 #include "mts/ui/run_store.h"
 #include "mts/ui/theme.h"
 #include "mts/ui/train_charts.h"
@@ -119,7 +121,12 @@ QWidget* TrainPage::buildRunView(QWidget* parent) {
     tabs->addTab(m_samples, QStringLiteral("Samples"));
     tabs->addTab(m_log, QStringLiteral("Log"));
     tabs->setMaximumHeight(190);
+    m_ranksLabel = new QLabel(right);
+    m_ranksLabel->setObjectName(QStringLiteral("ranksLabel"));
+    m_ranksLabel->setWordWrap(true);
+    m_ranksLabel->hide();
     rightLayout->addLayout(statusRow);
+    rightLayout->addWidget(m_ranksLabel);
     rightLayout->addWidget(m_progressBar);
     rightLayout->addWidget(m_charts, 1);
     rightLayout->addWidget(tabs);
@@ -130,6 +137,14 @@ void TrainPage::connectController() {
     connect(m_xAxis, &QComboBox::currentIndexChanged, this, [this](int i) { m_charts->setTokensAxis(i == 1); });
     connect(m_controller, &TrainingController::pointsReady, this, &TrainPage::onPoints);
     connect(m_controller, &TrainingController::stateChanged, this, [this] { updateButtons(); });
+    connect(m_controller, &TrainingController::ranksChanged, this, [this] {
+        QStringList parts;
+        for (const RankInfo& r : m_controller->ranks())
+            parts << QStringLiteral("rank %1 · pid %2 · %3").arg(r.rank).arg(r.pid).arg(r.alive ? QStringLiteral("running")
+                                                                                                 : QStringLiteral("exited"));
+        m_ranksLabel->setText(QStringLiteral("%1 processes: ").arg(parts.size()) + parts.join(QStringLiteral("; ")));
+        m_ranksLabel->setVisible(!parts.isEmpty());
+    });
     connect(m_controller, &TrainingController::finished, this, &TrainPage::onFinished);
     connect(m_controller, &TrainingController::failed, this, &TrainPage::showError);
     connect(m_controller, &TrainingController::sample, this, [this](qint64 step, const QString& prompt, const QString& text) {
@@ -212,6 +227,18 @@ QFormLayout* TrainPage::buildPickers(QWidget* panel) {
     form->addRow(QStringLiteral("Size"), m_size);
     form->addRow(QStringLiteral("Memory tier"), m_tier);
     form->addRow(QStringLiteral("Training"), m_training);
+    m_processes = new QSpinBox(panel);
+    m_processes->setObjectName(QStringLiteral("processesSpin"));
+    // One rank per core at most: each rank needs a core of its own, and the cores are divided.
+    const int cores = std::max(1, QThread::idealThreadCount());
+    m_processes->setRange(1, std::max(1, cores));
+    m_processes->setValue(std::clamp(m_settings.value(QStringLiteral("train/processes"), 1).toInt(), 1, std::max(1, cores)));
+    m_processes->setToolTip(QStringLiteral("Data-parallel processes on this machine (%1 cores). 1 trains in the studio; "
+                                           "N > 1 starts mamba-studio-cli train --nproc N: every process holds the whole "
+                                           "model, reads its own share of each batch and the gradients are averaged; the "
+                                           "cores are divided among the processes. Pause is not available then.")
+                                .arg(cores));
+    form->addRow(QStringLiteral("Processes"), m_processes);
     return form;
 }
 
@@ -481,6 +508,8 @@ bool TrainPage::startTraining() {
     QString error;
     m_charts->clear();
     m_samples->clear();
+    m_controller->setProcesses(m_processes->value());
+    m_settings.setValue(QStringLiteral("train/processes"), m_processes->value());
     if (!m_controller->start(m_config, m_settings.runsFolder(), {}, &error)) {
         showError(error);
         return false;
@@ -498,6 +527,7 @@ bool TrainPage::resumeTraining(const QString& runOrCheckpoint) {
         overrides = QString::fromStdString(nlohmann::json{{"max_steps", m_config.maxSteps}}.dump());
     QString error;
     m_charts->clear();
+    m_controller->setProcesses(m_processes->value());
     if (!m_controller->resumeRun(runOrCheckpoint, overrides, &error)) {
         showError(error);
         return false;
@@ -520,7 +550,9 @@ void TrainPage::updateButtons() {
     const bool idle = state == TrainingController::State::Idle;
     m_trainButton->setEnabled(idle);
     m_resumeButton->setEnabled(idle);
-    m_pauseButton->setEnabled(state == TrainingController::State::Running || state == TrainingController::State::Paused);
+    m_pauseButton->setEnabled(m_controller->canPause() &&
+                              (state == TrainingController::State::Running || state == TrainingController::State::Paused));
+    m_processes->setEnabled(idle);
     m_pauseButton->setText(state == TrainingController::State::Paused ? QStringLiteral("Continue") : QStringLiteral("Pause"));
     m_stopButton->setEnabled(state == TrainingController::State::Running || state == TrainingController::State::Paused);
     for (QComboBox* box : {m_dataset, m_arch, m_size, m_tier, m_training}) box->setEnabled(idle);

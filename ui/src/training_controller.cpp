@@ -9,6 +9,7 @@
 
 #include "mts/core/train/trainer.h"
 #include "mts/ui/live_series.h"
+#include "mts/ui/rank_run.h"
 
 namespace mts::ui {
 
@@ -77,6 +78,54 @@ TrainingController::~TrainingController() {
     m_thread.join();
 }
 
+RankRun* TrainingController::rankRun() {
+    if (!m_ranks) {
+        m_ranks = new RankRun(m_series, this);
+        connect(m_ranks, &RankRun::pointsReady, this, [this] {
+            {
+                std::lock_guard<std::mutex> lock(m_progressMutex);
+                m_progress = m_ranks->latestProgress();
+            }
+            m_coalescer->request();
+        });
+        connect(m_ranks, &RankRun::evaluated, this, &TrainingController::evaluated);
+        connect(m_ranks, &RankRun::sample, this, &TrainingController::sample);
+        connect(m_ranks, &RankRun::logLine, this, &TrainingController::logLine);
+        connect(m_ranks, &RankRun::ranksChanged, this, &TrainingController::ranksChanged);
+        connect(m_ranks, &RankRun::runStarted, this, [this](const QString& dir) {
+            m_runDir = dir;
+            Q_EMIT runStarted(dir);
+        });
+        connect(m_ranks, &RankRun::ended, this, [this](const TrainOutcome& o, bool failedRun) {
+            m_rankRunActive = false;
+            onRunEnded(o, failedRun);
+        });
+    }
+    return m_ranks;
+}
+
+QList<RankInfo> TrainingController::ranks() const { return m_ranks ? m_ranks->ranks() : QList<RankInfo>{}; }
+
+bool TrainingController::launchRanks(const TrainConfig& config, const QString& runsFolder, const QString& name,
+                                     const QString& resumeFrom, const QStringList& extraArgs, QString* error) {
+    try {
+        if (resumeFrom.isEmpty()) config.validate();
+    } catch (const std::exception& e) {
+        if (error) *error = actionableError(e.what());
+        return false;
+    }
+    {
+        std::lock_guard<std::mutex> lock(m_progressMutex);
+        m_progress = TrainProgressInfo{};
+    }
+    m_series.drain();
+    m_runDir.clear();
+    if (!rankRun()->start(config, runsFolder, name, m_processes, resumeFrom, extraArgs, error)) return false;
+    m_rankRunActive = true;
+    setState(State::Running);
+    return true;
+}
+
 TrainProgressInfo TrainingController::latestProgress() const {
     std::lock_guard<std::mutex> lock(m_progressMutex);
     return m_progress;
@@ -90,10 +139,39 @@ void TrainingController::setState(State state) {
 
 bool TrainingController::start(const TrainConfig& config, const QString& runsFolder, const QString& runName,
                                QString* error) {
+    if (m_processes > 1) {
+        if (active()) {
+            if (error) *error = QStringLiteral("A training run is already active.");
+            return false;
+        }
+        return launchRanks(config, runsFolder, runName, {}, {}, error);
+    }
     return launch(config, runsFolder.toStdString(), runName.toStdString(), {}, error);
 }
 
 bool TrainingController::resumeRun(const QString& runOrCheckpoint, const QString& overridesJson, QString* error) {
+    if (m_processes > 1) {
+        if (active()) {
+            if (error) *error = QStringLiteral("A training run is already active.");
+            return false;
+        }
+        // The ranks resume the run as saved; a new step limit is the one override they take.
+        QStringList extra;
+        if (!overridesJson.trimmed().isEmpty()) {
+            const nlohmann::json o = nlohmann::json::parse(overridesJson.toStdString(), nullptr, false);
+            for (auto it = o.is_object() ? o.begin() : o.end(); it != o.end(); ++it) {
+                if (it.key() == "max_steps" && it->is_number_integer()) {
+                    extra << QStringLiteral("--max-steps") << QString::number(it->get<long long>());
+                } else {
+                    if (error) *error = QStringLiteral("Resuming with several processes keeps the run's settings; '%1' "
+                                                       "can only change with 1 process.").arg(QString::fromStdString(it.key()));
+                    return false;
+                }
+            }
+        }
+        const TrainConfig saved;  // unused: the ranks read the run's own config
+        return launchRanks(saved, QString(), QString(), runOrCheckpoint, extra, error);
+    }
     TrainConfig config;
     try {
         config = resumedConfig(runOrCheckpoint.toStdString(), overridesJson.toStdString());
@@ -113,7 +191,7 @@ bool TrainingController::launch(const TrainConfig& config, const std::string& ru
     m_thread.join();
     try {
         config.validate();
-        m_trainer = std::make_unique<Trainer>(config, TrainStart{runsFolder, name, resumeFrom}, makeCallbacks());
+        m_trainer = std::make_unique<Trainer>(config, TrainStart{runsFolder, name, resumeFrom, {}}, makeCallbacks());
     } catch (const std::exception& e) {
         if (error) *error = actionableError(e.what());
         return false;
@@ -202,6 +280,7 @@ void TrainingController::onRunEnded(const TrainOutcome& o, bool failedRun) {
 }
 
 void TrainingController::pause() {
+    if (m_rankRunActive) return;  // not offered for a multi-process run
     if (m_trainer && m_state == State::Running) {
         m_trainer->pause();
         setState(State::Paused);
@@ -216,6 +295,11 @@ void TrainingController::resume() {
 }
 
 void TrainingController::stop() {
+    if (m_rankRunActive && (m_state == State::Running || m_state == State::Paused)) {
+        m_ranks->stop();
+        setState(State::Stopping);
+        return;
+    }
     if (m_trainer && (m_state == State::Running || m_state == State::Paused)) {
         m_trainer->cancel();
         setState(State::Stopping);
@@ -224,6 +308,8 @@ void TrainingController::stop() {
 
 void TrainingController::waitForFinish() {
     m_thread.join();
+    // A multi-process run: its processes stop on their own (SIGTERM was sent by stop());
+    // nothing here blocks on them.
     // Deliver the queued finished() now so callers see the final state.
     QCoreApplication::sendPostedEvents(this);
 }

@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "runtime/owned_temp.h"
+
 namespace fs = std::filesystem;
 
 namespace mts {
@@ -22,6 +24,29 @@ void fsyncPath(const fs::path& path) {
     ::close(fd);
     if (rc != 0) throw std::runtime_error(path.string() + ": fsync failed: " + std::strerror(err));
 }
+
+namespace {
+
+// Removes `file`.tmp-<pid> siblings (plain files only) whose writer is gone: what a process killed
+// between open and rename left behind. Other names, links and live writers' files stay.
+void sweepStaleTempFiles(const fs::path& file) {
+    const std::string prefix = file.filename().string() + ".tmp-";
+    const fs::path parent = file.parent_path().empty() ? fs::path(".") : file.parent_path();
+    std::error_code ec;
+    for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+        const std::string digits = name.substr(prefix.size());
+        if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+        const pid_t pid = static_cast<pid_t>(std::stol(digits));
+        if (pid <= 0 || pid == ::getpid() || detail::processAlive(pid)) continue;
+        std::error_code typeError;
+        if (!it->is_regular_file(typeError) || it->is_symlink(typeError)) continue;
+        ::unlink(it->path().c_str());
+    }
+}
+
+}  // namespace
 
 void writeFileAtomic(const fs::path& file, const std::string& content) {
     fs::path tmp = file;
@@ -53,6 +78,7 @@ void writeFileAtomic(const fs::path& file, const std::string& content) {
         throw std::runtime_error(file.string() + ": rename failed: " + std::strerror(err));
     }
     fsyncPath(file.parent_path().empty() ? fs::path(".") : file.parent_path());
+    sweepStaleTempFiles(file);
 }
 
 }  // namespace mts

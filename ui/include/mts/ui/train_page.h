@@ -102,6 +102,8 @@ private:
     QComboBox* m_size;
     QComboBox* m_tier;
     QComboBox* m_training;
+    QSpinBox* m_processes;   // local data-parallel processes (1 = in the studio's process)
+    QLabel* m_ranksLabel;    // the ranks of a multi-process run
     MemoryBar* m_memoryBar;
     QLabel* m_memoryText;
     QPushButton* m_trainButton;

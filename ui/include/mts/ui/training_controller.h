@@ -14,10 +14,17 @@
 // worker has ended (used when the window closes). The destructor cancels and joins.
 // Errors: the trainer reports failures in its result; they arrive as failed(message) followed by
 // finished(). A bad config JSON makes start() return false with the message.
+//
+// With setProcesses(N > 1) a run trains data-parallel in N local processes instead: the
+// controller starts the CLI's `train --nproc N` through RankRun (rank_run.h) and the same
+// signals come from the run folder; ranks()/ranksChanged() describe the processes. Pause is
+// not available then (canPause() is false).
 #include <atomic>
 #include <memory>
 #include <mutex>
 
+#include <QList>
+#include <QStringList>
 #include <QObject>
 #include <QString>
 
@@ -33,6 +40,8 @@ struct TrainConfig;
 namespace mts::ui {
 
 class ReplotCoalescer;
+class RankRun;
+struct RankInfo;
 
 /// Series indices in TrainingController::series().
 enum TrainSeries : int { kSeriesLoss = 0, kSeriesValLoss, kSeriesLr, kSeriesGradNorm, kSeriesTokensPerSec, kSeriesCount };
@@ -69,6 +78,15 @@ public:
     /// checkpoint's config (e.g. {"max_steps": 2000}).
     bool resumeRun(const QString& runOrCheckpoint, const QString& overridesJson = {}, QString* error = nullptr);
 
+    /// Local data-parallel processes for the next start()/resumeRun(): 1 = in this process.
+    void setProcesses(int n) { m_processes = n < 1 ? 1 : n; }
+    int processes() const { return m_processes; }
+    /// The ranks of a multi-process run (empty otherwise), as its run.json names them.
+    QList<RankInfo> ranks() const;
+    bool canPause() const { return m_ranks == nullptr || !m_rankRunActive; }
+    /// The rank runner (tests point it at the CLI they built).
+    RankRun* rankRun();
+
     void pause();
     void resume();
     void stop();
@@ -84,6 +102,7 @@ public:
 
 Q_SIGNALS:
     void stateChanged(mts::ui::TrainingController::State state);
+    void ranksChanged();
     void pointsReady();  // coalesced: drain series() and read latestProgress()
     void evaluated(qint64 step, qint64 tokens, double valLoss, double bitsPerByte, bool best);
     void sample(qint64 step, const QString& prompt, const QString& text);
@@ -103,6 +122,8 @@ private:
     void startWorker();
     void onRunEnded(const TrainOutcome& outcome, bool failedRun);
     void setState(State state);
+    bool launchRanks(const TrainConfig& config, const QString& runsFolder, const QString& name,
+                     const QString& resumeFrom, const QStringList& extraArgs, QString* error);
 
     State m_state = State::Idle;
     QString m_runDir;
@@ -111,6 +132,9 @@ private:
     mutable std::mutex m_progressMutex;
     TrainProgressInfo m_progress;
     std::unique_ptr<Trainer> m_trainer;
+    int m_processes = 1;
+    RankRun* m_ranks = nullptr;  // created on first use; a child QObject
+    bool m_rankRunActive = false;
     JobThread m_thread;  // last: joined before the trainer is destroyed
 };
 

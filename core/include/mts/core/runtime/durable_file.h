@@ -9,6 +9,8 @@ namespace mts {
 
 /// Writes `content` to `file` durably: a temporary file beside it, fsync, rename, fsync of
 /// the folder. Throws std::runtime_error naming the file and the OS reason (ENOSPC included).
+/// After the rename, `file`.tmp-<pid> files left beside it by writers that were killed (their
+/// pid is gone) are removed; nothing else is touched.
 void writeFileAtomic(const std::filesystem::path& file, const std::string& content);
 /// fsync of a file or folder; throws std::runtime_error on failure.
 void fsyncPath(const std::filesystem::path& path);
