@@ -36,8 +36,11 @@ struct BenchTrainOptions {
     int64_t steps = 10;
     int64_t warmup = 2;
     int64_t vocab = 256;
-    int64_t dState = 16;
+    int64_t dState = 0;  // 0: 16 for Mamba, 128 for Mamba-2 (mamba_ssm's defaults)
     int64_t nHead = 4;
+    int64_t headDim = 64;     // Mamba-2
+    int64_t nGroups = 1;      // Mamba-2
+    int64_t chunkSize = 0;    // Mamba-2 SSD chunk; 0: the config's default
     std::string dtype = "fp32";
     bool checkpointing = false;
     bool json = false;
@@ -46,13 +49,20 @@ struct BenchTrainOptions {
 // Model FLOPs per token, the usual accounting: 6 per parameter (forward 2, backward 4; the tied
 // embedding counted once, for the output projection), plus what parameters do not capture:
 // the scan's 7 FLOPs per (channel x state) element forward (dt*A, exp, decay, 2 FMAs) and twice
-// that backward; attention's 12 x layers x width x context (QK^T and AV, forward and backward).
+// that backward; attention's 12 x layers x width x context (QK^T and AV, forward and backward);
+// Mamba-2's SSD per layer and token (x3 for backward): the causal half of the chunk's C B^T
+// (G Q N) and of its scores times x (D_inner Q), twice 2 D_inner N for the chunk states and the
+// state-to-output product, with Q = min(chunk, seq_len).
 double flopsPerToken(const LanguageModelImpl& model, const BenchTrainOptions& o) {
     const ModelConfig& c = model.config();
     // Sparse models: only the active (routed) experts count.
     double f = 6.0 * double(model.numParameters() - model.numNonEmbeddingParameters() +
                             model.numActiveNonEmbeddingParameters());
     if (c.arch == Architecture::Mamba) f += 21.0 * double(c.nLayer) * double(c.dInner()) * double(c.dState);
+    if (c.arch == Architecture::Mamba2) {
+        const double q = double(std::min(c.chunkSize, o.seqLen)), di = double(c.dInner()), n = double(c.dState);
+        f += 3.0 * double(c.nLayer) * (double(c.nGroups) * q * n + di * q + 4.0 * di * n);
+    }
     if (c.arch == Architecture::Transformer || c.arch == Architecture::Moe) f += 12.0 * double(c.nLayer) * double(c.dModel) * double(o.seqLen);
     return f;
 }
@@ -67,8 +77,11 @@ int runBenchTrain(const BenchTrainOptions& o) {
     cfg.dModel = o.dModel;
     cfg.nLayer = o.nLayer;
     cfg.vocabSize = o.vocab;
-    cfg.dState = o.dState;
+    cfg.dState = o.dState > 0 ? o.dState : cfg.arch == Architecture::Mamba2 ? 128 : 16;
     cfg.nHead = o.nHead;
+    cfg.headDim = o.headDim;
+    cfg.nGroups = o.nGroups;
+    if (o.chunkSize > 0) cfg.chunkSize = o.chunkSize;
     cfg.maxSeqLen = std::max<int64_t>(cfg.maxSeqLen, o.seqLen);
     cfg.validate();
     torch::manual_seed(0);
@@ -142,7 +155,8 @@ int runBenchTrain(const BenchTrainOptions& o) {
             {"bench", "train"},
             {"arch", o.arch},
             {"shape", {{"d_model", o.dModel}, {"n_layer", o.nLayer}, {"seq_len", o.seqLen}, {"batch", o.batch},
-                       {"vocab", o.vocab}, {"d_state", o.dState}}},
+                       {"vocab", o.vocab}, {"d_state", cfg.dState}, {"n_head", cfg.nHead},
+                       {"head_dim", cfg.headDim}, {"n_groups", cfg.nGroups}, {"chunk_size", cfg.chunkSize}}},
             {"dtype", o.dtype},
             {"checkpointing", o.checkpointing},
             {"steps", o.steps},
@@ -199,7 +213,8 @@ int runBenchTrain(const BenchTrainOptions& o) {
 void addBenchTrain(CLI::App& bench, Runner& run) {
     auto* sub = bench.add_subcommand("train", "Training step: tokens/s, MFU, scan share, peak memory");
     auto o = std::make_shared<BenchTrainOptions>();
-    sub->add_option("--arch", o->arch, "mamba or transformer")->check(CLI::IsMember({"mamba", "transformer"}));
+    sub->add_option("--arch", o->arch, "mamba, mamba2 or transformer")
+        ->check(CLI::IsMember({"mamba", "mamba2", "transformer"}));
     sub->add_option("--d-model", o->dModel, "Model width")->check(CLI::PositiveNumber);
     sub->add_option("--n-layer", o->nLayer, "Layers")->check(CLI::PositiveNumber);
     sub->add_option("--seq-len", o->seqLen, "Tokens per sequence")->check(CLI::PositiveNumber);
@@ -207,7 +222,11 @@ void addBenchTrain(CLI::App& bench, Runner& run) {
     sub->add_option("--steps", o->steps, "Timed steps")->check(CLI::PositiveNumber);
     sub->add_option("--warmup", o->warmup, "Untimed steps first")->check(CLI::NonNegativeNumber);
     sub->add_option("--vocab", o->vocab, "Vocabulary (256 = bytes)")->check(CLI::PositiveNumber);
-    sub->add_option("--d-state", o->dState, "Mamba state size")->check(CLI::PositiveNumber);
+    sub->add_option("--d-state", o->dState, "State size (default: 16 Mamba, 128 Mamba-2)")->check(CLI::PositiveNumber);
+    sub->add_option("--head-dim", o->headDim, "Mamba-2 head dimension")->check(CLI::PositiveNumber);
+    sub->add_option("--n-groups", o->nGroups, "Mamba-2 groups of B and C")->check(CLI::PositiveNumber);
+    sub->add_option("--chunk-size", o->chunkSize, "Mamba-2 SSD chunk length (default: the model config's)")
+        ->check(CLI::PositiveNumber);
     sub->add_option("--n-head", o->nHead, "Transformer heads")->check(CLI::PositiveNumber);
     sub->add_option("--dtype", o->dtype, "fp32 or bf16 (autocast, fp32 master weights)")
         ->check(CLI::IsMember({"fp32", "bf16"}));

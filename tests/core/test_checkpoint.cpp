@@ -104,12 +104,12 @@ void expectResumeIsExact(OptimizerKind kind) {
     };
     std::vector<double> full, first, second;
     Trainer* self = nullptr;
-    Trainer a(cfg, TrainStart{dir.path(), "full", {}}, collect(full, &self, -1));
+    Trainer a(cfg, TrainStart{dir.path(), "full", {}, {}}, collect(full, &self, -1));
     self = &a;
     auto ra = a.run();
     ASSERT_EQ(ra.stopReason, TrainStopReason::MaxSteps) << ra.message;
 
-    Trainer b(cfg, TrainStart{dir.path(), "part", {}}, collect(first, &self, 4));
+    Trainer b(cfg, TrainStart{dir.path(), "part", {}, {}}, collect(first, &self, 4));
     self = &b;
     auto rb = b.run();
     ASSERT_EQ(rb.stopReason, TrainStopReason::Cancelled) << rb.message;
@@ -117,7 +117,7 @@ void expectResumeIsExact(OptimizerKind kind) {
 
     auto resumeCfg = Trainer::resumeConfig(rb.runDir);
     EXPECT_EQ(resumeCfg.maxSteps, 8);
-    Trainer c(resumeCfg, TrainStart{{}, {}, rb.runDir}, collect(second, &self, -1));
+    Trainer c(resumeCfg, TrainStart{{}, {}, rb.runDir, {}}, collect(second, &self, -1));
     self = &c;
     auto rc = c.run();
     ASSERT_EQ(rc.stopReason, TrainStopReason::MaxSteps) << rc.message;
@@ -141,7 +141,7 @@ TEST(Checkpoint, CorruptCheckpointGivesAClearError) {
     test::TempDir dir;
     auto cfg = test::tinyConfig(test::writeTinyCorpus(dir.path()));
     cfg.maxSteps = 2;
-    auto r = Trainer(cfg, TrainStart{dir.path(), "c", {}}, {}).run();
+    auto r = Trainer(cfg, TrainStart{dir.path(), "c", {}, {}}, {}).run();
     ASSERT_EQ(r.stopReason, TrainStopReason::MaxSteps) << r.message;
     const fs::path ck = r.lastCheckpoint;
     auto backup = dir / "backup";
@@ -173,7 +173,7 @@ TEST(Checkpoint, CorruptCheckpointGivesAClearError) {
     EXPECT_NO_THROW(readCheckpoint(ck));
     // Resuming from a corrupt checkpoint fails the run with the file named, nothing else.
     fs::resize_file(ck / "model.safetensors", 10);
-    auto rr = Trainer(Trainer::resumeConfig(r.runDir), TrainStart{{}, {}, r.runDir}, {}).run();
+    auto rr = Trainer(Trainer::resumeConfig(r.runDir), TrainStart{{}, {}, r.runDir, {}}, {}).run();
     EXPECT_EQ(rr.stopReason, TrainStopReason::Failed);
     EXPECT_NE(rr.message.find("model.safetensors"), std::string::npos) << rr.message;
     // No checkpoint at all.
@@ -215,7 +215,7 @@ TEST(Checkpoint, KeepsTheLastKAndTheBest) {
     cfg.evalEvery = 1;
     cfg.keepBest = true;
     cfg.lr = 1e-2;
-    auto r = Trainer(cfg, TrainStart{dir.path(), "keep", {}}, {}).run();
+    auto r = Trainer(cfg, TrainStart{dir.path(), "keep", {}, {}}, {}).run();
     ASSERT_EQ(r.stopReason, TrainStopReason::MaxSteps) << r.message;
     std::vector<std::string> names;
     for (auto& e : fs::directory_iterator(r.runDir / "checkpoints"))

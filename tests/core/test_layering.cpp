@@ -59,8 +59,9 @@ TEST(Layering, EveryCoreFileSitsInARoomWithAReadme) {
     for (const auto& e : fs::directory_iterator(src)) EXPECT_TRUE(e.is_directory()) << e.path() << " lies outside every room";
     for (const auto& e : fs::directory_iterator(inc)) {
         EXPECT_TRUE(e.is_directory()) << e.path() << " lies outside every room";
-        if (e.is_directory())
+        if (e.is_directory()) {
             EXPECT_TRUE(fs::is_directory(src / e.path().filename())) << e.path() << " has no room in core/src";
+        }
     }
 }
 
@@ -73,7 +74,7 @@ TEST(Layering, RoomsIncludeOnlyWhatTheirReadmeAllows) {
     const std::regex roomInclude(R"re(^(?:mts/core/)?([a-z_]+)/)re");
     const std::regex foreign(R"re(^(Q[A-Za-z]+|qcustomplot.*|mts/ingest/.*|mts/ui/.*|poppler/.*|git2.*)$)re");
     int checked = 0;
-    for (const fs::path base : {core / "src", core / "include" / "mts" / "core"}) {
+    for (const fs::path& base : {core / "src", core / "include" / "mts" / "core"}) {
         for (const auto& e : fs::recursive_directory_iterator(base)) {
             const auto ext = e.path().extension();
             if (!e.is_regular_file() || (ext != ".h" && ext != ".cpp" && ext != ".cu" && ext != ".cuh")) continue;

@@ -35,7 +35,7 @@ TEST(MoeTrain, LossFallsAuxLossIsLoggedAndCheckpointsRoundTrip) {
     std::vector<double> losses;
     TrainCallbacks cb;
     cb.onProgress = [&](const TrainProgress& p) { losses.push_back(p.loss); };
-    const TrainResult r = Trainer(cfg, TrainStart{dir.path() / "runs", "moe", {}}, cb).run();
+    const TrainResult r = Trainer(cfg, TrainStart{dir.path() / "runs", "moe", {}, {}}, cb).run();
     ASSERT_EQ(r.stopReason, TrainStopReason::MaxSteps) << r.message;
     ASSERT_EQ(losses.size(), 25u);
     EXPECT_LT(losses.back(), losses.front() - 1.0);
@@ -83,11 +83,11 @@ TEST(MoeTrain, ResumesFromItsCheckpoint) {
     test::TempDir dir;
     TrainConfig cfg = tinyMoeConfig(test::writeTinyCorpus(dir.path()));
     cfg.maxSteps = 6;
-    const TrainResult first = Trainer(cfg, TrainStart{dir.path() / "runs", "moe", {}}).run();
+    const TrainResult first = Trainer(cfg, TrainStart{dir.path() / "runs", "moe", {}, {}}).run();
     ASSERT_EQ(first.stopReason, TrainStopReason::MaxSteps) << first.message;
     TrainConfig more = Trainer::resumeConfig(first.runDir);
     more.maxSteps = 10;
-    const TrainResult second = Trainer(more, TrainStart{{}, {}, first.runDir}).run();
+    const TrainResult second = Trainer(more, TrainStart{{}, {}, first.runDir, {}}).run();
     ASSERT_EQ(second.stopReason, TrainStopReason::MaxSteps) << second.message;
     EXPECT_EQ(second.steps, 10);
     EXPECT_EQ(second.runDir, first.runDir);

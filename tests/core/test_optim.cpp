@@ -105,7 +105,9 @@ TEST(Optim, ParameterRolesOfBothArchitectures) {
     int hidden = 0, embedding = 0;
     for (auto& p : tr->named_parameters()) {
         auto r = classifyParameter(p.key(), p.value());
-        if (p.value().dim() == 1) EXPECT_EQ(r, ParamRole::NoDecay) << p.key();
+        if (p.value().dim() == 1) {
+            EXPECT_EQ(r, ParamRole::NoDecay) << p.key();
+        }
         hidden += r == ParamRole::Hidden;
         embedding += r == ParamRole::Embedding;
     }

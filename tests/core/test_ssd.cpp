@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "mts/core/kernels/ssd.h"
+#include "mts/core/runtime/torch_compat.h"
 #include "shared_data.h"
 
 namespace {
@@ -89,6 +90,25 @@ TEST(Ssd, Float32CloseToTheFloat64Reference) {
     const double scale = ref.y.abs().max().item<double>();
     EXPECT_LT(maxDiff(got.y, ref.y) / scale, 1e-5);
     EXPECT_LT(maxDiff(got.finalState, ref.finalState) / ref.finalState.abs().max().item<double>(), 1e-5);
+}
+
+TEST(Ssd, Bf16AutocastProductsStayCloseToTheReference) {
+    // Under bf16 autocast the four large products take bf16 operands (fp32 accumulation): the
+    // output keeps about 2-3 significant digits; the gradients flow through the casts.
+    mts::SsdInputs in = randomInputs({2, 70, 4, 8, 1, 16}, torch::kFloat32, true, 4);
+    mts::SsdOutputs ref = mts::ssdReference(in);
+    in.x.requires_grad_(true);
+    mts::SsdOutputs got;
+    {
+        mts::compat::AutocastGuard autocast(c10::DeviceType::CPU, torch::kBFloat16, true);
+        got = mts::ssdChunked(in, 16, true);
+    }
+    EXPECT_EQ(got.y.scalar_type(), torch::kFloat32);
+    EXPECT_LT(maxDiff(got.y, ref.y) / ref.y.abs().max().item<double>(), 3e-2);
+    EXPECT_LT(maxDiff(got.finalState, ref.finalState) / ref.finalState.abs().max().item<double>(), 3e-2);
+    got.y.sum().backward();
+    EXPECT_TRUE(in.x.grad().defined());
+    EXPECT_TRUE(torch::isfinite(in.x.grad()).all().item<bool>());
 }
 
 TEST(Ssd, StepsContinueTheChunkedForm) {

@@ -46,7 +46,7 @@ TEST(Train, TinyMambaOverfitsTinyCorpus) {
     std::vector<double> losses;
     TrainCallbacks cb;
     cb.onProgress = [&](const TrainProgress& p) { losses.push_back(p.loss); };
-    Trainer t(cfg, TrainStart{dir.path() / "runs", "overfit", {}}, cb);
+    Trainer t(cfg, TrainStart{dir.path() / "runs", "overfit", {}, {}}, cb);
     auto r = t.run();
     ASSERT_EQ(r.stopReason, TrainStopReason::MaxSteps) << r.message;
     ASSERT_EQ(losses.size(), 100u);
@@ -71,7 +71,7 @@ TEST(Train, TransformerTrainsThroughTheSamePath) {
     std::vector<double> losses;
     TrainCallbacks cb;
     cb.onProgress = [&](const TrainProgress& p) { losses.push_back(p.loss); };
-    auto r = Trainer(cfg, TrainStart{dir.path(), "tr", {}}, cb).run();
+    auto r = Trainer(cfg, TrainStart{dir.path(), "tr", {}, {}}, cb).run();
     ASSERT_EQ(r.stopReason, TrainStopReason::MaxSteps) << r.message;
     EXPECT_LT(losses.back(), losses.front() - 1.0);
 }
@@ -89,7 +89,7 @@ TEST(Train, GradAccumulationEqualsOneLargeBatch) {
         std::vector<double> losses;
         TrainCallbacks cb;
         cb.onProgress = [&](const TrainProgress& p) { losses.push_back(p.loss); };
-        auto r = Trainer(cfg, TrainStart{dir.path(), name, {}}, cb).run();
+        auto r = Trainer(cfg, TrainStart{dir.path(), name, {}, {}}, cb).run();
         EXPECT_EQ(r.stopReason, TrainStopReason::MaxSteps) << r.message;
         EXPECT_EQ(r.tokensSeen, 3 * 8 * 32);
         return std::make_pair(losses, loadModel(r.lastCheckpoint).model);
@@ -113,7 +113,7 @@ TEST(Train, NanStepIsSkippedAndReported) {
     TrainCallbacks cb;
     cb.onProgress = [&](const TrainProgress& p) { seen.push_back(p); };
     cb.onWarning = [&](const std::string& w) { warnings.push_back(w); };
-    auto r = Trainer(cfg, TrainStart{dir.path(), "nan", {}}, cb).run();
+    auto r = Trainer(cfg, TrainStart{dir.path(), "nan", {}, {}}, cb).run();
     ASSERT_EQ(r.stopReason, TrainStopReason::MaxSteps) << r.message;
     EXPECT_EQ(r.skippedSteps, 1);
     ASSERT_EQ(seen.size(), 6u);
@@ -138,7 +138,7 @@ TEST(Train, NanStepsInARowStopTheRunAndKeepTheLastGoodCheckpoint) {
     cfg.checkpointEvery = 2;
     cfg.maxNonFinite = 3;
     cfg.debugNanSteps = {5, 6, 7, 8};
-    auto r = Trainer(cfg, TrainStart{dir.path(), "nan3", {}}, {}).run();
+    auto r = Trainer(cfg, TrainStart{dir.path(), "nan3", {}, {}}, {}).run();
     ASSERT_EQ(r.stopReason, TrainStopReason::NonFinite);
     EXPECT_EQ(r.steps, 7);
     EXPECT_NE(r.message.find("3 steps in a row"), std::string::npos) << r.message;
@@ -155,7 +155,7 @@ TEST(Train, CancelFromAnotherThreadFinishesTheStepAndSaves) {
     std::atomic<int64_t> step{0};
     TrainCallbacks cb;
     cb.onProgress = [&](const TrainProgress& p) { step = p.step; };
-    Trainer t(cfg, TrainStart{dir.path(), "cancel", {}}, cb);
+    Trainer t(cfg, TrainStart{dir.path(), "cancel", {}, {}}, cb);
     TrainResult r;
     std::thread worker([&] { r = t.run(); });
     while (step.load() < 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -177,7 +177,7 @@ TEST(Train, PauseHoldsTheRunUntilResumed) {
     std::atomic<int64_t> step{0};
     TrainCallbacks cb;
     cb.onProgress = [&](const TrainProgress& p) { step = p.step; };
-    Trainer t(cfg, TrainStart{dir.path(), "pause", {}}, cb);
+    Trainer t(cfg, TrainStart{dir.path(), "pause", {}, {}}, cb);
     t.pause();
     TrainResult r;
     std::thread worker([&] { r = t.run(); });
@@ -216,7 +216,7 @@ TEST(Train, EarlyStoppingAfterPatienceEvaluationsWithoutImprovement) {
     std::vector<EvalReport> evals;
     TrainCallbacks cb;
     cb.onEval = [&](const EvalReport& e) { evals.push_back(e); };
-    auto r = Trainer(cfg, TrainStart{dir.path(), "patience", {}}, cb).run();
+    auto r = Trainer(cfg, TrainStart{dir.path(), "patience", {}, {}}, cb).run();
     EXPECT_EQ(r.stopReason, TrainStopReason::EarlyStopping) << r.message;
     EXPECT_EQ(r.steps, 3);  // best at step 1, then two evaluations without improvement
     ASSERT_EQ(evals.size(), 3u);
@@ -231,7 +231,7 @@ TEST(Train, EarlyStoppingAfterPatienceEvaluationsWithoutImprovement) {
     // Patience 0 is off: the same run goes to max_steps.
     cfg.earlyStoppingPatience = 0;
     cfg.maxSteps = 5;
-    auto r2 = Trainer(cfg, TrainStart{dir.path(), "no-patience", {}}, {}).run();
+    auto r2 = Trainer(cfg, TrainStart{dir.path(), "no-patience", {}, {}}, {}).run();
     EXPECT_EQ(r2.stopReason, TrainStopReason::MaxSteps) << r2.message;
     EXPECT_EQ(r2.steps, 5);
 }
@@ -261,7 +261,7 @@ TEST(Train, FineTunesAnExportedModelWithItsOwnTokenizer) {
     LanguageModel m = createModel(mc);
     saveModel(dir / "fresh", *m, bpe.get());
     pre.initFrom = (dir / "fresh").string();
-    auto rPre = Trainer(pre, TrainStart{dir.path(), "pretrain", {}}, {}).run();
+    auto rPre = Trainer(pre, TrainStart{dir.path(), "pretrain", {}, {}}, {}).run();
     ASSERT_EQ(rPre.stopReason, TrainStopReason::MaxSteps) << rPre.message;
     auto trained = loadModel(rPre.runDir);
     saveModel(dir / "pretrained", *trained.model, trained.tokenizer.get());
@@ -280,7 +280,7 @@ TEST(Train, FineTunesAnExportedModelWithItsOwnTokenizer) {
         cb.onLog = [&](const std::string& l) {
             if (dataLine && l.rfind("text ", 0) == 0) *dataLine = l;
         };
-        auto r = Trainer(cfg, TrainStart{dir.path(), name, {}}, cb).run();
+        auto r = Trainer(cfg, TrainStart{dir.path(), name, {}, {}}, cb).run();
         EXPECT_EQ(r.stopReason, TrainStopReason::MaxSteps) << r.message;
         return std::make_pair(loss, r);
     };
@@ -310,7 +310,7 @@ TEST(Train, FineTunesAnExportedModelWithItsOwnTokenizer) {
     }
     auto bad = test::tinyConfig(dir / "byte-corpus");
     bad.initFrom = (dir / "pretrained").string();
-    auto rBad = Trainer(bad, TrainStart{dir.path(), "mismatch", {}}, {}).run();
+    auto rBad = Trainer(bad, TrainStart{dir.path(), "mismatch", {}, {}}, {}).run();
     EXPECT_EQ(rBad.stopReason, TrainStopReason::Failed);
     EXPECT_NE(rBad.message.find("tokenized with a byte tokenizer"), std::string::npos) << rBad.message;
 }
@@ -329,7 +329,7 @@ TEST(Train, EvaluationsSamplesAndMetricsAreWritten) {
     TrainCallbacks cb;
     cb.onEval = [&](const EvalReport& e) { evals.push_back(e); };
     cb.onSample = [&](const SampleReport& s) { samples.push_back(s); };
-    auto r = Trainer(cfg, TrainStart{dir.path(), "evals", {}}, cb).run();
+    auto r = Trainer(cfg, TrainStart{dir.path(), "evals", {}, {}}, cb).run();
     ASSERT_EQ(r.stopReason, TrainStopReason::MaxSteps) << r.message;
     ASSERT_EQ(evals.size(), 2u);
     EXPECT_EQ(evals[0].step, 3);
@@ -363,7 +363,7 @@ TEST(Train, StopAtLossEndsAtTheFirstEvaluationBelowTarget) {
     cfg.maxSteps = 50;
     cfg.evalEvery = 2;
     cfg.stopAtLoss = 100.0;
-    auto r = Trainer(cfg, TrainStart{dir.path(), "target", {}}, {}).run();
+    auto r = Trainer(cfg, TrainStart{dir.path(), "target", {}, {}}, {}).run();
     EXPECT_EQ(r.stopReason, TrainStopReason::TargetLoss);
     EXPECT_EQ(r.steps, 2);
 }
@@ -371,12 +371,12 @@ TEST(Train, StopAtLossEndsAtTheFirstEvaluationBelowTarget) {
 TEST(Train, BadInputEndsWithAClearFailure) {
     test::TempDir dir;
     auto cfg = test::tinyConfig(dir / "does-not-exist.txt");
-    auto r = Trainer(cfg, TrainStart{dir.path(), "bad", {}}, {}).run();
+    auto r = Trainer(cfg, TrainStart{dir.path(), "bad", {}, {}}, {}).run();
     EXPECT_EQ(r.stopReason, TrainStopReason::Failed);
     EXPECT_NE(r.message.find("does-not-exist.txt"), std::string::npos) << r.message;
     auto cfg2 = test::tinyConfig(test::writeTinyCorpus(dir.path()));
     cfg2.seqLen = 0;
-    auto r2 = Trainer(cfg2, TrainStart{dir.path(), "bad2", {}}, {}).run();
+    auto r2 = Trainer(cfg2, TrainStart{dir.path(), "bad2", {}, {}}, {}).run();
     EXPECT_EQ(r2.stopReason, TrainStopReason::Failed);
     EXPECT_NE(r2.message.find("seq_len"), std::string::npos) << r2.message;
 }

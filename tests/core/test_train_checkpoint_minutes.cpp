@@ -29,7 +29,7 @@ std::vector<int64_t> checkpointSteps(TrainConfig cfg, const fs::path& runs, cons
     TrainCallbacks cb;
     cb.onProgress = [&](const TrainProgress&) { fakeNow += 25.0; };
     cb.onCheckpoint = [&](const CheckpointReport& r) { steps.push_back(r.step); };
-    Trainer trainer(cfg, TrainStart{runs, name, {}}, cb);
+    Trainer trainer(cfg, TrainStart{runs, name, {}, {}}, cb);
     trainer.setClock([&] { return fakeNow; });
     const TrainResult r = trainer.run();
     EXPECT_EQ(r.stopReason, TrainStopReason::MaxSteps) << r.message;

@@ -117,7 +117,9 @@ TEST(CorpusFrontEnds, CliAndStudioBuildTheSameCorpusByteForByte) {
         EXPECT_EQ(valByKind, report.valTokens);
         EXPECT_EQ(valByKind, studioManifest["tokens"]["val"].get<uint64_t>());
         EXPECT_EQ(studioManifest["ingest"]["pdf_extractions"], 2);
-        if (tokenizer != "byte") EXPECT_EQ(studioManifest["tokenizer"]["vocab_size"], 600);
+        if (tokenizer != "byte") {
+            EXPECT_EQ(studioManifest["tokenizer"]["vocab_size"], 600);
+        }
     }
 }
 

@@ -42,7 +42,7 @@ void trainTinyRun(const fs::path& work, const QString& runsFolder) {
     c.checkpointEvery = 0;
     c.keepBest = false;
     c.device = "cpu";
-    const mts::TrainResult r = mts::Trainer(c, mts::TrainStart{runsFolder.toStdString(), "tiny", {}}).run();
+    const mts::TrainResult r = mts::Trainer(c, mts::TrainStart{runsFolder.toStdString(), "tiny", {}, {}}).run();
     ASSERT_FALSE(r.lastCheckpoint.empty()) << r.message;
 }
 

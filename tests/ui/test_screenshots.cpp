@@ -1,8 +1,7 @@
 // Not a test: the tool that makes docs/screenshots/*.png from a real window. Disabled by
 // default; run it under Xvfb with the xcb platform:
 //
-//   MTS_SCREENSHOT_DIR=$PWD/docs/screenshots QT_QPA_PLATFORM=xcb xvfb-run -s "-screen 0 1400x900x24" \
-//     build/tests/mts_ui_tests --gtest_also_run_disabled_tests --gtest_filter='DISABLED_Screenshots.*'
+//   MTS_SCREENSHOT_DIR=$PWD/docs/screenshots QT_QPA_PLATFORM=xcb xvfb-run -s "-screen 0 1400x900x24" build/tests/mts_ui_tests --gtest_also_run_disabled_tests --gtest_filter='DISABLED_Screenshots.*'
 //
 // It builds the bundled sample dataset, trains a tiny Mamba and a tiny Transformer for a few
 // hundred steps, chats with the Mamba, overlays both runs, and grabs the window on each page.

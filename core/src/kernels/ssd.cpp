@@ -58,8 +58,13 @@ void checkSsdInputs(const SsdInputs& in) {
 SsdOutputs ssdChunked(const SsdInputs& in, int64_t chunkSize, bool returnFinalState) {
     checkSsdInputs(in);
     if (chunkSize < 1) throw std::invalid_argument("SSD: chunk size must be >= 1, got " + std::to_string(chunkSize));
-    compat::AutocastOff noAutocast;
     const auto ct = computeType(in.x);
+    // Under bf16/f16 autocast the four large products take low-precision operands (accumulated in
+    // float32 by oneDNN / cuBLAS), as mamba_ssm's kernels do; cumsums, decays, the state passing
+    // and the outputs stay in float32.
+    const auto [autocastOn, autocastType] = compat::autocastState(in.x.device().type());
+    const auto mt = autocastOn && ct == torch::kFloat32 ? autocastType : ct;
+    compat::AutocastOff noAutocast;
     const int64_t b = in.x.size(0), l = in.x.size(1), h = in.x.size(2), p = in.x.size(3);
     const int64_t g = in.Bm.size(2), n = in.Bm.size(3), hg = h / g;
     const int64_t q = std::min(chunkSize, std::max<int64_t>(l, 1));
@@ -72,45 +77,54 @@ SsdOutputs ssdChunked(const SsdInputs& in, int64_t chunkSize, bool returnFinalSt
         bm = torch::constant_pad_nd(bm, {0, 0, 0, 0, 0, pad});
         cm = torch::constant_pad_nd(cm, {0, 0, 0, 0, 0, pad});
     }
-    const torch::Tensor dtc = dt.reshape({b, c, q, h}).permute({0, 1, 3, 2});          // (B, c, H, Q)
-    const torch::Tensor bc = bm.reshape({b, c, q, g, n}).permute({0, 1, 3, 2, 4});     // (B, c, G, Q, N)
-    const torch::Tensor cc = cm.reshape({b, c, q, g, n}).permute({0, 1, 3, 2, 4});     // (B, c, G, Q, N)
-    const torch::Tensor acs = (dtc * in.A.to(ct).view({1, 1, h, 1})).cumsum(-1);   // (B, c, H, Q)
-    const torch::Tensor xdt =
-        x.reshape({b, c, q, h, p}).permute({0, 1, 3, 2, 4}) * dtc.unsqueeze(-1);       // (B, c, H, Q, P)
+    // Token-major chunks, (B, c, Q, ...): views of the (padded) inputs. Every product below is one
+    // bmm over contiguous (or plainly transposed) matrices, so BLAS/oneDNN take them without the
+    // per-matrix copies a broadcasting matmul makes.
+    const torch::Tensor dtq = dt.reshape({b, c, q, h});                                // (B, c, Q, H)
+    const torch::Tensor acsq = (dtq * in.A.to(ct)).cumsum(2);                         // (B, c, Q, H) log decay from the chunk start
+    const torch::Tensor acs = acsq.permute({0, 1, 3, 2}).contiguous();               // (B, c, H, Q)
+    const torch::Tensor xdt = x.reshape({b, c, q, h, p}) * dtq.unsqueeze(-1);          // (B, c, Q, H, P)
+    // B and C as one (Q, N) matrix per chunk and group: (B*c*G, Q, N), views when G = 1.
+    const torch::Tensor bg = bm.reshape({b, c, q, g, n}).transpose(2, 3).reshape({b * c * g, q, n}).to(mt);
+    const torch::Tensor cg = cm.reshape({b, c, q, g, n}).transpose(2, 3).reshape({b * c * g, q, n}).to(mt);
 
-    // (1) intra-chunk: y_i = sum_{j <= i} (C_i . B_j) exp(acs_i - acs_j) dt_j x_j
-    const torch::Tensor cb = torch::matmul(cc, bc.transpose(-1, -2));               // (B, c, G, Q, Q)
-    const torch::Tensor decay = segmentSums(acs).exp();                            // (B, c, H, Q, Q)
-    const torch::Tensor scores = (decay.view({b, c, g, hg, q, q}) * cb.unsqueeze(3)).view({b, c, h, q, q});
-    torch::Tensor y = torch::matmul(scores, xdt);                                   // (B, c, H, Q, P)
+    // (1) intra-chunk: y_i = sum_{j <= i} (C_i . B_j) exp(acs_i - acs_j) dt_j x_j, per head
+    const torch::Tensor cb = torch::bmm(cg, bg.transpose(1, 2)).view({b, c, g, 1, q, q});  // C B^T per group
+    const torch::Tensor decay = segmentSums(acs).exp().to(mt).view({b, c, g, hg, q, q});
+    const torch::Tensor scores = (decay * cb).view({b * c * h, q, q});
+    const torch::Tensor xh = xdt.to(mt).permute({0, 1, 3, 2, 4}).reshape({b * c * h, q, p});  // head-major copy
+    const torch::Tensor yDiag = torch::bmm(scores, xh).view({b, c, h, q, p}).permute({0, 1, 3, 2, 4});  // (B, c, Q, H, P)
 
-    // (2) each chunk's end state from zero: sum_j exp(acs_last - acs_j) dt_j x_j (outer) B_j
-    const torch::Tensor toEnd = (acs.narrow(-1, q - 1, 1) - acs).exp();             // (B, c, H, Q)
-    const torch::Tensor xEnd = (xdt * toEnd.unsqueeze(-1)).view({b, c, g, hg, q, p});
-    const torch::Tensor chunkStates =
-        torch::matmul(xEnd.transpose(-1, -2), bc.unsqueeze(3)).view({b, c, h, p, n});  // (B, c, H, P, N)
+    // (2) each chunk's end state from zero, one product per chunk and group over its heads:
+    //     S[h] = sum_j exp(acs_last - acs_j) dt_j x_j[h] (outer) B_j
+    const torch::Tensor toEnd = (acsq.narrow(2, q - 1, 1) - acsq).exp();             // (B, c, Q, H)
+    const torch::Tensor xEnd = (xdt * toEnd.unsqueeze(-1)).to(mt).view({b, c, q, g, hg * p}).transpose(2, 3).reshape(
+        {b * c * g, q, hg * p});
+    const torch::Tensor chunkStates = torch::bmm(xEnd.transpose(1, 2), bg).to(ct).view({b, c, h, p, n});
 
-    // (3) the states entering each chunk: a (c+1) x (c+1) decay matrix over [initial, chunk states]
-    const torch::Tensor s0 = in.initialState.defined() ? in.initialState.to(ct)
-                                                       : torch::zeros({b, h, p, n}, x.options());
-    const torch::Tensor chunkLog = torch::constant_pad_nd(acs.select(-1, q - 1).transpose(1, 2), {1, 0});  // (B, H, c+1)
-    const torch::Tensor chunkDecay = segmentSums(chunkLog.cumsum(-1)).exp();       // (B, H, c+1, c+1)
-    const torch::Tensor states =
-        torch::cat({s0.unsqueeze(1), chunkStates}, 1).transpose(1, 2).reshape({b, h, c + 1, p * n});
-    const torch::Tensor passed = torch::matmul(chunkDecay, states);                 // (B, H, c+1, P*N)
-    const torch::Tensor sIn = passed.narrow(2, 0, c).view({b, h, c, p, n}).transpose(1, 2);  // (B, c, H, P, N)
+    // (3) the states entering each chunk: S_in[k+1] = exp(chunk k's total log decay) S_in[k] + S[k]
+    torch::Tensor state = in.initialState.defined() ? in.initialState.to(ct) : torch::zeros({b, h, p, n}, x.options());
+    // unbind, not select: its backward is one stack, select's a zero-filled full gradient per chunk.
+    const std::vector<torch::Tensor> chunkDecay = acs.select(-1, q - 1).exp().view({b, c, h, 1, 1}).unbind(1);
+    const std::vector<torch::Tensor> perChunk = chunkStates.unbind(1);
+    std::vector<torch::Tensor> entering;
+    entering.reserve(static_cast<size_t>(c));
+    for (int64_t k = 0; k < c; ++k) {
+        entering.push_back(state);
+        state = state * chunkDecay[static_cast<size_t>(k)] + perChunk[static_cast<size_t>(k)];
+    }
+    const torch::Tensor sIn = torch::stack(entering, 1).to(mt).view({b * c * g, hg * p, n});  // (B, c, H, P, N)
 
-    // (4) inter-chunk: y_i += exp(acs_i) C_i S_in
-    const torch::Tensor yOff = torch::matmul(cc.unsqueeze(3), sIn.reshape({b, c, g, hg, p, n}).transpose(-1, -2));
-    y = y + yOff.view({b, c, h, q, p}) * acs.exp().unsqueeze(-1);
-
-    y = y.permute({0, 1, 3, 2, 4}).reshape({b, lp, h, p});
+    // (4) inter-chunk: y_i += exp(acs_i) C_i S_in, one product per chunk and group
+    torch::Tensor yOff = torch::bmm(cg, sIn.transpose(1, 2)).view({b, c, g, q, hg, p});
+    yOff = (g == 1 ? yOff.view({b, c, q, h, p}) : yOff.permute({0, 1, 3, 2, 4, 5}).reshape({b, c, q, h, p}));
+    torch::Tensor y = yOff.to(ct) * acsq.exp().unsqueeze(-1) + yDiag.to(ct);         // (B, c, Q, H, P)
+    y = y.reshape({b, lp, h, p});
     if (pad > 0) y = y.narrow(1, 0, l);
     if (in.D.defined()) y = y + in.x.to(ct) * in.D.to(ct).view({1, 1, h, 1});
     SsdOutputs out;
     out.y = y;
-    if (returnFinalState) out.finalState = passed.select(2, c).view({b, h, p, n});
+    if (returnFinalState) out.finalState = state;
     return out;
 }
 

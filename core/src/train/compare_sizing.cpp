@@ -1,6 +1,7 @@
 // Comparison suites: budgets, the architecture list, sizing models to a parameter count.
 #include <cmath>
 #include <cstdlib>
+#include <numeric>
 
 #include <fmt/format.h>
 
@@ -63,6 +64,12 @@ bool attention(Architecture a) {
 }
 
 int64_t widthStep(const ModelConfig& c) {
+    if (c.arch == Architecture::Mamba2) {
+        // expand x d_model must split into heads of head_dim, in a multiple of n_groups heads.
+        const int64_t unit = std::max<int64_t>(1, c.headDim) * std::max<int64_t>(1, c.nGroups);
+        const int64_t step = unit / std::gcd(std::max<int64_t>(1, c.expand), unit);
+        return step * ((8 + step - 1) / step);  // a multiple of the unit, at least 8
+    }
     if (!attention(c.arch)) return 8;
     const int64_t heads = std::max<int64_t>(1, c.nHead);
     return c.positions == "rope" ? 2 * heads : heads * (heads >= 8 ? 1 : 8 / heads);

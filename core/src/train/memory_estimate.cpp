@@ -29,10 +29,11 @@ int64_t blockActivationsPerToken(const ModelConfig& c, int64_t seqLen) {
         case Architecture::Mamba2: {
             // norm in/out, block out; in_proj out, conv+SiLU out, x*dt, chunked-SSD outputs and the
             // gated norm's products (~10 D_inner); per head the chunk's Q x Q decay, masked sums and
-            // scores (3 H Q), per group C B^T (G Q). Estimate, not yet measured against peak RSS.
+            // scores (3 H Q), per group C B^T (G Q); the chunk states, the states entering each
+            // chunk and their copies (3 D_inner N / Q). Estimate, not yet measured against peak RSS.
             const int64_t di = c.dInner(), gn = c.nGroups * c.dState, h = di / c.headDim;
-            const int64_t q = std::min(c.chunkSize, seqLen);
-            return 3 * d + 10 * di + 4 * gn + 3 * h * q + c.nGroups * q;
+            const int64_t q = std::max<int64_t>(1, std::min(c.chunkSize, seqLen));
+            return 3 * d + 10 * di + 4 * gn + 3 * h * q + c.nGroups * q + 3 * di * c.dState / q;
         }
         case Architecture::Transformer:
         case Architecture::Attention1: {

@@ -100,7 +100,7 @@ TEST(TrainKill, SigkillDuringCheckpointWritingLeavesALoadableLatest) {
     auto ck = readCheckpoint(run);
     cfg.maxSteps = ck.state.step + 2;
     cfg.debugCheckpointDelayMs = 0;
-    auto r = Trainer(cfg, TrainStart{{}, {}, run}, {}).run();
+    auto r = Trainer(cfg, TrainStart{{}, {}, run, {}}, {}).run();
     EXPECT_EQ(r.stopReason, TrainStopReason::MaxSteps) << r.message;
     EXPECT_EQ(r.steps, ck.state.step + 2);
 }

@@ -34,10 +34,12 @@ void checkSsdInputs(const SsdInputs& in);
 /// The chunked SSD in LibTorch ops (any device), autograd for the backward: per chunk of
 /// `chunkSize` tokens (L not a multiple: padded with dt = 0 internally, which leaves the state
 /// unchanged), (1) the intra-chunk output as masked products (C B^T * exp(segment sums of
-/// dt*A)) X, (2) each chunk's end state, (3) the states passed between chunks by a
-/// (chunks+1)^2 decay matrix, (4) the inter-chunk output C S_in * exp(cumsum dt*A).
-/// Computes in float64 when x is float64, else in float32 with autocast off (bf16 inputs are
-/// widened); y and finalState come back in the compute type. Differentiable w.r.t. x, dt, A,
+/// dt*A)) X, (2) each chunk's end state, (3) the states passed from chunk to chunk (a loop
+/// over the chunks), (4) the inter-chunk output C S_in * exp(cumsum dt*A).
+/// Computes in float64 when x is float64, else in float32 (bf16 inputs are widened); under a
+/// bf16/f16 autocast region the four large matrix products take operands in that type
+/// (accumulated in float32), while cumsums, decays and the state passing stay float32. y and
+/// finalState come back in the compute type. Differentiable w.r.t. x, dt, A,
 /// Bm, Cm, D and initialState. Memory: about 3 tensors of (B, chunks, H, Q, Q) plus a few of
 /// x's size. Thread-safe. Throws std::invalid_argument on bad shapes or chunkSize < 1.
 SsdOutputs ssdChunked(const SsdInputs& in, int64_t chunkSize, bool returnFinalState = false);
