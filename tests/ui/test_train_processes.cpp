@@ -54,6 +54,12 @@ mts::TrainConfig tinyConfig(const fs::path& text, int64_t steps) {
     return mts::TrainConfig::fromJson(j);
 }
 
+// Two local ranks of the CLI this test suite built.
+void useTwoCliRanks(TrainingController& controller) {
+    controller.rankRun()->setCliPath(QString::fromStdString(mts::test::cliPath()));
+    controller.setProcesses(2);
+}
+
 bool alive(qint64 pid) { return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH); }
 
 }  // namespace
@@ -62,8 +68,7 @@ TEST(TrainProcesses, TwoRanksTrainInChildProcessesOntoTheLiveCurves) {
     mts::test::uiApp();
     mts::test::TempDir tmp;
     TrainingController controller;
-    controller.rankRun()->setCliPath(QString::fromStdString(mts::test::cliPath()));
-    controller.setProcesses(2);
+    useTwoCliRanks(controller);
     QSignalSpy finished(&controller, &TrainingController::finished);
     QSignalSpy evaluated(&controller, &TrainingController::evaluated);
     QString error;
@@ -97,8 +102,7 @@ TEST(TrainProcesses, StopEndsEveryRankAndTheRunResumes) {
     mts::test::uiApp();
     mts::test::TempDir tmp;
     TrainingController controller;
-    controller.rankRun()->setCliPath(QString::fromStdString(mts::test::cliPath()));
-    controller.setProcesses(2);
+    useTwoCliRanks(controller);
     QSignalSpy finished(&controller, &TrainingController::finished);
     QString error;
     ASSERT_TRUE(controller.start(tinyConfig(tmp / "a.txt", 100000), mts::test::qpath(tmp / "runs"), QStringLiteral("long"),

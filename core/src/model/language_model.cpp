@@ -1,6 +1,10 @@
 #include "mts/core/model/language_model.h"
 
+#include <stdexcept>
+#include <string>
 #include <unordered_set>
+
+#include "model/check_ids.h"
 
 
 namespace mts {
@@ -26,5 +30,15 @@ int64_t LanguageModelImpl::numNonEmbeddingParameters() const {
     }
     return total;
 }
+
+namespace detail {
+
+void checkIds(const torch::Tensor& ids, int64_t dims, const char* what) {
+    if (!ids.defined() || ids.dim() != dims)
+        throw std::invalid_argument(std::string(what) + ": ids must have " + std::to_string(dims) + " dimension(s)");
+    if (ids.scalar_type() != torch::kInt64) throw std::invalid_argument(std::string(what) + ": ids must be int64");
+}
+
+}  // namespace detail
 
 }  // namespace mts

@@ -1,12 +1,16 @@
 // Mamba blocks, backbone and the language model (parallel forward, prefill, recurrent step).
 #include "mts/core/model/mamba.h"
 
+#include "model/check_ids.h"
+
 #include <stdexcept>
 
 #include "model/grad_checkpoint.h"
 #include "mts/core/runtime/errors.h"
 
 namespace mts {
+
+using detail::checkIds;
 
 MambaBlockImpl::MambaBlockImpl(const ModelConfig& config) {
     norm = register_module("norm", RMSNorm(config.dModel, config.normEps));
@@ -77,12 +81,6 @@ torch::Tensor MambaLMImpl::head(const torch::Tensor& h) {
 }
 
 namespace {
-
-void checkIds(const torch::Tensor& ids, int64_t dims, const char* what) {
-    if (!ids.defined() || ids.dim() != dims)
-        throw std::invalid_argument(std::string(what) + ": ids must have " + std::to_string(dims) + " dimension(s)");
-    if (ids.scalar_type() != torch::kInt64) throw std::invalid_argument(std::string(what) + ": ids must be int64");
-}
 
 MambaState& asMambaState(DecodeState& state) {
     auto* s = dynamic_cast<MambaState*>(&state);

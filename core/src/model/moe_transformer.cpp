@@ -1,18 +1,16 @@
 // Sparse MoE Transformer: top-k routed expert MLPs, load-balancing loss, KV-cache decoding.
 #include "model/moe_transformer.h"
 
+#include "model/check_ids.h"
+
 #include <stdexcept>
 
 #include "mts/core/runtime/errors.h"
 
 namespace mts {
-namespace {
 
-void checkIds(const torch::Tensor& ids, int64_t dims, const char* what) {
-    if (!ids.defined() || ids.dim() != dims)
-        throw std::invalid_argument(std::string(what) + ": ids must have " + std::to_string(dims) + " dimension(s)");
-    if (ids.scalar_type() != torch::kInt64) throw std::invalid_argument(std::string(what) + ": ids must be int64");
-}
+using detail::checkIds;
+namespace {
 
 KvCacheState& asKvState(DecodeState& state, int64_t batch, size_t layers) {
     auto* s = dynamic_cast<KvCacheState*>(&state);

@@ -1,6 +1,8 @@
 // GPT-style Transformer baseline and the Attention1 model, with KV-cache decoding.
 #include "model/transformer.h"
 
+#include "model/check_ids.h"
+
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -9,18 +11,14 @@
 #include "mts/core/runtime/errors.h"
 
 namespace mts {
+
+using detail::checkIds;
 namespace {
 
 void initLinear(torch::nn::Linear& l, double std) {
     torch::NoGradGuard noGrad;
     l->weight.normal_(0.0, std);
     if (l->bias.defined()) l->bias.zero_();
-}
-
-void checkIds(const torch::Tensor& ids, int64_t dims, const char* what) {
-    if (!ids.defined() || ids.dim() != dims)
-        throw std::invalid_argument(std::string(what) + ": ids must have " + std::to_string(dims) + " dimension(s)");
-    if (ids.scalar_type() != torch::kInt64) throw std::invalid_argument(std::string(what) + ": ids must be int64");
 }
 
 int64_t blockCount(const ModelConfig& c) { return c.arch == Architecture::Attention1 ? 1 : c.nLayer; }
