@@ -238,6 +238,15 @@ void Trainer::Impl::startNewRun(LoadedModel& init) {
 // The effective config into the run folder, the schedule, the start line and status.
 void Trainer::Impl::finishSetUp() {
     if (cfg.precision != Precision::Fp16) st.lossScale = 1.0;
+    GradScalerOptions scalerOptions;
+    scalerOptions.initScale = cfg.fp16InitScale;
+    scalerOptions.growthInterval = cfg.fp16GrowthInterval;
+    scaler = GradScaler(scalerOptions);
+    try {
+        scaler.load({st.lossScale, st.goodStepsSinceScale});
+    } catch (const std::invalid_argument& e) {
+        throw ConfigError(std::string("resume: the checkpoint's fp16 loss scale cannot be used: ") + e.what());
+    }
     model->setGradientCheckpointing(cfg.gradCheckpointing);
     if (dp) dp->attach(*model, *optimizer);
     agreed.elapsedSec = st.elapsedSec;

@@ -12,6 +12,7 @@
 #include "mts/core/corpus/data_loader.h"
 #include "mts/core/formats/model_io.h"
 #include "mts/core/train/checkpoint.h"
+#include "mts/core/train/grad_scaler.h"
 #include "mts/core/train/lr_schedule.h"
 #include "mts/core/train/optimizers.h"
 #include "mts/core/train/run_dir.h"
@@ -38,6 +39,7 @@ struct Trainer::Impl {
     detail::StepAgreement agreed;              // data parallel: what the ranks agreed after the last step
     std::unique_ptr<RunDir> resumedRun;  // a resumed run's folder, locked before its checkpoint loads
     TrainerState st;
+    GradScaler scaler;  // fp16 only; its state mirrored in st.lossScale / st.goodStepsSinceScale
     LrSchedule schedule;
     std::deque<std::pair<double, int64_t>> window;  // (seconds, tokens) of recent steps
     std::deque<double> recentLosses;
@@ -89,6 +91,8 @@ struct Trainer::Impl {
     double stepAuxLoss = std::nan("");
     Accumulated forwardBackward(int64_t stepIndex, double scale);
     void applyOrSkip(bool finite, bool overflow, double norm, double lrFactor, TrainProgress& p);
+    void updateScaler(bool foundInf);  // scaler.update + its state into st
+    static std::vector<torch::Tensor> paramTensors(const Optimizer& opt);
     double recordTiming(double seconds, int64_t stepTokens);  // -> tokens/s over recent steps
     void reportStep(TrainProgress& p, bool finite, double loss, double norm, double lrFactor, double tokensPerSec);
     bool stopOnNonFinite();  // true: too many non-finite steps in a row (result set)

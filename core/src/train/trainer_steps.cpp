@@ -98,7 +98,7 @@ bool Trainer::Impl::trainStep() {
     const int64_t stepIndex = st.step;  // 0-based index of the step being taken
     const double factor = lrFactor(stepIndex);
     const bool fp16 = cfg.precision == Precision::Fp16;
-    const double scale = fp16 ? st.lossScale : 1.0;
+    const double scale = fp16 ? scaler.scale() : 1.0;
 
     Accumulated acc = forwardBackward(stepIndex, scale);
     if (dp) {
@@ -111,8 +111,9 @@ bool Trainer::Impl::trainStep() {
     double norm = 0.0;
     bool overflow = false;
     if (acc.finite) {
-        if (scale != 1.0) scaleGrads(optimizer->params(), 1.0 / scale);
-        norm = gradNorm(optimizer->params());
+        // fp16: unscale before the norm and the clipping; an inf/nan gradient skips the step.
+        if (fp16 && !scaler.unscale(paramTensors(*optimizer))) overflow = true;
+        norm = overflow ? std::numeric_limits<double>::infinity() : gradNorm(optimizer->params());
         if (!std::isfinite(norm)) {
             if (fp16) overflow = true;
             acc.finite = false;
@@ -179,21 +180,30 @@ void Trainer::Impl::applyOrSkip(bool finite, bool overflow, double norm, double 
         if (cfg.gradClip > 0 && norm > cfg.gradClip) scaleGrads(optimizer->params(), cfg.gradClip / norm);
         optimizer->step(factor);
         st.nonFiniteInARow = 0;
-        if (fp16 && ++st.goodStepsSinceScale >= cfg.fp16GrowthInterval) {
-            st.lossScale *= 2.0;
-            st.goodStepsSinceScale = 0;
-        }
+        if (fp16) updateScaler(/*foundInf=*/false);
         return;
     }
     ++st.skippedSteps;
     p.skipped = true;
     if (overflow) {
-        // An fp16 overflow is the loss scaler doing its job: halve and go on.
-        st.lossScale = std::max(1.0, st.lossScale / 2.0);
-        st.goodStepsSinceScale = 0;
+        // An fp16 overflow is the loss scaler doing its job: back off and go on.
+        updateScaler(/*foundInf=*/true);
     } else {
         ++st.nonFiniteInARow;
     }
+}
+
+// The scaler's state goes to the trainer state, which checkpoints save.
+void Trainer::Impl::updateScaler(bool foundInf) {
+    scaler.update(foundInf);
+    st.lossScale = scaler.scale();
+    st.goodStepsSinceScale = scaler.goodSteps();
+}
+
+std::vector<torch::Tensor> Trainer::Impl::paramTensors(const Optimizer& opt) {
+    std::vector<torch::Tensor> out;
+    for (const NamedParam& np : opt.params()) out.push_back(np.param);
+    return out;
 }
 
 double Trainer::Impl::recordTiming(double dt, int64_t stepTokens) {
@@ -244,7 +254,10 @@ void Trainer::Impl::reportStep(TrainProgress& p, bool finite, double loss, doubl
                   {"lr", p.lr},             {"grad_norm", norm},     {"tokens_per_sec", p.tokensPerSec},
                   {"elapsed_sec", p.elapsedSec}, {"skipped", p.skipped}};
         line["loss"] = finite ? json(loss) : json(nullptr);
-        if (cfg.precision == Precision::Fp16) line["loss_scale"] = st.lossScale;
+        if (cfg.precision == Precision::Fp16) {
+            line["loss_scale"] = st.lossScale;
+            line["skipped_steps"] = st.skippedSteps;
+        }
         if (!std::isnan(stepAuxLoss)) line["aux_loss"] = stepAuxLoss;
         if (dp) dp->describe(line, /*withRanks=*/false);
         if (run) run->appendMetric(line);
