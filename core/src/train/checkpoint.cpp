@@ -63,6 +63,7 @@ fs::path writeCheckpoint(const fs::path& checkpointsDir, const CheckpointWrite& 
             std::lock_guard<std::mutex> lock(rng.mutex());
             opt["rng.cpu"] = rng.get_state();
         }
+        if (w.cudaRngState.defined()) opt["rng.cuda"] = w.cudaRngState.to(torch::kCPU).contiguous();
         writeSafetensors(tmp / kOptimizerFile, opt, {{"format", "mts-optimizer"}, {"kind", w.optimizer->kind()}});
         pause(w.debugDelayMs);
 
@@ -143,6 +144,10 @@ LoadedCheckpoint readCheckpoint(const fs::path& path, torch::Device device) {
     c.optimizerState = std::move(opt.tensors);
     if (auto it = c.optimizerState.find("rng.cpu"); it != c.optimizerState.end()) {
         c.cpuRngState = it->second;
+        c.optimizerState.erase(it);
+    }
+    if (auto it = c.optimizerState.find("rng.cuda"); it != c.optimizerState.end()) {
+        c.cudaRngState = it->second;
         c.optimizerState.erase(it);
     }
     c.model = loadModel(c.dir, device);

@@ -19,6 +19,7 @@
 #include "mts/core/runtime/errors.h"
 #include "mts/core/runtime/runtime.h"
 #include "mts/core/runtime/torch_compat.h"
+#include "mts/core/runtime/torch_compat_cuda.h"
 #include "mts/core/train/checkpoint.h"
 #include "mts/core/train/lr_schedule.h"
 #include "mts/core/train/run_dir.h"
@@ -183,6 +184,15 @@ void Trainer::Impl::resumeFrom(LoadedCheckpoint& ck) {
         auto gen = at::detail::getDefaultCPUGenerator();
         std::lock_guard<std::mutex> lock(gen.mutex());
         gen.set_state(ck.cpuRngState);
+    }
+    if (ck.cudaRngState.defined() && device.is_cuda()) {
+        try {
+            compat::setCudaRngState(device.has_index() ? device.index() : 0, ck.cudaRngState);
+        } catch (const std::exception& e) {
+            throw FormatError(ck.dir.string(), e.what());
+        }
+    } else if (ck.cudaRngState.defined()) {
+        log("resume: the checkpoint's CUDA random state is not used on the CPU");
     }
     run = std::move(resumedRun);
     if (const int64_t dropped = run ? run->rewindTo(st.step) : 0; dropped > 0)
@@ -371,6 +381,7 @@ void Trainer::Impl::checkpoint(bool best) {
     w.tokenizer = data.tokenizer.get();
     w.optimizer = optimizer.get();
     w.debugDelayMs = cfg.debugCheckpointDelayMs;
+    if (device.is_cuda()) w.cudaRngState = compat::cudaRngState(device.has_index() ? device.index() : 0);
     const bool was = model->is_training();
     fs::path dir = writeCheckpoint(run->checkpointsDir(), w);
     model->train(was);

@@ -4,6 +4,8 @@
 //   config.json, model.safetensors, tokenizer.json   saveModel() (model_io.h): loadable by
 //                                                     loadModel / `info` / `generate`
 //   optimizer.safetensors   every optimizer state tensor (optimizers.h names) + "rng.cpu"
+//                           (+ "rng.cuda": the CUDA generator's state, runs trained on CUDA;
+//                           optional, checkpoints without it load)
 //   trainer_state.json      {"format":"mts-trainer-state","version":1,"step",...,"train_config"}
 //                           written last: its presence marks a complete checkpoint
 //
@@ -73,6 +75,7 @@ struct CheckpointWrite {
     const Tokenizer* tokenizer = nullptr;
     const Optimizer* optimizer = nullptr;
     int64_t debugDelayMs = 0;       // sleep between files (kill-window tests)
+    torch::Tensor cudaRngState{};   // saved as "rng.cuda" when defined (compat::cudaRngState)
 };
 
 /// "step-00001234".
@@ -91,6 +94,7 @@ struct LoadedCheckpoint {
     LoadedModel model;                                   // model on the requested device, train()
     std::map<std::string, torch::Tensor> optimizerState; // for Optimizer::loadStateDict
     torch::Tensor cpuRngState;                           // torch's CPU generator state (may be undefined)
+    torch::Tensor cudaRngState;                          // the CUDA generator's (undefined: CPU run / older)
 };
 
 /// A checkpoint folder itself (holds trainer_state.json), or a run folder / its checkpoints/
