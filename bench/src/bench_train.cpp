@@ -1,11 +1,14 @@
 // `mamba-studio-cli bench train`: one training step (forward, cross-entropy, backward, AdamW) at a
 // shape given on the command line, on random byte tokens. Reports tokens/s, model-FLOPs
 // utilisation against the matmul rate measured in the same run, the step's breakdown (how much
-// is the fused scan) and the peak resident memory.
+// is the fused scan) and the peak resident memory. On CUDA (--device cuda): MFU against the GPU's
+// dense bf16 peak (bench_train_device.h), the allocator's peak memory against the estimate
+// (memory_estimate.h), --scan fused vs chunked, fp16 through the GradScaler.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -14,6 +17,7 @@
 #include <torch/torch.h>
 
 #include "bench_parts.h"
+#include "bench_train_device.h"
 #include "mts/core/kernels/scan_cpu.h"
 #include "mts/core/kernels/selective_scan.h"
 #include "mts/core/model/language_model.h"
@@ -21,6 +25,9 @@
 #include "mts/core/runtime/errors.h"
 #include "mts/core/runtime/runtime.h"
 #include "mts/core/runtime/torch_compat.h"
+#include "mts/core/train/grad_scaler.h"
+#include "mts/core/train/memory_estimate.h"
+#include "mts/core/train/presets.h"
 
 namespace mts::bench {
 namespace {
@@ -42,6 +49,11 @@ struct BenchTrainOptions {
     int64_t nGroups = 1;      // Mamba-2
     int64_t chunkSize = 0;    // Mamba-2 SSD chunk; 0: the config's default
     std::string dtype = "fp32";
+    std::string device = "cpu";
+    std::string scan = "auto";
+    std::string preset;              // a model preset (models.json) for the shape; "" = the options
+    std::set<std::string> explicitShape;  // shape options given on the command line (override the preset)
+    double peakTflops = 0;           // CUDA: dense bf16 peak; 0 = from the table
     bool checkpointing = false;
     bool json = false;
 };
@@ -67,28 +79,68 @@ double flopsPerToken(const LanguageModelImpl& model, const BenchTrainOptions& o)
     return f;
 }
 
-int runBenchTrain(const BenchTrainOptions& o) {
-    if (o.dtype != "fp32" && o.dtype != "bf16") throw ConfigError("--dtype must be fp32 or bf16, got " + o.dtype);
-    const bool bf16 = o.dtype == "bf16";
-    const auto& rt = runtimeInfo();
-
+// The model shape: a preset's (--preset) or the defaults, then the options given explicitly.
+ModelConfig benchModelConfig(const BenchTrainOptions& o) {
     ModelConfig cfg;
     cfg.arch = architectureFromString(o.arch);
-    cfg.dModel = o.dModel;
-    cfg.nLayer = o.nLayer;
+    const auto given = [&o](const char* opt) { return o.preset.empty() || o.explicitShape.count(opt) > 0; };
+    if (!o.preset.empty()) {
+        PresetChoice choice;
+        choice.arch = o.arch;
+        choice.model = o.preset;
+        cfg = composeConfig(PresetCatalog::load(), choice).model;
+    } else {
+        cfg.dState = cfg.arch == Architecture::Mamba2 ? 128 : 16;
+    }
+    if (given("--d-model")) cfg.dModel = o.dModel;
+    if (given("--n-layer")) cfg.nLayer = o.nLayer;
     cfg.vocabSize = o.vocab;
-    cfg.dState = o.dState > 0 ? o.dState : cfg.arch == Architecture::Mamba2 ? 128 : 16;
-    cfg.nHead = o.nHead;
-    cfg.headDim = o.headDim;
-    cfg.nGroups = o.nGroups;
+    if (o.dState > 0) cfg.dState = o.dState;
+    if (given("--n-head")) cfg.nHead = o.nHead;
+    if (given("--head-dim")) cfg.headDim = o.headDim;
+    if (given("--n-groups")) cfg.nGroups = o.nGroups;
     if (o.chunkSize > 0) cfg.chunkSize = o.chunkSize;
     cfg.maxSeqLen = std::max<int64_t>(cfg.maxSeqLen, o.seqLen);
     cfg.validate();
+    return cfg;
+}
+
+// Restores the scan backend Auto resolves to when the bench ends.
+struct ScanOverride {
+    explicit ScanOverride(ScanBackend b) : m_set(b != ScanBackend::Auto) {
+        if (m_set) setAutoScanBackendOverride(b);
+    }
+    ~ScanOverride() {
+        if (m_set) setAutoScanBackendOverride(ScanBackend::Auto);
+    }
+    bool m_set;
+};
+
+int runBenchTrain(const BenchTrainOptions& o) {
+    const TrainDevice dev = chooseTrainDevice(o.device, o.peakTflops);
+    const torch::Device device = dev.device;
+    checkTrainDtype(o.dtype, device);
+    const bool bf16 = o.dtype == "bf16", fp16 = o.dtype == "fp16", cuda = device.is_cuda();
+    const auto& rt = runtimeInfo();
+
+    const ModelConfig cfg = benchModelConfig(o);
+    const ScanOverride scanChoice(cfg.arch == Architecture::Mamba ? chooseScanBackend(o.scan, device)
+                                                                  : ScanBackend::Auto);
     torch::manual_seed(0);
     LanguageModel model = createModel(cfg);
+    model->to(device);
     model->train();
     model->setGradientCheckpointing(o.checkpointing);
     torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-3).weight_decay(0.1));
+    GradScaler scaler;  // fp16 only
+    std::vector<torch::Tensor> params = model->parameters();
+    TrainConfig estCfg;
+    estCfg.model = cfg;
+    estCfg.microBatch = o.batch;
+    estCfg.seqLen = o.seqLen;
+    estCfg.precision = precisionFromString(o.dtype);
+    estCfg.gradCheckpointing = o.checkpointing;
+    const MemoryEstimate estimate = estimateMemory(estCfg, cuda);
 
     // The best of three probes: one probe on a shared or frequency-scaling machine can come out
     // low, and MFU against a low peak reads above 100%.
@@ -97,9 +149,11 @@ int runBenchTrain(const BenchTrainOptions& o) {
         for (int i = 0; i < 3; ++i) best = std::max(best, measureMatmulGflops(lowPrecision));
         return best;
     };
-    const double gflopsF32 = bestOf3(false);
-    const double gflopsBf16 = rt.cpuBf16 || bf16 ? bestOf3(true) : 0.0;
+    // CUDA: the data sheet's dense bf16 peak (no probe); the CPU: the matmul rate measured here.
+    const double gflopsF32 = cuda ? 0.0 : bestOf3(false);
+    const double gflopsBf16 = cuda ? dev.peakTflops * 1e3 : rt.cpuBf16 || bf16 ? bestOf3(true) : 0.0;
     const int64_t rssBefore = peakRssBytes();
+    resetPeakMemory(device);
 
     const int64_t V = cfg.paddedVocab();
     double tFwd = 0, tBwd = 0, tOpt = 0, total = 0;
@@ -111,22 +165,31 @@ int runBenchTrain(const BenchTrainOptions& o) {
             tFwd = tBwd = tOpt = 0;
             scan_cpu::resetScanTimes();
         }
-        const torch::Tensor batch = torch::randint(0, o.vocab, {o.batch, o.seqLen + 1}, torch::kLong);
+        const torch::Tensor batch = torch::randint(0, o.vocab, {o.batch, o.seqLen + 1}, torch::kLong).to(device);
         const torch::Tensor ids = batch.narrow(1, 0, o.seqLen);
         const torch::Tensor targets = batch.narrow(1, 1, o.seqLen);
+        syncDevice(device);
         auto t0 = Clock::now();
         torch::Tensor loss;
         {
-            compat::AutocastGuard autocast(c10::DeviceType::CPU, at::kBFloat16, bf16);
+            compat::AutocastGuard autocast(device.type(), fp16 ? at::kHalf : at::kBFloat16, bf16 || fp16);
             const torch::Tensor logits = model->forward(ids);  // (B, L, V)
             loss = torch::nn::functional::cross_entropy(logits.reshape({-1, V}).to(torch::kFloat32),
                                                         targets.reshape({-1}));
         }
+        syncDevice(device);
         auto t1 = Clock::now();
         opt.zero_grad();
-        loss.backward();
+        (fp16 ? scaler.scaleLoss(loss) : loss).backward();
+        syncDevice(device);
         auto t2 = Clock::now();
-        opt.step();
+        if (fp16) {
+            scaler.step(params, [&opt] { opt.step(); });
+            scaler.update();
+        } else {
+            opt.step();
+        }
+        syncDevice(device);
         auto t3 = Clock::now();
         lastLoss = loss.item<double>();
         if (step >= o.warmup) {
@@ -146,15 +209,17 @@ int runBenchTrain(const BenchTrainOptions& o) {
     const double tokensPerSBest = double(o.batch * o.seqLen) / bestStep;
     const double fpt = flopsPerToken(*model, o);
     const double achieved = fpt * tokensPerS / 1e9;
-    const double peak = bf16 ? gflopsBf16 : gflopsF32;
+    // On CUDA every dtype is measured against the bf16 tensor-core peak (the yardstick).
+    const double peak = bf16 || cuda ? gflopsBf16 : gflopsF32;
+    const PeakMemory mem = peakMemory(device);
     const double scanShare = (scan.forwardSeconds + scan.backwardSeconds) / total;
-    const std::string scanBackend = toString(resolveScanBackend(torch::Device(torch::kCPU)));
+    const std::string scanBackend = toString(resolveScanBackend(device));
 
     if (o.json) {
         nlohmann::json j = {
             {"bench", "train"},
             {"arch", o.arch},
-            {"shape", {{"d_model", o.dModel}, {"n_layer", o.nLayer}, {"seq_len", o.seqLen}, {"batch", o.batch},
+            {"shape", {{"d_model", cfg.dModel}, {"n_layer", cfg.nLayer}, {"seq_len", o.seqLen}, {"batch", o.batch},
                        {"vocab", o.vocab}, {"d_state", cfg.dState}, {"n_head", cfg.nHead},
                        {"head_dim", cfg.headDim}, {"n_groups", cfg.nGroups}, {"chunk_size", cfg.chunkSize}}},
             {"dtype", o.dtype},
@@ -177,6 +242,19 @@ int runBenchTrain(const BenchTrainOptions& o) {
             {"scan_fraction", scanShare},
             {"scan_backend", scanBackend},
             {"scan_isa", scan_cpu::activeIsa()},
+            {"device", o.device},
+            {"device_name", dev.description},
+            {"preset", o.preset},
+            {"scan", o.scan},
+            {"peak_tflops", cuda ? dev.peakTflops : peak / 1e3},
+            {"peak_source", cuda ? dev.peakSource : "measured matmul"},
+            {"peak_memory_bytes", mem.bytes},
+            {"peak_memory_source", mem.source},
+            {"peak_reserved_bytes", mem.reservedBytes},
+            {"estimate_bytes", estimate.peakBytes},
+            {"estimate_tensor_bytes", estimate.peakBytes - estimate.runtimeBytes},
+            {"loss_scale", fp16 ? nlohmann::json(scaler.scale()) : nlohmann::json(nullptr)},
+            {"skipped_steps", scaler.skippedSteps()},
             {"peak_rss_mb", double(peakRssBytes()) / (1 << 20)},
             {"peak_rss_before_training_mb", double(rssBefore) / (1 << 20)},
             {"final_loss", lastLoss},
@@ -188,22 +266,28 @@ int runBenchTrain(const BenchTrainOptions& o) {
         return 0;
     }
     std::printf("bench train  arch=%s d_model=%lld n_layer=%lld seq_len=%lld batch=%lld dtype=%s%s  threads=%d\n",
-                o.arch.c_str(), (long long)o.dModel, (long long)o.nLayer, (long long)o.seqLen, (long long)o.batch,
+                o.arch.c_str(), (long long)cfg.dModel, (long long)cfg.nLayer, (long long)o.seqLen, (long long)o.batch,
                 o.dtype.c_str(), o.checkpointing ? " checkpointing" : "", rt.intraOpThreads);
+    std::printf("  device            %s%s%s\n", dev.description.c_str(), o.preset.empty() ? "" : "  preset ",
+                o.preset.c_str());
     std::printf("  parameters        %lld (non-embedding %lld)\n", (long long)model->numParameters(),
                 (long long)model->numNonEmbeddingParameters());
     std::printf("  tokens/s          %.0f   (step %.1f ms, %lld steps after %lld warm-up; best step %.1f ms = %.0f tokens/s)\n",
                 tokensPerS, total / double(o.steps) * 1e3, (long long)o.steps, (long long)o.warmup, bestStep * 1e3,
                 tokensPerSBest);
-    std::printf("  MFU               %.1f%%  (%.1f GFLOP/s achieved, matmul %s %.1f GFLOP/s)\n", 100 * achieved / peak,
-                achieved, bf16 ? "bf16" : "fp32", peak);
+    std::printf("  MFU               %.1f%%  (%.1f GFLOP/s achieved, %s %s %.1f GFLOP/s)\n", 100 * achieved / peak,
+                achieved, cuda ? "data-sheet" : "matmul", bf16 || cuda ? "bf16" : "fp32", peak);
     std::printf("  step breakdown    forward %.0f%%  backward %.0f%%  optimizer %.0f%%\n", 100 * tFwd / total,
                 100 * tBwd / total, 100 * tOpt / total);
     if (cfg.arch == Architecture::Mamba)
         std::printf("  scan (%s, %s)  fwd %.1f%% + bwd %.1f%% = %.1f%% of the step\n", scanBackend.c_str(),
                     scan_cpu::activeIsa().c_str(), 100 * scan.forwardSeconds / total,
                     100 * scan.backwardSeconds / total, 100 * scanShare);
-    std::printf("  peak RSS          %.0f MiB\n", double(peakRssBytes()) / (1 << 20));
+    std::printf("  peak memory       %.0f MiB (%s) vs estimate %.0f MiB (%.0f MiB without the runtime)\n",
+                double(mem.bytes) / (1 << 20), mem.source.c_str(), double(estimate.peakBytes) / (1 << 20),
+                double(estimate.peakBytes - estimate.runtimeBytes) / (1 << 20));
+    if (fp16)
+        std::printf("  loss scale        %.0f (%lld steps skipped)\n", scaler.scale(), (long long)scaler.skippedSteps());
     std::printf("  final loss        %.4f\n", lastLoss);
     return 0;
 }
@@ -215,6 +299,13 @@ void addBenchTrain(CLI::App& bench, Runner& run) {
     auto o = std::make_shared<BenchTrainOptions>();
     sub->add_option("--arch", o->arch, "mamba, mamba2 or transformer")
         ->check(CLI::IsMember({"mamba", "mamba2", "transformer"}));
+    sub->add_option("--preset", o->preset, "Model shape from a model preset (tiny, mini, small, medium, ...); "
+                                           "shape options given as well override it");
+    sub->add_option("--device", o->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+    sub->add_option("--scan", o->scan, "Mamba scan: auto, fused (our kernel for the device), chunked, reference")
+        ->check(CLI::IsMember({"auto", "fused", "chunked", "reference"}));
+    sub->add_option("--peak-tflops", o->peakTflops, "CUDA: the GPU's dense bf16 peak (default: known GPUs' table)")
+        ->check(CLI::PositiveNumber);
     sub->add_option("--d-model", o->dModel, "Model width")->check(CLI::PositiveNumber);
     sub->add_option("--n-layer", o->nLayer, "Layers")->check(CLI::PositiveNumber);
     sub->add_option("--seq-len", o->seqLen, "Tokens per sequence")->check(CLI::PositiveNumber);
@@ -228,11 +319,15 @@ void addBenchTrain(CLI::App& bench, Runner& run) {
     sub->add_option("--chunk-size", o->chunkSize, "Mamba-2 SSD chunk length (default: the model config's)")
         ->check(CLI::PositiveNumber);
     sub->add_option("--n-head", o->nHead, "Transformer heads")->check(CLI::PositiveNumber);
-    sub->add_option("--dtype", o->dtype, "fp32 or bf16 (autocast, fp32 master weights)")
-        ->check(CLI::IsMember({"fp32", "bf16"}));
+    sub->add_option("--dtype", o->dtype, "fp32, bf16 or fp16 (autocast, fp32 master weights; fp16: CUDA, loss scaling)")
+        ->check(CLI::IsMember({"fp32", "bf16", "fp16"}));
     sub->add_flag("--checkpointing", o->checkpointing, "Gradient checkpointing per block");
     sub->add_flag("--json", o->json, "One JSON object on stdout");
-    sub->callback([&run, o] { run = [o] { return runBenchTrain(*o); }; });
+    sub->callback([&run, o, sub] {
+        for (const char* opt : {"--d-model", "--n-layer", "--n-head", "--head-dim", "--n-groups"})
+            if (sub->get_option(opt)->count() > 0) o->explicitShape.insert(opt);
+        run = [o] { return runBenchTrain(*o); };
+    });
 }
 
 }  // namespace mts::bench
