@@ -1,6 +1,8 @@
 // `mamba-studio-cli generate`: load a model (folder, checkpoint or run) and stream a continuation.
 // stdout carries only the generated text (or, with --print-ids, one line of ids); stats go to stderr.
 // --interactive: a conversation in the terminal, one turn per stdin line (core's Conversation).
+// --dump-logits FILE: no generation; the prompt's full-sequence logits into FILE (safetensors:
+// "input_ids" I64 (1, L), "logits" F32 (1, L, V)), for parity checks (scripts/check-hf-transformers.py).
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
@@ -15,6 +17,7 @@
 #include "command.h"
 #include "int_list.h"
 #include "mts/core/formats/model_io.h"
+#include "mts/core/formats/safetensors.h"
 #include "mts/core/generate/conversation.h"
 #include "mts/core/generate/generation.h"
 #include "mts/core/generate/vocabulary.h"
@@ -37,6 +40,7 @@ struct GenerateCliOptions {
     bool ignoreEos = false;
     bool interactive = false;
     std::string weights = "auto";
+    std::string dumpLogits;
 };
 
 std::vector<int32_t> parsePromptIds(const std::string& text) {
@@ -113,6 +117,21 @@ int runInteractive(const GenerateCliOptions& o, LoadedModel& loaded, const Sampl
     return 0;
 }
 
+// One forward over the prompt (eval, no grad) on the model's device; logits written in fp32.
+int dumpPromptLogits(LoadedModel& loaded, const std::vector<int32_t>& ids, const std::string& file,
+                     const torch::Device& device) {
+    const int64_t vocab = loaded.model->config().vocabSize;
+    for (int32_t id : ids)
+        if (id >= vocab) throw ConfigError(fmt::format("--prompt-ids: {} is not below the model's vocabulary {}", id, vocab));
+    torch::NoGradGuard noGrad;
+    loaded.model->eval();
+    const torch::Tensor input = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kInt64).unsqueeze(0);
+    const torch::Tensor logits = loaded.model->forward(input.to(device)).to(torch::kCPU, torch::kFloat32);  // (1, L, V)
+    writeSafetensors(file, {{"input_ids", input}, {"logits", logits}}, {{"model", loaded.dir.string()}});
+    spdlog::info("logits ({} x {} x {}) written to {}", logits.size(0), logits.size(1), logits.size(2), file);
+    return 0;
+}
+
 int runGenerate(const GenerateCliOptions& o) {
     const bool haveText = !o.prompt.empty();
     const bool haveIds = !o.promptIds.empty();
@@ -133,6 +152,10 @@ int runGenerate(const GenerateCliOptions& o) {
     std::vector<int32_t> promptIds;
     if (haveIds) promptIds = parsePromptIds(o.promptIds);
     else if (haveText) promptIds = loaded.tokenizer->encode(o.prompt);
+    if (!o.dumpLogits.empty()) {
+        if (promptIds.empty()) throw ConfigError("--dump-logits: the prompt has no tokens");
+        return dumpPromptLogits(loaded, promptIds, o.dumpLogits, device);
+    }
     if (o.interactive) return runInteractive(o, loaded, sampling, promptIds);
 
     GenerateRequest request;
@@ -185,6 +208,8 @@ void addGenerate(CLI::App& app, Runner& run) {
                     "Decoding weights: auto, fp32, bf16, f16, int8 (fused CPU decoder, Mamba) or reference (LibTorch)")
         ->check(CLI::IsMember({"auto", "fp32", "bf16", "f16", "int8", "reference"}))
         ->capture_default_str();
+    sub->add_option("--dump-logits", o->dumpLogits,
+                    "Write the prompt's logits (safetensors: input_ids, logits) to this file instead of generating");
     sub->callback([&run, o] { run = [o] { return runGenerate(*o); }; });
 }
 
