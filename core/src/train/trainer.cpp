@@ -185,6 +185,10 @@ void Trainer::Impl::resumeFrom(LoadedCheckpoint& ck) {
         std::lock_guard<std::mutex> lock(gen.mutex());
         gen.set_state(ck.cpuRngState);
     }
+    if (cfg.precision == Precision::Fp16 && ck.config.precision != Precision::Fp16) {
+        st.lossScale = cfg.fp16InitScale;  // switching to fp16: the scaler starts afresh
+        st.goodStepsSinceScale = 0;
+    }
     if (ck.cudaRngState.defined() && device.is_cuda()) {
         try {
             compat::setCudaRngState(device.has_index() ? device.index() : 0, ck.cudaRngState);
