@@ -100,6 +100,8 @@ if grep -qs 'MTS_CUDA\b' "$root/CMakeLists.txt" "$root"/cmake/*.cmake "$root/cor
   cmake_args+=(-DMTS_CUDA=ON)
 fi
 [ -n "$cuda_arch" ] && cmake_args+=(-DCMAKE_CUDA_ARCHITECTURES="$cuda_arch")
+# The presets use Ninja; without it, Makefiles (a fresh build folder only: a generator cannot change).
+command -v ninja >/dev/null 2>&1 || [ -f "$build/CMakeCache.txt" ] || cmake_args+=(-G "Unix Makefiles")
 tcal="${cuda_arch:+${cuda_arch:0:1}.${cuda_arch:1}}"  # e.g. 9.0 for Caffe2's CUDA detection
 if wanted build; then
   if step configure 180 env TORCH_CUDA_ARCH_LIST="${tcal:-9.0}" cmake "${cmake_args[@]}"; then
