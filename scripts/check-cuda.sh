@@ -5,6 +5,7 @@
 #     sources file written under build/check-cuda/ and apt options; /etc/apt is never edited.
 # (2) Compiles every core/src/kernels/cuda/*.cu for sm_80 and sm_90 with warnings as errors and prints
 #     one line per file: "check-cuda: OK <file>" or "check-cuda: FAIL <file>" (+ the compiler output).
+# (3) Checks kernels_cuda.cpp (the LibTorch side) for syntax against the system LibTorch headers.
 # Exit 0 only when every file compiles. Env: MTS_NVCC (default /usr/bin/nvcc, Debian's), MTS_CUDA_CCBIN
 # (default g++-11). Not part of CI (large download); run it by hand: scripts/check-cuda.sh
 set -uo pipefail
@@ -44,4 +45,23 @@ for cu in "$root"/core/src/kernels/cuda/*.cu; do
     echo "check-cuda: FAIL $rel"; echo "$log"; status=1
   fi
 done
+# The LibTorch side (kernels_cuda.cpp) needs a CUDA LibTorch to build; without one it is checked
+# for syntax against the system LibTorch's headers (Debian's ship c10/cuda but not its generated
+# macros header, stubbed here) and the toolkit's.
+torch_inc=/usr/include/torch/csrc/api/include
+if [ -d /usr/include/c10/cuda ] && [ -d "$torch_inc" ]; then
+  stub="$work/stub/c10/cuda/impl"
+  mkdir -p "$stub"
+  [ -f /usr/include/c10/cuda/impl/cuda_cmake_macros.h ] ||
+    printf '#pragma once\n#define C10_CUDA_BUILD_SHARED_LIBS\n' >"$stub/cuda_cmake_macros.h"
+  rel=core/src/kernels/cuda/kernels_cuda.cpp
+  if log=$("$ccbin" -std=c++17 -fsyntax-only -Wall -Wextra -Wno-unused-parameter -Werror -D_GLIBCXX_USE_CXX11_ABI=1 \
+           -isystem "$work/stub" -isystem "$torch_inc" -I "$root/core/src" -I "$root/core/include" "$root/$rel" 2>&1); then
+    echo "check-cuda: OK $rel (syntax, system LibTorch headers)"
+  else
+    echo "check-cuda: FAIL $rel (syntax, system LibTorch headers)"; echo "$log"; status=1
+  fi
+else
+  echo "check-cuda: SKIP core/src/kernels/cuda/kernels_cuda.cpp (no LibTorch c10/cuda headers in /usr/include)"
+fi
 exit $status
