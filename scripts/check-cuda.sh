@@ -30,7 +30,10 @@ SRC
   $sudo env DEBIAN_FRONTEND=noninteractive nice -n 19 apt-get "${opts[@]}" install -y --no-install-recommends \
     nvidia-cuda-toolkit g++-11 || { echo "check-cuda: FAIL installing nvidia-cuda-toolkit" >&2; exit 1; }
 fi
-echo "check-cuda: $("$nvcc" --version | grep -o 'release [0-9.]*, V[0-9.]*'), host compiler $("$ccbin" -dumpfullversion)"
+# Debian's nvcc finds ptxas / fatbinary through PATH: put Debian's toolkit first, so that another
+# CUDA on PATH (/usr/local/cuda) does not do the back end.
+[ "$nvcc" != /usr/bin/nvcc ] || export PATH="/usr/lib/nvidia-cuda-toolkit/bin:/usr/bin:/bin:$PATH"
+echo "check-cuda: nvcc $("$nvcc" --version | grep -o 'release [0-9.]*, V[0-9.]*'), ptxas $(ptxas --version | grep -o 'release [0-9.]*'), host compiler $("$ccbin" -dumpfullversion)"
 
 flags=(-std=c++17 -O3 -ccbin "$ccbin" -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90
        -Werror all-warnings -Xcompiler -Wall,-Wextra,-Werror
