@@ -15,7 +15,9 @@ nvcc="${MTS_NVCC:-/usr/bin/nvcc}"
 ccbin="${MTS_CUDA_CCBIN:-g++-11}"
 mkdir -p "$work"
 
-if ! "$nvcc" --version 2>/dev/null | grep -q 'release 11\.8' || ! command -v "$ccbin" >/dev/null; then
+# (An explicit MTS_NVCC is used as it is: nothing is installed for it.)
+if [ -z "${MTS_NVCC:-}" ] && { ! /usr/bin/nvcc --version 2>/dev/null | grep -q 'release 11\.8' ||
+                               ! command -v g++-11 >/dev/null; }; then
   echo "check-cuda: installing Debian's nvidia-cuda-toolkit (11.8, non-free) and g++-11 (large download)"
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   mkdir -p "$work/apt-lists/partial"
