@@ -5,7 +5,7 @@
 #   scan   (a) the scan / causal-conv / SSD suites on CUDA (fused kernel, chunked, oracle)
 #   train  (b) CudaTrainStep.* (CUDA step vs CPU step: fp32, bf16, fp16 + loss scaling),
 #              CudaRng.*, CudaMemory.*, GradScaler.*
-#   bench  (c) bench train --device cuda: tiny, small, medium; fused vs chunked; bf16 (+ fp16,
+#   bench  (c) bench scan --device cuda (the kernel alone), then bench train --device cuda: tiny, small, medium; fused vs chunked; bf16 (+ fp16,
 #              fp32 once): tokens/s, MFU vs the GPU's bf16 peak, peak memory vs the estimate
 #   hf     (d) scripts/check-hf-transformers.py: our HF export in transformers' MambaForCausalLM
 # Every step runs under `timeout`, is timed, and a failure never stops the others. Everything
@@ -127,6 +127,8 @@ bench() {  # bench NAME ARGS...
     "$cli" -q bench train --device cuda --json --steps 5 --warmup 2 "$@"
 }
 if wanted bench; then
+  # the kernel alone first (k2's bench scan: fused CUDA kernel vs chunked, synchronised timing)
+  step bench-scan-cuda 60 "$cli" -q bench scan --device cuda --batch 8 --seq-len 2048 --d-inner 1536
   for p in tiny small medium; do
     b=8; [ $p = medium ] && b=4
     for s in fused chunked; do bench "$p-$s-bf16" --preset $p --seq-len 512 --batch $b --scan $s --dtype bf16; done
@@ -161,6 +163,11 @@ print(f"| {sys.argv[1].rsplit('/', 1)[-1][6:-5]} ({j['scan_backend']}, {j['devic
       f"| {mib(j['estimate_bytes'])} ({mib(j['estimate_tensor_bytes'])}) | {j['loss_scale']} |")
 PY
     done
+    echo
+    echo "bench scan --device cuda:"
+    echo '```'
+    cat "$out/logs/bench-scan-cuda.log" 2>/dev/null
+    echo '```'
     echo
     echo "hf-transformers: $(tail -1 "$out/logs/hf-transformers.log" 2>/dev/null)"
   } >> "$summary"
