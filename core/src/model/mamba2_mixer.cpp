@@ -6,6 +6,7 @@
 #include "mts/core/kernels/causal_conv.h"
 #include "mts/core/kernels/fused_ops.h"
 #include "mts/core/kernels/ssd.h"
+#include "mts/core/kernels/ssd_cpu.h"
 #include "mts/core/model/mamba2.h"
 
 namespace mts {
@@ -105,7 +106,10 @@ torch::Tensor Mamba2MixerImpl::forward(const torch::Tensor& hidden, Mamba2LayerS
     in.A = -torch::exp(A_log);
     in.D = D;
     if (state) in.initialState = state->ssm;
-    SsdOutputs out = ssdChunked(in, m_config.chunkSize, /*returnFinalState=*/state != nullptr);
+    // CPU: the fused kernels (ssd_cpu.h); other devices: the chunked form in tensor ops.
+    SsdOutputs out = hidden.device().is_cpu()
+                         ? ssdFusedCpu(in, m_config.chunkSize, /*returnFinalState=*/state != nullptr)
+                         : ssdChunked(in, m_config.chunkSize, /*returnFinalState=*/state != nullptr);
     if (state) state->ssm = out.finalState.detach().to(state->ssm.scalar_type());
     const torch::Tensor y = norm(out.y.reshape({batch, len, di}), z);             // (B, L, D_inner) fp32
     return out_proj(y);
