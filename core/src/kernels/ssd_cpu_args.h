@@ -51,4 +51,34 @@ SsdKernelSet<float> ssdKernelsF32();
 SsdKernelSet<float, Bf16> ssdKernelsBf16();
 SsdKernelSet<double> ssdKernelsF64();
 
+
+/// Gated RMSNorm (Mamba-2's norm before out_proj, norm_before_gate = False), per row and group
+/// of K = dim / groups channels: g = y * silu(z), out = g / sqrt(mean_K(g^2) + eps) * w.
+/// y, z, out and their gradients in IO; w, the saved 1/rms and dw in T.
+template <typename T, typename IO = T>
+struct GatedNormArgs {
+    int64_t rows = 0, dim = 0, groups = 1, tasks = 1;
+    T eps = T(1e-5);
+    const IO* y = nullptr; int64_t ySR = 0;  // (rows, dim), row stride, last dim contiguous
+    const IO* z = nullptr; int64_t zSR = 0;
+    const T* w = nullptr;  // (dim)
+    IO* out = nullptr;     // (rows, dim) contiguous
+    T* rstd = nullptr;     // (rows, groups)
+    const IO* dout = nullptr;  // (rows, dim) contiguous
+    IO* dy = nullptr;      // (rows, dim) contiguous
+    IO* dz = nullptr;      // (rows, dim) contiguous
+    T* dwPart = nullptr;   // (tasks, dim), summed by the caller
+};
+
+template <typename T, typename IO = T>
+struct GatedNormKernelSet {
+    void (*forward)(const GatedNormArgs<T, IO>&, int64_t rowBegin, int64_t rowEnd) = nullptr;
+    // Tasks [0, a.tasks): task i takes rows [i rows / tasks, (i + 1) rows / tasks) and writes dwPart[i].
+    void (*backward)(const GatedNormArgs<T, IO>&, int64_t taskBegin, int64_t taskEnd) = nullptr;
+};
+
+GatedNormKernelSet<float> gatedNormKernelsF32();
+GatedNormKernelSet<float, Bf16> gatedNormKernelsBf16();
+GatedNormKernelSet<double> gatedNormKernelsF64();
+
 }  // namespace mts::ssd_cpu

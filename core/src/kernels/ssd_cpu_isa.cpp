@@ -1,4 +1,4 @@
-// Compiles the fused SSD kernels (ssd_cpu_kernel.h) once per instruction set, as
+// Compiles the fused SSD and gated-norm kernels (ssd_cpu_kernel.h, gated_norm_kernel.h) once per instruction set, as
 // scan_cpu_isa.cpp does for the scan, and picks the scan's active ISA at run time. Only
 // raw-pointer code lives in the ISA regions.
 #include <algorithm>
@@ -31,6 +31,7 @@ namespace mts::scan_cpu::ssd_avx512 {
 constexpr int kLanesF = 16, kLanesD = 8;
 #include "kernels/vec_exp_impl.h"
 #include "kernels/ssd_cpu_kernel.h"
+#include "kernels/gated_norm_kernel.h"
 }  // namespace mts::scan_cpu::ssd_avx512
 #pragma GCC pop_options
 
@@ -41,6 +42,7 @@ namespace mts::scan_cpu::ssd_avx2 {
 constexpr int kLanesF = 8, kLanesD = 4;
 #include "kernels/vec_exp_impl.h"
 #include "kernels/ssd_cpu_kernel.h"
+#include "kernels/gated_norm_kernel.h"
 }  // namespace mts::scan_cpu::ssd_avx2
 #pragma GCC pop_options
 #define MTS_SSD_HAVE_X86 1
@@ -56,6 +58,7 @@ namespace mts::scan_cpu::ssd_generic {
 constexpr int kLanesF = 4, kLanesD = 2;
 #include "kernels/vec_exp_impl.h"
 #include "kernels/ssd_cpu_kernel.h"
+#include "kernels/gated_norm_kernel.h"
 }  // namespace mts::scan_cpu::ssd_generic
 #if MTS_SSD_MULTI_ISA
 #pragma GCC pop_options
@@ -89,5 +92,22 @@ int activeLevel() {
 SsdKernelSet<float> ssdKernelsF32() { MTS_SSD_DISPATCH(float, kLanesF, float) }
 SsdKernelSet<float, Bf16> ssdKernelsBf16() { MTS_SSD_DISPATCH(float, kLanesF, Bf16) }
 SsdKernelSet<double> ssdKernelsF64() { MTS_SSD_DISPATCH(double, kLanesD, double) }
+
+#undef MTS_SSD_DISPATCH
+#if MTS_SSD_HAVE_X86
+#define MTS_SSD_DISPATCH(T, WF, IO)                                                               \
+    switch (activeLevel()) {                                                                      \
+    case 2: return scan_cpu::ssd_avx512::gatedNormKernelsFor<T, scan_cpu::ssd_avx512::WF, IO>();   \
+    case 1: return scan_cpu::ssd_avx2::gatedNormKernelsFor<T, scan_cpu::ssd_avx2::WF, IO>();       \
+    default: return scan_cpu::ssd_generic::gatedNormKernelsFor<T, scan_cpu::ssd_generic::WF, IO>(); \
+    }
+#else
+#define MTS_SSD_DISPATCH(T, WF, IO) \
+    return scan_cpu::ssd_generic::gatedNormKernelsFor<T, scan_cpu::ssd_generic::WF, IO>();
+#endif
+
+GatedNormKernelSet<float> gatedNormKernelsF32() { MTS_SSD_DISPATCH(float, kLanesF, float) }
+GatedNormKernelSet<float, Bf16> gatedNormKernelsBf16() { MTS_SSD_DISPATCH(float, kLanesF, Bf16) }
+GatedNormKernelSet<double> gatedNormKernelsF64() { MTS_SSD_DISPATCH(double, kLanesD, double) }
 
 }  // namespace mts::ssd_cpu
