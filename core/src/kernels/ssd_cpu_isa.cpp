@@ -10,10 +10,20 @@
 #include <vector>
 
 #if defined(__x86_64__)
+// GCC 12's AVX-512 headers trip -Wuninitialized on their own _mm512_undefined_* values when
+// the unpack/shuffle intrinsics are inlined into a target region (transpose16x16).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 #endif
 
 #include "kernels/ssd_cpu_args.h"
+
+#ifndef MTS_SSD_AVX512_REGION
+#define MTS_SSD_AVX512_REGION 0
+#endif
 
 #if defined(__GNUC__) && !defined(__clang__)
 #define MTS_SSD_MULTI_ISA 1
@@ -27,12 +37,16 @@
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma,bmi2")
 #pragma GCC optimize("fp-contract=fast")
+#undef MTS_SSD_AVX512_REGION
+#define MTS_SSD_AVX512_REGION 1
 namespace mts::scan_cpu::ssd_avx512 {
 constexpr int kLanesF = 16, kLanesD = 8;
 #include "kernels/vec_exp_impl.h"
 #include "kernels/ssd_cpu_kernel.h"
 #include "kernels/gated_norm_kernel.h"
 }  // namespace mts::scan_cpu::ssd_avx512
+#undef MTS_SSD_AVX512_REGION
+#define MTS_SSD_AVX512_REGION 0
 #pragma GCC pop_options
 
 #pragma GCC push_options

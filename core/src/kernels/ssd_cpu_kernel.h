@@ -73,14 +73,53 @@ inline void gemm(int64_t M, int64_t Nc, int64_t K, const T* A, int64_t sAi, int6
     }
 }
 
+#if MTS_SSD_AVX512_REGION
+// out (16 x 16, row stride ldo) = the transpose of in (16 x 16, row stride ldi): 3 shuffle stages.
+inline void transpose16x16(const float* in, int64_t ldi, float* out, int64_t ldo) {
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(in + i * ldi);
+    for (int i = 0; i < 8; ++i) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; ++i) {
+        const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 2]);
+        const __m512d c = _mm512_castps_pd(t[4 * i + 1]), d = _mm512_castps_pd(t[4 * i + 3]);
+        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
+        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
+    }
+    for (int h = 0; h < 2; ++h)
+        for (int i = 0; i < 4; ++i) {
+            t[8 * h + i] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + 4 + i], 0x88);
+            t[8 * h + 4 + i] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + 4 + i], 0xdd);
+        }
+    for (int i = 0; i < 8; ++i) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xdd);
+    }
+    for (int i = 0; i < 16; ++i) _mm512_storeu_ps(out + i * ldo, r[i]);
+}
+#endif
+
 // out[c][r] = in[r][c] for an (rows, cols) matrix with row stride ldi, out's row stride ldo.
 template <typename T>
 inline void transposeInto(const T* in, int64_t rows, int64_t cols, int64_t ldi, T* out, int64_t ldo) {
     constexpr int64_t kTile = 16;
     for (int64_t r0 = 0; r0 < rows; r0 += kTile)
-        for (int64_t c0 = 0; c0 < cols; c0 += kTile)
+        for (int64_t c0 = 0; c0 < cols; c0 += kTile) {
+#if MTS_SSD_AVX512_REGION
+            if constexpr (std::is_same_v<T, float>) {
+                if (r0 + kTile <= rows && c0 + kTile <= cols) {
+                    transpose16x16(in + r0 * ldi + c0, ldi, out + c0 * ldo + r0, ldo);
+                    continue;
+                }
+            }
+#endif
             for (int64_t r = r0; r < std::min(rows, r0 + kTile); ++r)
                 for (int64_t c = c0; c < std::min(cols, c0 + kTile); ++c) out[c * ldo + r] = in[r * ldi + c];
+        }
 }
 
 template <typename T, int W>
@@ -292,15 +331,20 @@ struct SsdKernel {
                     transposeInto(hc.Xdt, q, P, P, XdtT, q);
                     gemm<T, W>(q, q, P, dY, P, 1, XdtT, q, Gm, q, T(0), nullptr, 0);
                     for (int64_t i = 0; i < q; ++i) {
-                        T rowSum = 0;
-                        for (int64_t j = 0; j <= i; ++j) {
-                            const T g = Gm[i * q + j];
-                            const T t = g * hc.M[i * q + j];
+                        V rowSum = {};
+                        const T* gr = Gm + i * q;
+                        const T* mr = hc.M + i * q;
+                        const T* lr = hc.Ld + i * q;
+                        T* cbr = dCBacc + i * q;
+                        for (int64_t j = 0; j <= i; j += W) {
+                            const int m = int(std::min<int64_t>(W, i + 1 - j));
+                            const V g = vloadN<T, W>(gr + j, m);
+                            const V t = g * vloadN<T, W>(mr + j, m);
                             rowSum += t;
-                            dacs[j] -= t;
-                            dCBacc[i * q + j] += g * hc.Ld[i * q + j];
+                            vstoreN<T, W>(dacs + j, vloadN<T, W>(dacs + j, m) - t, m);
+                            vstoreN<T, W>(cbr + j, vloadN<T, W>(cbr + j, m) + g * vloadN<T, W>(lr + j, m), m);
                         }
-                        dacs[i] += rowSum;
+                        dacs[i] += vsum<T, W>(rowSum);
                     }
                     gemm<T, W>(q, P, q, hc.M, 1, q, dY, P, dXdt, P, T(0), nullptr, 2);
                     // chunk end state exp(acs_last) S_in + B^T (w X dt): dXdt, dB, dacs
