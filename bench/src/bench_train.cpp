@@ -16,6 +16,7 @@
 #include "bench_parts.h"
 #include "mts/core/kernels/scan_cpu.h"
 #include "mts/core/kernels/selective_scan.h"
+#include "mts/core/kernels/ssd_cpu.h"
 #include "mts/core/model/language_model.h"
 #include "mts/core/model/model_factory.h"
 #include "mts/core/runtime/errors.h"
@@ -110,6 +111,7 @@ int runBenchTrain(const BenchTrainOptions& o) {
         if (step == o.warmup) {
             tFwd = tBwd = tOpt = 0;
             scan_cpu::resetScanTimes();
+            ssd_cpu::resetSsdTimes();
         }
         const torch::Tensor batch = torch::randint(0, o.vocab, {o.batch, o.seqLen + 1}, torch::kLong);
         const torch::Tensor ids = batch.narrow(1, 0, o.seqLen);
@@ -138,6 +140,7 @@ int runBenchTrain(const BenchTrainOptions& o) {
     }
     total = tFwd + tBwd + tOpt;
     const auto scan = scan_cpu::scanTimes();
+    const auto ssd = ssd_cpu::ssdTimes();  // Mamba-2's fused CPU SSD (zero for other architectures)
     const double tokens = double(o.batch * o.seqLen * o.steps);
     const double tokensPerS = tokens / total;
     // The fastest step: on a machine shared with noisy neighbours the mean moves with them,
@@ -173,7 +176,8 @@ int runBenchTrain(const BenchTrainOptions& o) {
             {"matmul_gflops_bf16", gflopsBf16},
             {"mfu", achieved / peak},
             {"breakdown", {{"forward", tFwd / total}, {"backward", tBwd / total}, {"optimizer", tOpt / total},
-                           {"scan_fwd", scan.forwardSeconds / total}, {"scan_bwd", scan.backwardSeconds / total}}},
+                           {"scan_fwd", scan.forwardSeconds / total}, {"scan_bwd", scan.backwardSeconds / total},
+                           {"ssd_fwd", ssd.forwardSeconds / total}, {"ssd_bwd", ssd.backwardSeconds / total}}},
             {"scan_fraction", scanShare},
             {"scan_backend", scanBackend},
             {"scan_isa", scan_cpu::activeIsa()},
@@ -203,6 +207,10 @@ int runBenchTrain(const BenchTrainOptions& o) {
         std::printf("  scan (%s, %s)  fwd %.1f%% + bwd %.1f%% = %.1f%% of the step\n", scanBackend.c_str(),
                     scan_cpu::activeIsa().c_str(), 100 * scan.forwardSeconds / total,
                     100 * scan.backwardSeconds / total, 100 * scanShare);
+    if (cfg.arch == Architecture::Mamba2 && ssd.forwardCalls > 0)
+        std::printf("  SSD (fused CPU, %s)  fwd %.1f%% + bwd %.1f%% = %.1f%% of the step\n", scan_cpu::activeIsa().c_str(),
+                    100 * ssd.forwardSeconds / total, 100 * ssd.backwardSeconds / total,
+                    100 * (ssd.forwardSeconds + ssd.backwardSeconds) / total);
     std::printf("  peak RSS          %.0f MiB\n", double(peakRssBytes()) / (1 << 20));
     std::printf("  final loss        %.4f\n", lastLoss);
     return 0;
