@@ -1,5 +1,6 @@
 // `mamba-studio-cli bench scan`: the selective-scan kernels (fused CPU per ISA, reference),
 // forward and backward, ns per (token x channel x state); a table, or one JSON object.
+// `--device cuda`: the fused CUDA kernel (when built) against the chunked fallback on the GPU.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -50,6 +51,7 @@ struct BenchScanOptions {
     int reps = 5;
     bool reference = true;
     std::string isa;
+    std::string device = "cpu";  // cpu, or cuda (first CUDA device)
     std::string io = "fp32";  // dtype of u, delta, z, y and their gradients (bf16: autocast's)
     bool best = false;  // minimum instead of median (A/B runs on a machine with noisy neighbours)
     bool json = false;
@@ -63,10 +65,16 @@ struct ScanTiming {
 
 ScanTiming timeScan(const BenchScanOptions& o, ScanBackend backend, int reps) {
     torch::manual_seed(0);
+    const torch::Device dev = o.device == "cuda" ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+    // GPU work is asynchronous: the clock reads after the device is done.
+    const auto sync = [&] {
+        if (dev.is_cuda()) torch::cuda::synchronize();
+    };
     const int64_t B = o.batch, L = o.seqLen, D = o.dInner, N = o.dState;
     ScanInputs in;
     std::vector<torch::Tensor> leaves;
     auto leaf = [&](torch::Tensor t) {
+        t = t.to(dev);
         t.set_requires_grad(true);
         leaves.push_back(t);
         return t;
@@ -81,21 +89,25 @@ ScanTiming timeScan(const BenchScanOptions& o, ScanBackend backend, int reps) {
     in.z = leaf(torch::randn({B, L, D}).to(io));
     in.deltaBias = leaf(torch::randn({D}) * 0.1);
     in.deltaSoftplus = true;
-    const torch::Tensor gy = torch::randn({B, L, D}).to(io);
+    const torch::Tensor gy = torch::randn({B, L, D}).to(io).to(dev);
 
     std::vector<double> fng, fwd, bwd;
     for (int r = 0; r < reps + 1; ++r) {  // first rep warms up
         {
             torch::NoGradGuard ng;
+            sync();
             auto t0 = Clock::now();
             auto out = selectiveScan(in, false, backend);
+            sync();
             if (r > 0) fng.push_back(secondsSince(t0));
         }
         auto t0 = Clock::now();
         auto out = selectiveScan(in, false, backend);
+        sync();
         const double tf = secondsSince(t0);
         t0 = Clock::now();
         torch::autograd::grad({out.y}, leaves, {gy});
+        sync();
         const double tb = secondsSince(t0);
         if (r > 0) {
             fwd.push_back(tf);
@@ -110,10 +122,20 @@ ScanTiming timeScan(const BenchScanOptions& o, ScanBackend backend, int reps) {
 
 int runBenchScan(const BenchScanOptions& o) {
     if (!o.isa.empty()) scan_cpu::setIsaOverride(o.isa);
+    const bool cuda = o.device == "cuda";
+    if (cuda && !torch::cuda::is_available())
+        throw ConfigError("--device cuda: no CUDA device is visible to LibTorch (" + runtimeInfo().torchVersion + ")");
     const double elems = double(o.batch) * o.seqLen * o.dInner * o.dState;
-    const ScanTiming fused = timeScan(o, ScanBackend::FusedCpu, o.reps);
+    // On CUDA the comparison is the chunked fallback (the reference's per-token ops are no GPU figure).
+    const ScanBackend fusedBackend = cuda ? resolveScanBackend(torch::Device(torch::kCUDA)) : ScanBackend::FusedCpu;
+    const ScanBackend refBackend = cuda ? ScanBackend::Chunked : ScanBackend::Reference;
+    const char* refName = cuda ? "chunked" : "reference";
+    if (cuda && fusedBackend != ScanBackend::Cuda)
+        std::fprintf(stderr, "bench scan: this build has no CUDA kernels; the fused row is the %s scan\n",
+                     toString(fusedBackend).c_str());
+    const ScanTiming fused = timeScan(o, fusedBackend, o.reps);
     ScanTiming ref;
-    if (o.reference) ref = timeScan(o, ScanBackend::Reference, std::max(1, o.reps / 2));
+    if (o.reference) ref = timeScan(o, refBackend, cuda ? o.reps : std::max(1, o.reps / 2));
     auto ns = [&](double s) { return s * 1e9 / elems; };
 
     if (o.json) {
@@ -122,11 +144,13 @@ int runBenchScan(const BenchScanOptions& o) {
                             {"io", o.io},
                             {"shape", {{"batch", o.batch}, {"seq_len", o.seqLen}, {"d_inner", o.dInner}, {"d_state", o.dState}}},
                             {"machine", machineJson()},
+                            {"device", o.device},
+                            {"fused_backend", cuda ? describeScanBackend(torch::Device(torch::kCUDA)) : toString(fusedBackend)},
                             {"fused", {{"fwd_nograd_ms", fused.fwdNoGrad * 1e3}, {"fwd_ms", fused.fwd * 1e3},
                                        {"bwd_ms", fused.bwd * 1e3}, {"fwd_ns_per_elem", ns(fused.fwd)},
                                        {"bwd_ns_per_elem", ns(fused.bwd)}, {"fwd_nograd_ns_per_elem", ns(fused.fwdNoGrad)}}}};
         if (o.reference) {
-            j["reference"] = {{"fwd_nograd_ms", ref.fwdNoGrad * 1e3}, {"fwd_ms", ref.fwd * 1e3}, {"bwd_ms", ref.bwd * 1e3},
+            j[refName] = {{"fwd_nograd_ms", ref.fwdNoGrad * 1e3}, {"fwd_ms", ref.fwd * 1e3}, {"bwd_ms", ref.bwd * 1e3},
                               {"fwd_ns_per_elem", ns(ref.fwd)}, {"bwd_ns_per_elem", ns(ref.bwd)},
                               {"fwd_nograd_ns_per_elem", ns(ref.fwdNoGrad)}};
             j["speedup_fwd_bwd"] = (ref.fwd + ref.bwd) / std::max(1e-12, fused.fwd + fused.bwd);
@@ -143,7 +167,7 @@ int runBenchScan(const BenchScanOptions& o) {
     std::printf("%-10s %12.2f %12.2f %12.2f %14.3f %14.3f\n", "fused", fused.fwdNoGrad * 1e3, fused.fwd * 1e3,
                 fused.bwd * 1e3, ns(fused.fwd), ns(fused.bwd));
     if (o.reference) {
-        std::printf("%-10s %12.2f %12.2f %12.2f %14.3f %14.3f\n", "reference", ref.fwdNoGrad * 1e3, ref.fwd * 1e3,
+        std::printf("%-10s %12.2f %12.2f %12.2f %14.3f %14.3f\n", refName, ref.fwdNoGrad * 1e3, ref.fwd * 1e3,
                     ref.bwd * 1e3, ns(ref.fwd), ns(ref.bwd));
         std::printf("fused is %.1fx faster (fwd+bwd)\n", (ref.fwd + ref.bwd) / std::max(1e-12, fused.fwd + fused.bwd));
     }
@@ -163,7 +187,9 @@ void addBenchScan(CLI::App& bench, Runner& run) {
     sub->add_option("--isa", o->isa, "Force the kernel ISA: avx512, avx2, generic");
     sub->add_option("--io", o->io, "Activations (u, delta, z, y, their gradients) in fp32 or bf16 (autocast's)")
         ->check(CLI::IsMember({"fp32", "bf16"}));
-    sub->add_flag("!--no-reference", o->reference, "Skip the (slow) reference scan");
+    sub->add_option("--device", o->device, "cpu, or cuda: the fused CUDA kernel against the chunked scan on the GPU")
+        ->check(CLI::IsMember({"cpu", "cuda"}));
+    sub->add_flag("!--no-reference", o->reference, "Skip the (slow) reference scan (on CUDA: the chunked one)");
     sub->add_flag("--best", o->best, "Report the fastest repetition instead of the median (for A/B runs)");
     sub->add_flag("--json", o->json, "One JSON object on stdout");
     sub->callback([&run, o] { run = [o] { return runBenchScan(*o); }; });

@@ -5,6 +5,7 @@
 
 #include <ATen/Parallel.h>
 
+#include "kernels/cuda/kernels_cuda.h"
 #include "kernels/kernel_tensors.h"
 
 namespace mts {
@@ -120,6 +121,7 @@ Tensor causalConv1dSilu(const Tensor& xIn, const Tensor& weightIn, const Tensor&
     if (leftIn.defined())
         TORCH_CHECK(leftIn.dim() == 3 && leftIn.size(0) == B && leftIn.size(1) == K - 1 && leftIn.size(2) == D,
                     "causal conv: left must be (B, K-1, D) = (", B, ", ", K - 1, ", ", D, "), got ", leftIn.sizes());
+    if (xIn.is_cuda()) return scan_cuda::causalConv1dSilu(xIn, weightIn, biasIn, silu, leftIn);  // kernels/cuda/
     TORCH_CHECK(xIn.device().is_cpu() && weightIn.device().is_cpu(), "causal conv (fused CPU): tensors must be on the CPU");
     // Computed in fp32 (fp64 for the gradient tests); bf16 activations are read and written as
     // bf16 (no conversion pass), the weights stay in their fp32 (fp64) master copy.
@@ -136,6 +138,11 @@ Tensor causalConv1dSilu(const Tensor& xIn, const Tensor& weightIn, const Tensor&
         return CausalConvFunction::apply(x, w, bias.defined() ? bias : empty, left.defined() ? left : empty, silu)[0];
     }
     return convForward(x, tapsMajor(w), bias, left, silu);
+}
+
+bool causalConvFused(const torch::Device& device, int64_t width) {
+    if (device.is_cpu()) return width >= 1 && width <= 16;
+    return device.is_cuda() && scan_cuda::kernelsCompiled() && width >= 1 && width <= scan_cuda::kConvMaxWidth;
 }
 
 }  // namespace mts

@@ -80,7 +80,7 @@ torch::Tensor Mamba2MixerImpl::forward(const torch::Tensor& hidden, Mamba2LayerS
     torch::Tensor left;  // (B, K-1, C_conv) previous inputs, or zeros
     if (state) left = state->conv.transpose(1, 2).to(xbc.scalar_type()).contiguous();
     torch::Tensor xc;
-    if (xbc.device().is_cpu()) {
+    if (causalConvFused(xbc.device(), k)) {
         xc = causalConv1dSilu(xbc, conv1d->weight, conv1d->bias, /*silu=*/true, left);
     } else {
         if (!left.defined()) left = torch::zeros({batch, k - 1, m_convDim}, xbc.options());

@@ -75,8 +75,8 @@ torch::Tensor MambaMixerImpl::forward(const torch::Tensor& hidden, MambaLayerSta
 
     // Causal depthwise conv, token-major: left context is the previous K-1 inputs (zeros at the start).
     torch::Tensor xc;
-    if (!state && x.device().is_cpu()) {
-        // Fused conv + SiLU kernel (conv_cpu.cpp): one pass each way instead of ~10 tensor ops.
+    if (!state && causalConvFused(x.device(), k)) {
+        // Fused conv + SiLU kernel (CPU or CUDA): one pass each way instead of ~10 tensor ops.
         xc = causalConv1dSilu(x, conv1d->weight, conv1d->bias, /*silu=*/!m_config.gelu);
         if (m_config.gelu) xc = torch::gelu(xc);
     } else {

@@ -15,9 +15,15 @@ namespace mts {
 /// depthwise layout); bias: (D) or undefined; left: (B, K-1, D) previous inputs or undefined
 /// (zeros); silu: apply SiLU, else identity. Returns (B, L, D) contiguous.
 /// Differentiable w.r.t. x, weight and bias (not left); x's gradient has x's dtype, those of
-/// weight and bias the compute type. CPU tensors only; throws c10::Error on shape mismatch or
-/// K > 16. Thread-safe; parallel over (batch x tiles of time steps).
+/// weight and bias the compute type. CPU tensors, or CUDA tensors when the build has the CUDA
+/// kernels (kernels/cuda/, K <= 4; float16 x is read and returned as such there too); throws
+/// c10::Error on shape mismatch or K > 16, std::invalid_argument for CUDA tensors in a build
+/// without CUDA. Thread-safe; parallel over (batch x tiles of time steps).
 torch::Tensor causalConv1dSilu(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                                bool silu = true, const torch::Tensor& left = {});
+
+/// Whether causalConv1dSilu has a fused kernel for tensors on `device` with kernel width `width`
+/// (the CPU: width <= 16; CUDA: width <= 4 in a build with the CUDA kernels).
+bool causalConvFused(const torch::Device& device, int64_t width);
 
 }  // namespace mts
