@@ -61,10 +61,7 @@ mts::LanguageModel makeModel(const mts::ModelConfig& c, uint64_t seed) {
 
 // Reference logits (L, V) of the full-sequence forward in double.
 torch::Tensor forwardDouble(const mts::ModelConfig& c, uint64_t seed, const std::vector<int32_t>& ids) {
-    mts::LanguageModel ref = makeModel(c, seed);
-    ref->to(torch::kDouble);
-    torch::NoGradGuard g;
-    return ref->forward(mts::test::idTensor(ids)).squeeze(0);
+    return mts::test::forwardInDouble(makeModel(c, seed), ids);
 }
 
 TEST(InferenceModel, EveryPrecisionStepMatchesTheFullForwardInDouble) {

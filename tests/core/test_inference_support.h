@@ -15,6 +15,7 @@
 #include <torch/torch.h>
 
 #include "mts/core/kernels/decode_cpu.h"
+#include "mts/core/model/language_model.h"
 
 namespace mts::test {
 
@@ -39,6 +40,13 @@ inline std::vector<int32_t> someIds(int64_t n, int64_t vocab) {
 inline torch::Tensor idTensor(const std::vector<int32_t>& ids) {
     std::vector<int64_t> ids64(ids.begin(), ids.end());
     return torch::tensor(ids64).view({1, -1});
+}
+
+/// model's full-sequence logits (L, V) for ids, computed in float64 (the model is converted).
+inline torch::Tensor forwardInDouble(LanguageModel model, const std::vector<int32_t>& ids) {
+    model->to(torch::kDouble);
+    torch::NoGradGuard g;
+    return model->forward(idTensor(ids)).squeeze(0);
 }
 
 /// got (V) as a float64 tensor (a copy).
