@@ -205,7 +205,7 @@ void addGenerate(CLI::App& app, Runner& run) {
     sub->add_flag("--interactive", o->interactive,
                   "Conversation: each stdin line continues the transcript (state carried); /reset starts over");
     sub->add_option("--weights", o->weights,
-                    "Decoding weights: auto, fp32, bf16, f16, int8 (fused CPU decoder, Mamba) or reference (LibTorch)")
+                    "Decoding weights: auto, fp32, bf16, f16, int8 (fused CPU decoder, Mamba and Mamba-2) or reference (LibTorch)")
         ->check(CLI::IsMember({"auto", "fp32", "bf16", "f16", "int8", "reference"}))
         ->capture_default_str();
     sub->add_option("--dump-logits", o->dumpLogits,

@@ -91,7 +91,7 @@ std::vector<ContextResult> benchArch(Architecture arch, const BenchGenerateOptio
     std::unique_ptr<InferenceModel> inference;
     if (weights != "reference") {
         if (!InferenceModel::supports(*model)) {
-            std::fprintf(stderr, "%s: --weights %s skipped (the fused decoder supports Mamba on the CPU only)\n",
+            std::fprintf(stderr, "%s: --weights %s skipped (the fused decoder supports Mamba and Mamba-2 on the CPU only)\n",
                          toString(arch).c_str(), weights.c_str());
             continue;
         }
@@ -266,7 +266,7 @@ int runBenchGenerate(const BenchGenerateOptions& o) {
 void addBenchGenerate(CLI::App& bench, Runner& run) {
     auto* sub = bench.add_subcommand("generate", "Decoding tokens/s and state memory at two contexts (batch 1)");
     auto o = std::make_shared<BenchGenerateOptions>();
-    sub->add_option("--arch", o->arch, "mamba, transformer or both")->capture_default_str();
+    sub->add_option("--arch", o->arch, "mamba, mamba2, transformer or both (mamba + transformer)")->capture_default_str();
     sub->add_option("--d-model", o->dModel, "Model width")->capture_default_str();
     sub->add_option("--n-layer", o->nLayer, "Layers")->capture_default_str();
     sub->add_option("--vocab", o->vocab, "Vocabulary size")->capture_default_str();
@@ -282,7 +282,7 @@ void addBenchGenerate(CLI::App& bench, Runner& run) {
     sub->add_option("--device", o->device, "cpu or cuda")->capture_default_str();
     sub->add_option("--weights", o->weights,
                     "Decoding paths to time, comma-separated: reference (LibTorch step), fp32, bf16, f16, int8 "
-                    "(fused decoder, Mamba only)")
+                    "(fused decoder, Mamba and Mamba-2)")
         ->delimiter(',')
         ->check(CLI::IsMember({"reference", "fp32", "bf16", "f16", "int8"}))
         ->capture_default_str();

@@ -20,6 +20,7 @@
 #include "bench_train_device.h"
 #include "mts/core/kernels/scan_cpu.h"
 #include "mts/core/kernels/selective_scan.h"
+#include "mts/core/kernels/ssd_cpu.h"
 #include "mts/core/model/language_model.h"
 #include "mts/core/model/model_factory.h"
 #include "mts/core/runtime/errors.h"
@@ -164,6 +165,7 @@ int runBenchTrain(const BenchTrainOptions& o) {
         if (step == o.warmup) {
             tFwd = tBwd = tOpt = 0;
             scan_cpu::resetScanTimes();
+            ssd_cpu::resetSsdTimes();
         }
         const torch::Tensor batch = torch::randint(0, o.vocab, {o.batch, o.seqLen + 1}, torch::kLong).to(device);
         const torch::Tensor ids = batch.narrow(1, 0, o.seqLen);
@@ -201,6 +203,7 @@ int runBenchTrain(const BenchTrainOptions& o) {
     }
     total = tFwd + tBwd + tOpt;
     const auto scan = scan_cpu::scanTimes();
+    const auto ssd = ssd_cpu::ssdTimes();  // Mamba-2's fused CPU SSD (zero for other architectures)
     const double tokens = double(o.batch * o.seqLen * o.steps);
     const double tokensPerS = tokens / total;
     // The fastest step: on a machine shared with noisy neighbours the mean moves with them,
@@ -238,7 +241,8 @@ int runBenchTrain(const BenchTrainOptions& o) {
             {"matmul_gflops_bf16", gflopsBf16},
             {"mfu", achieved / peak},
             {"breakdown", {{"forward", tFwd / total}, {"backward", tBwd / total}, {"optimizer", tOpt / total},
-                           {"scan_fwd", scan.forwardSeconds / total}, {"scan_bwd", scan.backwardSeconds / total}}},
+                           {"scan_fwd", scan.forwardSeconds / total}, {"scan_bwd", scan.backwardSeconds / total},
+                           {"ssd_fwd", ssd.forwardSeconds / total}, {"ssd_bwd", ssd.backwardSeconds / total}}},
             {"scan_fraction", scanShare},
             {"scan_backend", scanBackend},
             {"scan_isa", scan_cpu::activeIsa()},
@@ -283,6 +287,10 @@ int runBenchTrain(const BenchTrainOptions& o) {
         std::printf("  scan (%s, %s)  fwd %.1f%% + bwd %.1f%% = %.1f%% of the step\n", scanBackend.c_str(),
                     scan_cpu::activeIsa().c_str(), 100 * scan.forwardSeconds / total,
                     100 * scan.backwardSeconds / total, 100 * scanShare);
+    if (cfg.arch == Architecture::Mamba2 && ssd.forwardCalls > 0)
+        std::printf("  SSD (fused CPU, %s)  fwd %.1f%% + bwd %.1f%% = %.1f%% of the step\n", scan_cpu::activeIsa().c_str(),
+                    100 * ssd.forwardSeconds / total, 100 * ssd.backwardSeconds / total,
+                    100 * (ssd.forwardSeconds + ssd.backwardSeconds) / total);
     std::printf("  peak memory       %.0f MiB (%s) vs estimate %.0f MiB (%.0f MiB without the runtime)\n",
                 double(mem.bytes) / (1 << 20), mem.source.c_str(), double(estimate.peakBytes) / (1 << 20),
                 double(estimate.peakBytes - estimate.runtimeBytes) / (1 << 20));

@@ -47,6 +47,25 @@ TEST(CliBenchDecode, GenerateReportsEveryPrecisionWithItsWeightBytes) {
     EXPECT_EQ(js.at("results").at(0).at("fraction_of_bandwidth_bound").get<double>(), 0.0);
 }
 
+// Mamba-2 decodes on the fused path too: a row per precision with its weight bytes, none skipped.
+TEST(CliBenchDecode, GenerateRunsMamba2OnTheFusedDecoder) {
+    const auto r = mts::test::runCommand(cli() + " -q bench generate --arch mamba2 --d-model 64 --n-layer 2 --vocab 300 "
+                                                 "--contexts 10 --tokens 2 --weights reference,fp32,int8 --bandwidth-mib 0 "
+                                                 "--json 2>/dev/null");
+    ASSERT_EQ(r.exitCode, 0) << r.out;
+    const auto j = nlohmann::json::parse(r.out);
+    std::map<std::string, int64_t> bytes;
+    for (const auto& row : j.at("results")) {
+        EXPECT_EQ(row.at("arch").get<std::string>(), "mamba2");
+        EXPECT_GT(row.at("tokens_per_second").get<double>(), 0.0);
+        bytes[row.at("weights").get<std::string>()] = row.at("weight_bytes_per_token").get<int64_t>();
+    }
+    ASSERT_EQ(bytes.size(), 3u);
+    EXPECT_EQ(bytes["reference"], 0);
+    EXPECT_GT(bytes["fp32"], bytes["int8"]);
+    EXPECT_GT(bytes["int8"], 0);
+}
+
 TEST(CliBenchDecode, PrecisionReportsTheLossOfEachPrecision) {
     MTS_REQUIRE_SHARED(dir, "fixtures/mamba-tiny-hf");
     mts::test::TempDir tmp;

@@ -170,6 +170,39 @@ TEST_F(DecodeCpu, SsmStepMatchesDoubleReference) {
     }
 }
 
+// Mamba-2's per-head step: H = 6 heads of P = 3 channels in G = 2 groups, N = 27 (the AVX2
+// kernel's 16-wide, 8-wide and scalar parts all run).
+TEST_F(DecodeCpu, SsdStateStepMatchesDoubleReference) {
+    for (const std::string& isa : mts::scan_cpu::availableIsas()) {
+        mts::scan_cpu::setIsaOverride(isa);
+        const int64_t heads = 6, p = 3, groups = 2, n = 27;
+        const auto x = randomVector(heads * p, 20), bm = randomVector(groups * n, 21), cm = randomVector(groups * n, 22),
+                   dskip = randomVector(heads, 23);
+        auto dt = randomVector(heads, 24), a = randomVector(heads, 25);
+        for (auto& v : dt) v = std::log1p(std::exp(v));
+        for (auto& v : a) v = -std::exp(v);
+        auto s = randomVector(heads * p * n, 26);
+        const auto s0 = s;
+        std::vector<float> y(heads * p);
+        mts::decode::ssdStateStep(x.data(), dt.data(), a.data(), bm.data(), cm.data(), dskip.data(), s.data(), y.data(),
+                                  heads, p, groups, n);
+        for (int64_t h = 0; h < heads; ++h) {
+            const int64_t g = h / (heads / groups);
+            const double decay = std::exp(static_cast<double>(dt[h]) * a[h]);
+            for (int64_t c = 0; c < p; ++c) {
+                const int64_t i = h * p + c;
+                double acc = static_cast<double>(dskip[h]) * x[i];
+                for (int64_t j = 0; j < n; ++j) {
+                    const double sn = decay * s0[i * n + j] + static_cast<double>(dt[h]) * x[i] * bm[g * n + j];
+                    EXPECT_NEAR(s[i * n + j], sn, 1e-5 * (1 + std::fabs(sn))) << isa;
+                    acc += sn * cm[g * n + j];
+                }
+                EXPECT_NEAR(y[i], acc, 1e-5 * (1 + std::fabs(acc))) << isa;
+            }
+        }
+    }
+}
+
 TEST_F(DecodeCpu, MalformedQ8DataIsRefusedNamingTheTensor) {
     const int64_t rows = 2, cols = 40;  // 2 blocks per row
     auto w = randomVector(rows * cols, 18);

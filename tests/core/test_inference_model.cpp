@@ -1,14 +1,7 @@
 // The fused CPU decoder (generate/inference_model.h): its per-token step against the training
 // model's full-sequence forward computed in double, chunked prefill, every weight precision's
 // logits and greedy choices against the reference, and the fallback for unsupported models.
-//
-// Tolerances, as a fraction of the reference logits' standard deviation over the vocabulary
-// (the scale a sampling decision sees), about 3x the worst error measured on these random
-// models (in parentheses): fp32 1e-5 (7.7e-7: fp32 rounding and the vector exp's 4e-7
-// relative error over the layers); bf16 0.05 (0.017: 8 mantissa bits, each weight off by up to
-// 2^-9 relative); f16 0.01 (0.003: 11 bits); int8 0.2 (0.098: Q8_0 rounds the weights and the
-// activations entering each product to 8 bits per block of 32, up to 2^-8 of the block's
-// largest value, so small entries next to a large one lose most of their bits).
+// Tolerances: test_inference_support.h (measured on these models).
 #include <cmath>
 #include <fstream>
 #include <string>
@@ -24,20 +17,14 @@
 #include "mts/core/model/model_factory.h"
 #include "mts/core/runtime/errors.h"
 #include "shared_data.h"
+#include "test_inference_support.h"
 
 namespace {
 
 using mts::decode::WeightType;
-
-double tolerance(WeightType t) {
-    switch (t) {
-        case WeightType::F32: return 1e-5;
-        case WeightType::Bf16: return 0.05;
-        case WeightType::F16: return 0.01;
-        case WeightType::Q8_0: return 0.2;
-    }
-    return 0;
-}
+using mts::test::maxScaledError;
+using mts::test::someIds;
+constexpr auto tolerance = mts::test::decodeTolerance;
 
 mts::ModelConfig smallConfig(bool variants) {
     mts::ModelConfig c;
@@ -72,26 +59,9 @@ mts::LanguageModel makeModel(const mts::ModelConfig& c, uint64_t seed) {
     return m;
 }
 
-std::vector<int32_t> someIds(int64_t n, int64_t vocab) {
-    std::vector<int32_t> ids;
-    for (int64_t i = 0; i < n; ++i) ids.push_back(static_cast<int32_t>((i * 37 + 11) % vocab));
-    return ids;
-}
-
 // Reference logits (L, V) of the full-sequence forward in double.
 torch::Tensor forwardDouble(const mts::ModelConfig& c, uint64_t seed, const std::vector<int32_t>& ids) {
-    mts::LanguageModel ref = makeModel(c, seed);
-    ref->to(torch::kDouble);
-    torch::NoGradGuard g;
-    std::vector<int64_t> ids64(ids.begin(), ids.end());
-    return ref->forward(torch::tensor(ids64).view({1, -1})).squeeze(0);
-}
-
-double maxScaledError(const std::vector<float>& got, const torch::Tensor& ref) {
-    const double scale = ref.std().item<double>();
-    const torch::Tensor g = torch::from_blob(const_cast<float*>(got.data()), {ref.size(0)}, torch::kFloat)
-                                .to(torch::kDouble);
-    return (g - ref).abs().max().item<double>() / scale;
+    return mts::test::forwardInDouble(makeModel(c, seed), ids);
 }
 
 TEST(InferenceModel, EveryPrecisionStepMatchesTheFullForwardInDouble) {

@@ -138,6 +138,34 @@ TEST(Mamba2Model, MixerMatchesTheFormulasInFloat64) {
     EXPECT_LT(maxDiff(mixer->forward(u), referenceMixer(*mixer, cfg, u)), 1e-11);
 }
 
+TEST(Mamba2Model, MixerGradientsMatchTheFormulasInFloat64) {
+    // On the CPU the mixer runs the fused SSD and gated norm: every parameter's gradient and the
+    // input's equal those of the formulas (sequential SSD reference, tensor-op norm).
+    torch::manual_seed(3);
+    const auto cfg = tinyMamba2();
+    mts::Mamba2Mixer mixer(cfg);
+    mixer->to(torch::kFloat64);
+    const torch::Tensor u = torch::randn({2, 13, cfg.dModel}, torch::kFloat64).requires_grad_(true);
+    std::vector<torch::Tensor> wrt = {u};
+    for (const auto& p : mixer->parameters()) wrt.push_back(p);
+    const torch::Tensor got = mixer->forward(u);
+    const torch::Tensor ref = referenceMixer(*mixer, cfg, u);
+    const torch::Tensor gout = torch::randn_like(ref);
+    const auto gGot = torch::autograd::grad({got}, wrt, {gout}, /*retain_graph=*/true, false, /*allow_unused=*/true);
+    const auto gRef = torch::autograd::grad({ref}, wrt, {gout}, true, false, true);
+    const auto names = mixer->named_parameters().keys();
+    size_t compared = 0;
+    for (size_t i = 0; i < wrt.size(); ++i) {
+        const std::string name = i == 0 ? "input" : names[i - 1];
+        if (!gRef[i].defined()) continue;  // a bias the formulas leave out
+        ASSERT_TRUE(gGot[i].defined()) << name;
+        const double scale = std::max(1.0, gRef[i].abs().max().item<double>());
+        EXPECT_LT(maxDiff(gGot[i], gRef[i]) / scale, 1e-10) << name;
+        ++compared;
+    }
+    EXPECT_GE(compared, size_t{8});  // input, in_proj, conv weight and bias, dt_bias, A_log, D, norm, out_proj
+}
+
 TEST(Mamba2Model, StepByStepEqualsTheFullForwardInFloat64) {
     torch::manual_seed(3);
     auto model = mts::createModel(tinyMamba2());

@@ -180,7 +180,7 @@ QWidget* GeneratePage::buildSampling(QSplitter* parent) {
     m_weights->addItem(QStringLiteral("reference (LibTorch)"), QStringLiteral("reference"));
     m_weights->setCurrentIndex(
         std::max(0, m_weights->findData(m_settings.value(QStringLiteral("generate/weights"), QStringLiteral("int8")))));
-    m_weights->setToolTip(QStringLiteral("Precision of the large weight matrices while decoding (Mamba on the CPU): "
+    m_weights->setToolTip(QStringLiteral("Precision of the large weight matrices while decoding (Mamba and Mamba-2 on the CPU): "
                                          "int8 reads the least memory per token; fp32 matches training exactly"));
     form->addRow(QStringLiteral("Weights"), m_weights);
     return samplingBox;

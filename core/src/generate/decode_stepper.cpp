@@ -73,7 +73,7 @@ std::unique_ptr<InferenceModel> packForDecoding(LanguageModelImpl& model, const 
     const std::string name = weights == "auto" ? kDefaultInferenceWeights : weights;
     const decode::WeightType type = decode::weightTypeFromString(name);  // ConfigError if unknown
     if (!InferenceModel::supports(model)) {
-        warnings.push_back(fmt::format("weights {}: the fused decoder supports Mamba on the CPU only; this model "
+        warnings.push_back(fmt::format("weights {}: the fused decoder supports Mamba and Mamba-2 on the CPU only; this model "
                                        "decodes with LibTorch in its own precision",
                                        name));
         return nullptr;

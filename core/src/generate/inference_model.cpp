@@ -6,20 +6,14 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "generate/decode_pack.h"
+#include "generate/mamba2_decode_block.h"
 #include "generate/mamba_decode_block.h"
 #include "mts/core/model/mamba.h"
+#include "mts/core/model/mamba2.h"
 #include "mts/core/runtime/errors.h"
 
 namespace mts {
-namespace {
-
-decode::PackedMatrix pack(const torch::Tensor& w, decode::WeightType type) {
-    const torch::Tensor c = w.detach().to(torch::kCPU, torch::kFloat32).contiguous();
-    return decode::packMatrix(c.data_ptr<float>(), c.size(0), c.size(1), type);
-}
-
-}  // namespace
-
 int64_t InferenceState::bytes() const {
     int64_t total = 0;
     for (const auto& b : blocks) total += b->bytes();
@@ -27,7 +21,10 @@ int64_t InferenceState::bytes() const {
 }
 
 bool InferenceModel::supports(const LanguageModelImpl& model) {
-    if (model.config().arch != Architecture::Mamba || !dynamic_cast<const MambaLMImpl*>(&model)) return false;
+    const Architecture arch = model.config().arch;
+    const bool known = (arch == Architecture::Mamba && dynamic_cast<const MambaLMImpl*>(&model)) ||
+                       (arch == Architecture::Mamba2 && dynamic_cast<const Mamba2LMImpl*>(&model));
+    if (!known) return false;
     for (const auto& p : model.parameters()) {
         if (!p.device().is_cpu()) return false;
     }
@@ -37,18 +34,28 @@ bool InferenceModel::supports(const LanguageModelImpl& model) {
 InferenceModel::InferenceModel(LanguageModelImpl& model, decode::WeightType weights)
     : m_model(model), m_weights(weights) {
     if (!supports(model)) {
-        throw ConfigError(fmt::format("inference weights: only Mamba models on the CPU can be repacked (this is {})",
-                                      toString(model.config().arch)));
+        throw ConfigError(fmt::format(
+            "inference weights: only Mamba and Mamba-2 models on the CPU can be repacked (this is {})",
+            toString(model.config().arch)));
     }
     torch::NoGradGuard noGrad;
-    auto& mamba = dynamic_cast<MambaLMImpl&>(model);
     const ModelConfig& cfg = model.config();
-    m_embedding = pack(mamba.backbone->embeddings->weight, weights);
-    m_tied = mamba.lm_head.is_empty();
-    if (!m_tied) m_head = pack(mamba.lm_head->weight, weights);
-    const torch::Tensor nf = mamba.backbone->norm_f->weight.detach().to(torch::kFloat32).contiguous();
-    m_normF.assign(nf.data_ptr<float>(), nf.data_ptr<float>() + nf.numel());
-    for (auto& block : mamba.backbone->blocks) m_blocks.push_back(makeMambaDecodeBlock(*block, cfg, weights));
+    // The shell (embedding, final norm, head) is the same for both; the blocks are the arch's.
+    auto packShell = [&](auto& lm) {
+        m_embedding = detail::packWeight(lm.backbone->embeddings->weight, weights);
+        m_tied = lm.lm_head.is_empty();
+        if (!m_tied) m_head = detail::packWeight(lm.lm_head->weight, weights);
+        const torch::Tensor nf = lm.backbone->norm_f->weight.detach().to(torch::kFloat32).contiguous();
+        m_normF.assign(nf.data_ptr<float>(), nf.data_ptr<float>() + nf.numel());
+    };
+    if (auto* mamba = dynamic_cast<MambaLMImpl*>(&model)) {
+        packShell(*mamba);
+        for (auto& block : mamba->backbone->blocks) m_blocks.push_back(makeMambaDecodeBlock(*block, cfg, weights));
+    } else {
+        auto& mamba2 = dynamic_cast<Mamba2LMImpl&>(model);
+        packShell(mamba2);
+        for (auto& block : mamba2.backbone->blocks) m_blocks.push_back(makeMamba2DecodeBlock(*block, cfg, weights));
+    }
 }
 
 int64_t InferenceModel::weightBytesPerToken() const {

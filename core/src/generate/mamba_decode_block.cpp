@@ -9,19 +9,10 @@
 
 #include <torch/torch.h>
 
+#include "generate/decode_pack.h"
+
 namespace mts {
 namespace {
-
-std::vector<float> toVector(const torch::Tensor& t) {
-    if (!t.defined()) return {};
-    const torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
-    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-}
-
-decode::PackedMatrix pack(const torch::Tensor& w, decode::WeightType type) {
-    const torch::Tensor c = w.detach().to(torch::kCPU, torch::kFloat32).contiguous();
-    return decode::packMatrix(c.data_ptr<float>(), c.size(0), c.size(1), type);
-}
 
 void gelu(float* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
@@ -42,22 +33,22 @@ public:
         : m_d(c.dModel), m_di(c.dInner()), m_n(c.dState), m_r(c.resolvedDtRank()), m_k(c.dConv),
           m_eps(static_cast<float>(c.normEps)), m_gelu(c.gelu) {
         MambaMixerImpl& mx = *block.mixer;
-        m_norm = toVector(block.norm->weight);
-        m_inProj = pack(mx.in_proj->weight, weights);
-        m_inBias = toVector(mx.in_proj->bias);
-        m_convW = toVector(mx.conv1d->weight);  // (Di, 1, K) -> (Di, K)
-        m_convB = toVector(mx.conv1d->bias);
-        m_xProj = pack(mx.x_proj->weight, weights);
-        m_dtProj = pack(mx.dt_proj->weight, decode::WeightType::F32);
-        m_dtBias = toVector(mx.dt_proj->bias);
-        m_A = toVector(-torch::exp(mx.A_log.detach().to(torch::kFloat32)));
-        m_Dskip = toVector(mx.D);
-        m_outProj = pack(mx.out_proj->weight, weights);
-        m_outBias = toVector(mx.out_proj->bias);
-        m_residualGate = toVector(block.residual_gate);
+        m_norm = detail::toFloatVector(block.norm->weight);
+        m_inProj = detail::packWeight(mx.in_proj->weight, weights);
+        m_inBias = detail::toFloatVector(mx.in_proj->bias);
+        m_convW = detail::toFloatVector(mx.conv1d->weight);  // (Di, 1, K) -> (Di, K)
+        m_convB = detail::toFloatVector(mx.conv1d->bias);
+        m_xProj = detail::packWeight(mx.x_proj->weight, weights);
+        m_dtProj = detail::packWeight(mx.dt_proj->weight, decode::WeightType::F32);
+        m_dtBias = detail::toFloatVector(mx.dt_proj->bias);
+        m_A = detail::toFloatVector(-torch::exp(mx.A_log.detach().to(torch::kFloat32)));
+        m_Dskip = detail::toFloatVector(mx.D);
+        m_outProj = detail::packWeight(mx.out_proj->weight, weights);
+        m_outBias = detail::toFloatVector(mx.out_proj->bias);
+        m_residualGate = detail::toFloatVector(block.residual_gate);
         if (!block.out_norm.is_empty()) {
-            m_lnW = toVector(block.out_norm->weight);
-            m_lnB = toVector(block.out_norm->bias);
+            m_lnW = detail::toFloatVector(block.out_norm->weight);
+            m_lnB = detail::toFloatVector(block.out_norm->bias);
         }
     }
 
@@ -118,8 +109,8 @@ public:
         const MambaLayerState& l = ms->layers[static_cast<size_t>(layer)];
         if (l.conv.size(0) != 1 || l.ssm.size(0) != 1)
             throw std::invalid_argument("Mamba decode block: the state must have batch 1");
-        s.conv = toVector(l.conv);  // (1, Di, K-1)
-        s.ssm = toVector(l.ssm);    // (1, Di, N)
+        s.conv = detail::toFloatVector(l.conv);  // (1, Di, K-1)
+        s.ssm = detail::toFloatVector(l.ssm);    // (1, Di, N)
     }
 
     int64_t weightBytes() const override {

@@ -250,4 +250,19 @@ void ssmStep(const float* u, const float* deltaRaw, const float* deltaBias, cons
     }
 }
 
+void ssdStateStep(const float* x, const float* dt, const float* A, const float* B, const float* C, const float* D,
+                  float* S, float* y, int64_t heads, int64_t headDim, int64_t groups, int64_t n) {
+    const isa::SsdRowKernel row = isa::rowKernels().ssdRow;
+    const int64_t headsPerGroup = heads / groups;
+    for (int64_t h = 0; h < heads; ++h) {
+        const float decay = std::exp(dt[h] * A[h]);
+        const float* b = B + (h / headsPerGroup) * n;
+        const float* c = C + (h / headsPerGroup) * n;
+        for (int64_t p = 0; p < headDim; ++p) {
+            const int64_t i = h * headDim + p;
+            y[i] = row(S + i * n, b, c, decay, dt[h] * x[i], n) + D[h] * x[i];
+        }
+    }
+}
+
 }  // namespace mts::decode

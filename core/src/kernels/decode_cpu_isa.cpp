@@ -122,6 +122,21 @@ void genQ8(const uint8_t* w, int64_t rowBytes, const void* xv, float* y, int64_t
     }
 }
 
+float genSsdRow(float* s, const float* b, const float* c, float decay, float dtx, int64_t n) {
+    float acc[4] = {0, 0, 0, 0};
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4)
+        for (int k = 0; k < 4; ++k) {
+            s[j + k] = decay * s[j + k] + dtx * b[j + k];
+            acc[k] += s[j + k] * c[j + k];
+        }
+    for (; j < n; ++j) {
+        s[j] = decay * s[j] + dtx * b[j];
+        acc[0] += s[j] * c[j];
+    }
+    return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}
+
 #if MTS_DECODE_HAVE_AVX2
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c")
@@ -220,6 +235,31 @@ void avxQ8(const uint8_t* w, int64_t rowBytes, const void* xv, float* y, int64_t
     }
 }
 
+float avxSsdRow(float* s, const float* b, const float* c, float decay, float dtx, int64_t n) {
+    const __m256 vd = _mm256_set1_ps(decay), vx = _mm256_set1_ps(dtx);
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    int64_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        const __m256 s0 = _mm256_fmadd_ps(vx, _mm256_loadu_ps(b + j), _mm256_mul_ps(vd, _mm256_loadu_ps(s + j)));
+        const __m256 s1 = _mm256_fmadd_ps(vx, _mm256_loadu_ps(b + j + 8), _mm256_mul_ps(vd, _mm256_loadu_ps(s + j + 8)));
+        _mm256_storeu_ps(s + j, s0);
+        _mm256_storeu_ps(s + j + 8, s1);
+        a0 = _mm256_fmadd_ps(s0, _mm256_loadu_ps(c + j), a0);
+        a1 = _mm256_fmadd_ps(s1, _mm256_loadu_ps(c + j + 8), a1);
+    }
+    for (; j + 8 <= n; j += 8) {
+        const __m256 s0 = _mm256_fmadd_ps(vx, _mm256_loadu_ps(b + j), _mm256_mul_ps(vd, _mm256_loadu_ps(s + j)));
+        _mm256_storeu_ps(s + j, s0);
+        a0 = _mm256_fmadd_ps(s0, _mm256_loadu_ps(c + j), a0);
+    }
+    float acc = hsum(_mm256_add_ps(a0, a1));
+    for (; j < n; ++j) {
+        s[j] = decay * s[j] + dtx * b[j];
+        acc += s[j] * c[j];
+    }
+    return acc;
+}
+
 #pragma GCC pop_options
 
 bool cpuHasAvx2() {
@@ -234,11 +274,10 @@ RowKernels rowKernels() {
 #if MTS_DECODE_HAVE_AVX2
     static const bool avx2 = cpuHasAvx2();
     if (avx2 && scan_cpu::activeIsa() != "generic") {
-        return {avxF32, avx16<loadBf16, bf16ToFloat>, avx16<loadF16, halfToFloat>,
-                avxQ8, "avx2"};
+        return {avxF32, avx16<loadBf16, bf16ToFloat>, avx16<loadF16, halfToFloat>, avxQ8, avxSsdRow, "avx2"};
     }
 #endif
-    return {genF32, genBf16, genF16, genQ8, "generic"};
+    return {genF32, genBf16, genF16, genQ8, genSsdRow, "generic"};
 }
 
 }  // namespace mts::decode::isa

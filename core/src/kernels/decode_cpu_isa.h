@@ -16,8 +16,13 @@ struct Q8Vector {
     const float* scales;
 };
 
+/// One (head, channel) row of Mamba-2's SSD step over n state entries:
+/// s[j] = decay * s[j] + dtx * b[j]; returns sum_j s[j] * c[j].
+using SsdRowKernel = float (*)(float* s, const float* b, const float* c, float decay, float dtx, int64_t n);
+
 struct RowKernels {
     RowKernel f32, bf16, f16, q8;
+    SsdRowKernel ssdRow;
     const char* name;
 };
 

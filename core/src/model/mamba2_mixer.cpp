@@ -5,7 +5,9 @@
 
 #include "mts/core/kernels/causal_conv.h"
 #include "mts/core/kernels/fused_ops.h"
+#include "mts/core/kernels/gated_rms_norm.h"
 #include "mts/core/kernels/ssd.h"
+#include "mts/core/kernels/ssd_cpu.h"
 #include "mts/core/model/mamba2.h"
 
 namespace mts {
@@ -24,14 +26,8 @@ GatedRMSNormImpl::GatedRMSNormImpl(int64_t dim, int64_t groups, double eps) : m_
 }
 
 torch::Tensor GatedRMSNormImpl::forward(const torch::Tensor& y, const torch::Tensor& z) {
-    const auto ct = computeType(weight);
-    torch::Tensor g = y.to(ct) * torch::silu(z.to(ct));                 // (..., dim)
-    std::vector<int64_t> grouped(g.sizes().begin(), g.sizes().end() - 1);
-    grouped.push_back(m_groups);
-    grouped.push_back(g.size(-1) / m_groups);
-    const torch::Tensor gg = g.reshape(grouped);                                // (..., G, dim / G)
-    const torch::Tensor normed = gg * torch::rsqrt(gg.pow(2).mean(-1, true) + m_eps);
-    return normed.reshape(g.sizes()) * weight;
+    // CPU: one fused pass each way (bf16 in and out under autocast); elsewhere the tensor ops.
+    return gatedRmsNorm(y, z, weight, m_groups, m_eps);
 }
 
 Mamba2MixerImpl::Mamba2MixerImpl(const ModelConfig& config) : m_config(config) {
@@ -97,15 +93,19 @@ torch::Tensor Mamba2MixerImpl::forward(const torch::Tensor& hidden, Mamba2LayerS
     }
 
     SsdInputs in;
-    in.x = xc.narrow(-1, 0, di).reshape({batch, len, h, p});
-    in.Bm = xc.narrow(-1, di, g * n).reshape({batch, len, g, n});
-    in.Cm = xc.narrow(-1, di + g * n, g * n).reshape({batch, len, g, n});
+    const std::vector<torch::Tensor> xbcParts = splitLastDim(xc, {di, g * n, g * n});  // one concat backward
+    in.x = xbcParts[0].reshape({batch, len, h, p});
+    in.Bm = xbcParts[1].reshape({batch, len, g, n});
+    in.Cm = xbcParts[2].reshape({batch, len, g, n});
     const auto ct = computeType(dt_bias);
     in.dt = torch::softplus(parts[2].to(ct) + dt_bias);                          // (B, L, H)
     in.A = -torch::exp(A_log);
     in.D = D;
     if (state) in.initialState = state->ssm;
-    SsdOutputs out = ssdChunked(in, m_config.chunkSize, /*returnFinalState=*/state != nullptr);
+    // CPU: the fused kernels (ssd_cpu.h); other devices: the chunked form in tensor ops.
+    SsdOutputs out = hidden.device().is_cpu()
+                         ? ssdFusedCpu(in, m_config.chunkSize, /*returnFinalState=*/state != nullptr)
+                         : ssdChunked(in, m_config.chunkSize, /*returnFinalState=*/state != nullptr);
     if (state) state->ssm = out.finalState.detach().to(state->ssm.scalar_type());
     const torch::Tensor y = norm(out.y.reshape({batch, len, di}), z);             // (B, L, D_inner) fp32
     return out_proj(y);

@@ -2,11 +2,11 @@
 // InferenceModel: a trained LanguageModel repacked once for batch-1 CPU decoding. The large
 // matrices (in_proj, x_proj, out_proj, embedding / lm_head) are stored in the chosen weight
 // type (fp32, bf16, f16, int8 = Q8_0 blocks); the small per-channel tensors stay fp32. Each
-// token runs one fused DecodeBlock per layer (mamba_decode_block: matvecs + conv/SSM state
-// update on raw vectors) instead of a LibTorch op chain.
+// token runs one fused DecodeBlock per layer (mamba_decode_block, mamba2_decode_block: matvecs +
+// conv/SSM state update on raw vectors) instead of a LibTorch op chain.
 //
-// Supported: Mamba (Mamba-1) models on the CPU. Others (Transformer, ...) keep LibTorch's
-// step(): InferenceModel::supports() says which.
+// Supported: Mamba (Mamba-1) and Mamba-2 models on the CPU. Others (Transformer, ...) keep
+// LibTorch's step(): InferenceModel::supports() says which.
 //
 // Prefill runs the training model's parallel path (the fused chunked scan) over the prompt in
 // chunks, then copies its states into the decode blocks; the prompt's last logits are fp32.
@@ -37,7 +37,7 @@ public:
 
 class InferenceModel {
 public:
-    /// True when `model` can be repacked (a Mamba model whose parameters are on the CPU).
+    /// True when `model` can be repacked (a Mamba or Mamba-2 model whose parameters are on the CPU).
     static bool supports(const LanguageModelImpl& model);
     /// Packs the weights. Throws ConfigError when !supports(model).
     InferenceModel(LanguageModelImpl& model, decode::WeightType weights);

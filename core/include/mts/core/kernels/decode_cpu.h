@@ -72,4 +72,12 @@ void ssmStep(const float* u, const float* deltaRaw, const float* deltaBias, cons
              const float* C, const float* Dskip, const float* z, float* h, float* y, int64_t di, int64_t n,
              float* scratch);
 
+/// One token of Mamba-2's SSD recurrence for one layer, in place on S (H, P, N):
+///   S[h, p, :] = exp(dt[h] * A[h]) * S[h, p, :] + dt[h] * x[h, p] * B[g, :]     g = h / (H / G)
+///   y[h, p]    = S[h, p, :] . C[g, :] + D[h] * x[h, p]
+/// x, y: (H, P); dt (already softplus'd), A (already -exp(A_log)), D: (H); B, C: (G, N); G
+/// divides H. The update over N is vectorised (AVX2 + FMA or generic C++, as matvec).
+void ssdStateStep(const float* x, const float* dt, const float* A, const float* B, const float* C, const float* D,
+                  float* S, float* y, int64_t heads, int64_t headDim, int64_t groups, int64_t n);
+
 }  // namespace mts::decode

@@ -13,6 +13,7 @@
 //   backbone.layers.i.mixer.out_proj.weight           (D, D_inner)
 //   backbone.norm_f.weight                            (D)
 //   lm_head.weight                                    (V, D) only when tieEmbeddings is false
+// (the embedding, norm_f, head and the forward/prefill/step loops: recurrent_lm.h)
 // Variant flags add: layers.i.residual_gate (D), layers.i.out_norm.{weight,bias} (D).
 //
 // Glossary: B batch, L length, D d_model, D_inner expand*D, N d_state, K d_conv, R dt_rank,
@@ -23,21 +24,9 @@
 
 #include "mts/core/model/language_model.h"
 #include "mts/core/model/model_config.h"
+#include "mts/core/model/recurrent_lm.h"
 
 namespace mts {
-
-/// y = weight * x / sqrt(mean(x^2) + eps), computed in fp32, returned in x's dtype, or in bf16
-/// under CPU bf16 autocast (its consumers are linears, which would cast it to bf16).
-class RMSNormImpl : public torch::nn::Module {
-public:
-    RMSNormImpl(int64_t dim, double eps);
-    torch::Tensor forward(const torch::Tensor& x);  // (..., dim) -> (..., dim)
-    torch::Tensor weight;
-
-private:
-    double m_eps;
-};
-TORCH_MODULE(RMSNorm);
 
 /// Recurrent state of one Mamba layer.
 struct MambaLayerState {
@@ -84,39 +73,19 @@ private:
 };
 TORCH_MODULE(MambaBlock);
 
-class MambaBackboneImpl : public torch::nn::Module {
-public:
-    explicit MambaBackboneImpl(const ModelConfig& config);
-    torch::nn::Embedding embeddings{nullptr};
-    torch::nn::ModuleList layers{nullptr};
-    std::vector<MambaBlock> blocks;  // typed view of `layers`
-    RMSNorm norm_f{nullptr};
-};
-TORCH_MODULE(MambaBackbone);
+using MambaBackboneImpl = RecurrentBackboneImpl<MambaBlock>;
+using MambaBackbone = RecurrentBackbone<MambaBlock>;
 
 /// Decoding state of a Mamba LM: constant size whatever the context length.
-class MambaState : public DecodeState {
-public:
-    int64_t position() const override { return tokens; }
-    int64_t bytes() const override;
-    std::vector<MambaLayerState> layers;
-    int64_t tokens = 0;  // consumed so far
-};
+using MambaState = RecurrentState<MambaLayerState>;
 
-class MambaLMImpl : public LanguageModelImpl {
+/// The recurrent-LM shell (recurrent_lm.h) over Mamba blocks: forward (B, L) -> (B, L, V),
+/// prefill (B, L) -> (B, V), step (B,) -> (B, V).
+class MambaLMImpl : public RecurrentLMImpl<MambaBlock, MambaLayerState> {
 public:
     explicit MambaLMImpl(ModelConfig config);
-    torch::Tensor forward(const torch::Tensor& ids) override;  // (B, L) -> (B, L, V)
+    /// conv (B, D_inner, K-1) in the embedding's dtype, ssm (B, D_inner, N) float32, zeros.
     std::unique_ptr<DecodeState> newState(int64_t batch) override;
-    torch::Tensor prefill(const torch::Tensor& ids, DecodeState& state) override;  // -> (B, V)
-    torch::Tensor step(const torch::Tensor& ids, DecodeState& state) override;     // (B,) -> (B, V)
-    int64_t numNonEmbeddingParameters() const override;
-
-    MambaBackbone backbone{nullptr};
-    torch::nn::Linear lm_head{nullptr};  // only when tieEmbeddings is false
-
-private:
-    torch::Tensor head(const torch::Tensor& h);
 };
 
 }  // namespace mts

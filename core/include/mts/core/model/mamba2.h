@@ -15,6 +15,7 @@
 //   backbone.layers.i.mixer.out_proj.weight       (D, D_inner)
 //   backbone.norm_f.weight                        (D)
 //   lm_head.weight                                (V, D) only when tieEmbeddings is false
+// (the embedding, norm_f, head and the forward/prefill/step loops: recurrent_lm.h)
 // (+ in_proj.bias / out_proj.bias with projBias.)
 //
 // Glossary: B batch, L length, D d_model, D_inner expand*D, P head_dim, H = D_inner / P heads,
@@ -27,6 +28,7 @@
 #include "mts/core/model/language_model.h"
 #include "mts/core/model/mamba.h"
 #include "mts/core/model/model_config.h"
+#include "mts/core/model/recurrent_lm.h"
 
 namespace mts {
 
@@ -90,39 +92,20 @@ private:
 };
 TORCH_MODULE(Mamba2Block);
 
-class Mamba2BackboneImpl : public torch::nn::Module {
-public:
-    explicit Mamba2BackboneImpl(const ModelConfig& config);
-    torch::nn::Embedding embeddings{nullptr};
-    torch::nn::ModuleList layers{nullptr};
-    std::vector<Mamba2Block> blocks;  // typed view of `layers`
-    RMSNorm norm_f{nullptr};
-};
-TORCH_MODULE(Mamba2Backbone);
+using Mamba2BackboneImpl = RecurrentBackboneImpl<Mamba2Block>;
+using Mamba2Backbone = RecurrentBackbone<Mamba2Block>;
 
 /// Decoding state of a Mamba-2 LM: constant size whatever the context length.
-class Mamba2State : public DecodeState {
-public:
-    int64_t position() const override { return tokens; }
-    int64_t bytes() const override;
-    std::vector<Mamba2LayerState> layers;
-    int64_t tokens = 0;
-};
+using Mamba2State = RecurrentState<Mamba2LayerState>;
 
-class Mamba2LMImpl : public LanguageModelImpl {
+/// The recurrent-LM shell (recurrent_lm.h) over Mamba-2 blocks: forward (B, L) -> (B, L, V),
+/// prefill (B, L) -> (B, V), step (B,) -> (B, V).
+class Mamba2LMImpl : public RecurrentLMImpl<Mamba2Block, Mamba2LayerState> {
 public:
     explicit Mamba2LMImpl(ModelConfig config);
-    torch::Tensor forward(const torch::Tensor& ids) override;  // (B, L) -> (B, L, V)
+    /// conv (B, C_conv, K-1) in the embedding's dtype, ssm (B, H, P, N) float32 (float64 for a
+    /// float64 model), zeros.
     std::unique_ptr<DecodeState> newState(int64_t batch) override;
-    torch::Tensor prefill(const torch::Tensor& ids, DecodeState& state) override;  // -> (B, V)
-    torch::Tensor step(const torch::Tensor& ids, DecodeState& state) override;     // (B,) -> (B, V)
-    int64_t numNonEmbeddingParameters() const override;
-
-    Mamba2Backbone backbone{nullptr};
-    torch::nn::Linear lm_head{nullptr};  // only when tieEmbeddings is false
-
-private:
-    torch::Tensor head(const torch::Tensor& h);
 };
 
 }  // namespace mts
