@@ -10,6 +10,7 @@
 
 #include "mts/core/kernels/scan_cpu.h"
 #include "mts/core/kernels/selective_scan.h"
+#include "scan_oracle.h"
 
 namespace {
 
@@ -19,28 +20,6 @@ struct IsaScope {
     explicit IsaScope(const std::string& isa) { mts::scan_cpu::setIsaOverride(isa); }
     ~IsaScope() { mts::scan_cpu::setIsaOverride(""); }
 };
-
-// The oracle: the recurrence written out with tensor ops, autograd through the loop.
-mts::ScanOutputs oracle(const mts::ScanInputs& in) {
-    const auto B = in.u.size(0), L = in.u.size(1), D = in.u.size(2), N = in.A.size(1);
-    Tensor dt = in.deltaBias.defined() ? in.delta + in.deltaBias : in.delta;
-    if (in.deltaSoftplus) dt = torch::nn::functional::softplus(dt);
-    Tensor h = in.initialState.defined() ? in.initialState : torch::zeros({B, D, N}, in.u.options());
-    std::vector<Tensor> ys;
-    for (int64_t t = 0; t < L; ++t) {
-        Tensor dtt = dt.select(1, t);  // (B, D)
-        Tensor ut = in.u.select(1, t);
-        Tensor dA = torch::exp(dtt.unsqueeze(-1) * in.A);                               // (B, D, N)
-        Tensor dBu = (dtt * ut).unsqueeze(-1) * in.Bm.select(1, t).unsqueeze(1);        // (B, D, N)
-        h = dA * h + dBu;
-        Tensor y = (h * in.Cm.select(1, t).unsqueeze(1)).sum(-1);                       // (B, D)
-        if (in.Dskip.defined()) y = y + in.Dskip * ut;
-        ys.push_back(y);
-    }
-    Tensor y = torch::stack(ys, 1);
-    if (in.z.defined()) y = y * torch::silu(in.z);
-    return {y, h};
-}
 
 struct Case {
     int64_t B, L, D, N;
@@ -94,7 +73,7 @@ void compareCase(const Case& c, torch::Dtype dtype, double tol, const std::strin
     Tensor wy = torch::randn({c.B, c.L, c.D}, o);
     Tensor wh = torch::randn({c.B, c.D, c.N}, o);
 
-    auto ref = oracle(m.in);
+    auto ref = mts::test::scanOracle(m.in);
     auto refGrads = torch::autograd::grad({(ref.y * wy).sum() + (ref.lastState * wh).sum()}, m.leaves);
     auto got = run(m.in);
     ASSERT_EQ(got.y.scalar_type(), dtype);
@@ -199,7 +178,7 @@ TEST(ScanCpu, StridedSlicesNeedNoCopyAndGiveTheSameResult) {
     auto b = mts::selectiveScanFusedCpu(c, true);
     EXPECT_TRUE(torch::equal(a.y, b.y));
     EXPECT_TRUE(torch::equal(a.lastState, b.lastState));
-    EXPECT_LE(relErr(a.y, oracle(c).y), 1e-5);
+    EXPECT_LE(relErr(a.y, mts::test::scanOracle(c).y), 1e-5);
 }
 
 // bf16 activations (autocast's): u, delta and z are read as bf16 and y, du, ddelta, dz written
@@ -281,7 +260,7 @@ TEST(ScanCpu, MixedBf16AndFloatInputsRunInFloat32) {
     mts::ScanInputs up = in;
     up.u = in.u.detach().to(torch::kFloat32);
     torch::NoGradGuard ng;
-    EXPECT_LE(relErr(got.y.detach(), oracle(up).y), 2e-4);
+    EXPECT_LE(relErr(got.y.detach(), mts::test::scanOracle(up).y), 2e-4);
 }
 
 TEST(ScanCpu, NoGradPathGivesTheSameOutputs) {

@@ -2,15 +2,13 @@
 // state and the gradient of every input, for several chunk sizes (some not dividing L), with
 // groups; and against tests/fixtures/mamba2/ssd_minimal.json, written by an independent Python
 // implementation of mamba_ssm's ssd_minimal_discrete (make_fixture.py).
-#include <fstream>
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include "mts/core/kernels/ssd.h"
 #include "mts/core/runtime/torch_compat.h"
-#include "shared_data.h"
+#include "ssd_fixture.h"
 
 namespace {
 
@@ -144,31 +142,14 @@ TEST(Ssd, BadShapesAreRefusedWithTheirName) {
     EXPECT_THROW(mts::ssdChunked(in, 0), std::invalid_argument);
 }
 
-torch::Tensor fromJson(const nlohmann::json& j) {
-    const std::vector<int64_t> shape = j.at("shape").get<std::vector<int64_t>>();
-    const std::vector<double> data = j.at("data").get<std::vector<double>>();
-    return torch::tensor(data, torch::kFloat64).reshape(shape);
-}
-
 TEST(Ssd, MatchesThePythonMinimalSsdFixture) {
-    const std::filesystem::path path = mts::test::sourceDir() / "tests/fixtures/mamba2/ssd_minimal.json";
-    std::ifstream f(path);
-    ASSERT_TRUE(f) << "missing fixture " << path;
-    const nlohmann::json j = nlohmann::json::parse(f);
-    for (const auto& c : j.at("cases")) {
-        mts::SsdInputs in;
-        in.x = fromJson(c.at("x"));
-        in.dt = fromJson(c.at("dt"));
-        in.A = fromJson(c.at("A"));
-        in.Bm = fromJson(c.at("B"));
-        in.Cm = fromJson(c.at("C"));
-        in.D = fromJson(c.at("D"));
-        if (c.contains("initial_state")) in.initialState = fromJson(c.at("initial_state"));
-        const torch::Tensor y = fromJson(c.at("y")), fin = fromJson(c.at("final_state"));
-        for (int64_t chunk : {c.at("block_len").get<int64_t>(), int64_t{5}}) {
-            mts::SsdOutputs got = mts::ssdChunked(in, chunk, true);
-            EXPECT_LT(maxDiff(got.y, y), 1e-9) << c.at("name") << " chunk " << chunk;
-            EXPECT_LT(maxDiff(got.finalState, fin), 1e-9) << c.at("name") << " chunk " << chunk;
+    const std::vector<mts::test::SsdFixtureCase> cases = mts::test::loadSsdMinimalFixture();
+    ASSERT_FALSE(cases.empty());
+    for (const auto& c : cases) {
+        for (int64_t chunk : {c.blockLen, int64_t{5}}) {
+            mts::SsdOutputs got = mts::ssdChunked(c.in, chunk, true);
+            EXPECT_LT(maxDiff(got.y, c.y), 1e-9) << c.name << " chunk " << chunk;
+            EXPECT_LT(maxDiff(got.finalState, c.finalState), 1e-9) << c.name << " chunk " << chunk;
         }
     }
 }

@@ -3,17 +3,15 @@
 // groups, with and without D and an initial state, strided inputs, every compiled ISA; float32
 // and bf16 storage against the same reference; and against the Python fixture
 // tests/fixtures/mamba2/ssd_minimal.json.
-#include <fstream>
 
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include "mts/core/kernels/scan_cpu.h"
 #include "mts/core/kernels/ssd.h"
 #include "mts/core/kernels/ssd_cpu.h"
-#include "shared_data.h"
+#include "ssd_fixture.h"
 
 namespace {
 
@@ -189,31 +187,14 @@ TEST(SsdFusedCpu, BadShapesAreRefused) {
     EXPECT_THROW(mts::ssdFusedCpu(in, 0), std::invalid_argument);
 }
 
-torch::Tensor fromJson(const nlohmann::json& j) {
-    const std::vector<int64_t> shape = j.at("shape").get<std::vector<int64_t>>();
-    const std::vector<double> data = j.at("data").get<std::vector<double>>();
-    return torch::tensor(data, torch::kFloat64).reshape(shape);
-}
-
 TEST(SsdFusedCpu, MatchesThePythonMinimalSsdFixture) {
-    const std::filesystem::path path = mts::test::sourceDir() / "tests/fixtures/mamba2/ssd_minimal.json";
-    std::ifstream f(path);
-    ASSERT_TRUE(f) << "missing fixture " << path;
-    const nlohmann::json j = nlohmann::json::parse(f);
-    for (const auto& c : j.at("cases")) {
-        mts::SsdInputs in;
-        in.x = fromJson(c.at("x"));
-        in.dt = fromJson(c.at("dt"));
-        in.A = fromJson(c.at("A"));
-        in.Bm = fromJson(c.at("B"));
-        in.Cm = fromJson(c.at("C"));
-        in.D = fromJson(c.at("D"));
-        if (c.contains("initial_state")) in.initialState = fromJson(c.at("initial_state"));
-        const torch::Tensor y = fromJson(c.at("y")), fin = fromJson(c.at("final_state"));
-        for (int64_t chunk : {c.at("block_len").get<int64_t>(), int64_t{5}}) {
-            mts::SsdOutputs got = mts::ssdFusedCpu(in, chunk, true);
-            EXPECT_LT(maxDiff(got.y, y), 1e-9) << c.at("name") << " chunk " << chunk;
-            EXPECT_LT(maxDiff(got.finalState, fin), 1e-9) << c.at("name") << " chunk " << chunk;
+    const std::vector<mts::test::SsdFixtureCase> cases = mts::test::loadSsdMinimalFixture();
+    ASSERT_FALSE(cases.empty());
+    for (const auto& c : cases) {
+        for (int64_t chunk : {c.blockLen, int64_t{5}}) {
+            mts::SsdOutputs got = mts::ssdFusedCpu(c.in, chunk, true);
+            EXPECT_LT(maxDiff(got.y, c.y), 1e-9) << c.name << " chunk " << chunk;
+            EXPECT_LT(maxDiff(got.finalState, c.finalState), 1e-9) << c.name << " chunk " << chunk;
         }
     }
 }

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Issue #13 item 10: the unit tests under the `asan` (AddressSanitizer + UndefinedBehaviorSanitizer,
+# leaks checked) and `tsan` (ThreadSanitizer) presets. Not part of CI (an asan build and run take
+# about an hour on 2 cores; tsan longer).
+#
+#   scripts/sanitize.sh asan|tsan [ctest arguments...]     e.g. scripts/sanitize.sh tsan -R 'SeriesBuffer|Trainer'
+#
+# Suppressions (tests/sanitizers/*.supp) name only LibTorch's and libgomp's own code, each with
+# its reason; a report in our code fails the run.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+PRESET="${1:?usage: scripts/sanitize.sh asan|tsan [ctest arguments...]}"
+shift
+case "$PRESET" in asan|tsan) ;; *) echo "error: preset must be asan or tsan, got '$PRESET'" >&2; exit 2 ;; esac
+SUPP="$ROOT/tests/sanitizers"
+cd "$ROOT"
+LAUNCHER=()
+command -v ccache >/dev/null && LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cmake --preset "$PRESET" "${LAUNCHER[@]}" -DCMAKE_DISABLE_PRECOMPILE_HEADERS=ON >/dev/null
+cmake --build "build/$PRESET" -j"$(nproc)"
+export QT_QPA_PLATFORM=offscreen
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$SUPP/ubsan.supp"
+export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=0"
+export LSAN_OPTIONS="suppressions=$SUPP/lsan.supp:print_suppressions=0"
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$SUPP/tsan.supp:report_signal_unsafe=0"
+# Sanitized tests are 2-20x slower: the slow and bench labels stay out, the rest get 10x the timeout.
+ctest --test-dir "build/$PRESET" -LE 'bench|slow' --timeout 3000 -j"$(nproc)" --output-on-failure "$@"
