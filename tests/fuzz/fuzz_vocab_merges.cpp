@@ -11,7 +11,8 @@
 
 MTS_FUZZ_TARGET(vocab_merges) {
     static const mts::fuzz::Scratch scratch("vocab-merges");
-    const auto* nul = static_cast<const uint8_t*>(std::memchr(data, 0, size));
+    // memchr on an empty input (data may be null) is undefined: found by UBSan.
+    const auto* nul = size ? static_cast<const uint8_t*>(std::memchr(data, 0, size)) : nullptr;
     const size_t vocabSize = nul ? static_cast<size_t>(nul - data) : size;
     scratch.write("vocab.json", data, vocabSize);
     const size_t rest = nul ? size - vocabSize - 1 : 0;
