@@ -1,6 +1,7 @@
 // LibTorch side of the fused CPU scan: argument checks, the autograd function, parallel
 // dispatch of the raw kernels in scan_cpu_isa.cpp.
 #include "kernels/kernel_tensors.h"
+#include "kernels/kernel_timing.h"
 
 #include <atomic>
 #include <chrono>
@@ -13,19 +14,10 @@ namespace mts {
 namespace {
 
 using torch::Tensor;
-using Clock = std::chrono::steady_clock;
 
-std::atomic<int64_t> g_fwdNs{0}, g_bwdNs{0}, g_fwdCalls{0}, g_bwdCalls{0};
+kernel::KernelClock g_clock;
 
-struct TimeInto {
-    std::atomic<int64_t>& ns;
-    std::atomic<int64_t>& calls;
-    Clock::time_point t0 = Clock::now();
-    ~TimeInto() {
-        ns += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
-        ++calls;
-    }
-};
+using kernel::TimeInto;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 using kernel::dataOf;
@@ -122,7 +114,7 @@ template <typename T, typename IO>
 void runForward(const Dims& d, const Tensor& u, const Tensor& delta, const Tensor& A, const Tensor& Bm,
                 const Tensor& Cm, const Tensor& Dskip, const Tensor& z, const Tensor& bias, const Tensor& h0,
                 bool softplus, int64_t chunk, Tensor& y, Tensor& hLast, Tensor& states, bool saveStates) {
-    TimeInto timer{g_fwdNs, g_fwdCalls};
+    TimeInto timer{g_clock.fwdNs, g_clock.fwdCalls};
     scan_cpu::ScanArgs<T, IO> a;
     setInputs(a, d, u, delta, A, Bm, Cm, Dskip, z, bias, h0, softplus, chunk);
     const auto opts = A.options();
@@ -159,7 +151,7 @@ public:
     }
 
     static variable_list backward(AutogradContext* ctx, variable_list grads) {
-        TimeInto timer{g_bwdNs, g_bwdCalls};
+        TimeInto timer{g_clock.bwdNs, g_clock.bwdCalls};
         auto saved = ctx->get_saved_variables();
         const Tensor &u = saved[0], &delta = saved[1], &A = saved[2], &Bm = saved[3], &Cm = saved[4],
                      &states = saved[9];
@@ -231,20 +223,8 @@ Tensor prep(const Tensor& t, at::ScalarType dtype) {
 }  // namespace
 
 namespace scan_cpu {
-ScanTimes scanTimes() {
-    ScanTimes t;
-    t.forwardSeconds = g_fwdNs.load() * 1e-9;
-    t.backwardSeconds = g_bwdNs.load() * 1e-9;
-    t.forwardCalls = g_fwdCalls.load();
-    t.backwardCalls = g_bwdCalls.load();
-    return t;
-}
-void resetScanTimes() {
-    g_fwdNs = 0;
-    g_bwdNs = 0;
-    g_fwdCalls = 0;
-    g_bwdCalls = 0;
-}
+ScanTimes scanTimes() { return g_clock.read<ScanTimes>(); }
+void resetScanTimes() { g_clock.reset(); }
 }  // namespace scan_cpu
 
 ScanOutputs selectiveScanFusedCpu(const ScanInputs& in, bool returnLastState) {

@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "kernels/kernel_tensors.h"
+#include "kernels/kernel_timing.h"
 #include "kernels/ssd_cpu_args.h"
 #include "mts/core/runtime/torch_compat.h"
 
@@ -20,19 +21,10 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 using kernel::dataOf;
 using kernel::ptrOrNull;
-using Clock = std::chrono::steady_clock;
 
-std::atomic<int64_t> g_fwdNs{0}, g_bwdNs{0}, g_fwdCalls{0}, g_bwdCalls{0};
+kernel::KernelClock g_clock;
 
-struct TimeInto {
-    std::atomic<int64_t>& ns;
-    std::atomic<int64_t>& calls;
-    Clock::time_point t0 = Clock::now();
-    ~TimeInto() {
-        ns += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
-        ++calls;
-    }
-};
+using kernel::TimeInto;
 
 // LibTorch 1.13's custom Function cannot take undefined tensors: absent optionals travel as
 // empty tensors.
@@ -96,7 +88,7 @@ template <typename T, typename IO>
 void runForward(const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& Bm, const Tensor& Cm,
                 const Tensor& D, const Tensor& h0, int64_t q, bool saveStates, Tensor& y, Tensor& hLast,
                 Tensor& states) {
-    TimeInto timer{g_fwdNs, g_fwdCalls};
+    TimeInto timer{g_clock.fwdNs, g_clock.fwdCalls};
     auto a = argsFor<T, IO>(x, dt, A, Bm, Cm, D, h0, q);
     y = torch::empty({a.B, a.L, a.H, a.P}, x.options());
     hLast = torch::empty({a.B, a.H, a.P, a.N}, A.options());
@@ -128,7 +120,7 @@ public:
     }
 
     static variable_list backward(AutogradContext* ctx, variable_list grads) {
-        TimeInto timer{g_bwdNs, g_bwdCalls};
+        TimeInto timer{g_clock.bwdNs, g_clock.bwdCalls};
         auto saved = ctx->get_saved_variables();
         const Tensor &x = saved[0], &dt = saved[1], &A = saved[2], &Bm = saved[3], &Cm = saved[4], &states = saved[7];
         const Tensor D = ctx->saved_data["hasD"].toBool() ? saved[5] : Tensor();
@@ -184,20 +176,8 @@ Tensor dense(const Tensor& t, at::ScalarType dtype) {
 }  // namespace
 
 namespace ssd_cpu {
-SsdTimes ssdTimes() {
-    SsdTimes t;
-    t.forwardSeconds = g_fwdNs.load() * 1e-9;
-    t.backwardSeconds = g_bwdNs.load() * 1e-9;
-    t.forwardCalls = g_fwdCalls.load();
-    t.backwardCalls = g_bwdCalls.load();
-    return t;
-}
-void resetSsdTimes() {
-    g_fwdNs = 0;
-    g_bwdNs = 0;
-    g_fwdCalls = 0;
-    g_bwdCalls = 0;
-}
+SsdTimes ssdTimes() { return g_clock.read<SsdTimes>(); }
+void resetSsdTimes() { g_clock.reset(); }
 }  // namespace ssd_cpu
 
 SsdOutputs ssdFusedCpu(const SsdInputs& in, int64_t chunkSize, bool returnFinalState) {
