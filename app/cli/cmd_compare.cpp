@@ -32,7 +32,7 @@ struct CompareOptions {
     std::string budget = "10m";
     std::string out;
     std::string modelPreset = "tiny";
-    std::string memoryTier = "cpu";
+    std::string memoryTier = "auto";
     std::string trainPreset = "auto";
     int64_t params = 0;
     std::vector<std::string> sets;
@@ -60,33 +60,16 @@ int runCompare(const CompareOptions& o) {
     mts::CompareConfig cfg;
     cfg.data = o.data;
     cfg.archs = splitList(o.archs);
-    if (cfg.archs.empty()) cfg.archs = mts::knownArchitectureIds();
     cfg.budget = mts::CompareBudget::parse(o.budget);
     cfg.outDir = o.out;
     cfg.targetParams = o.params;
-    const mts::PresetCatalog catalog = mts::PresetCatalog::load();
-    std::string trainPreset = o.trainPreset;
-    if (trainPreset == "auto") {  // small corpora get the small-data recipe (core/train/small_data.h)
-        const auto data = mts::openTrainData(o.data, mts::TrainConfig{}.valFraction, 2, nullptr);
-        trainPreset = mts::trainingPresetForCorpus(static_cast<int64_t>(data.train.size()));
-        spdlog::info("training preset: {} ({} training tokens; small below {})", trainPreset, data.train.size(),
-                     mts::kSmallDataTokens);
-    }
-    for (size_t i = 0; i < cfg.archs.size(); ++i) {
-        const std::string& arch = cfg.archs[i];
-        mts::architectureFromString(arch);  // names the accepted ids
-        // A preset without this architecture: the Transformer's shape (attention1) or the defaults.
-        std::string from = arch;
-        if (!catalog.models.contains(o.modelPreset) || !catalog.models[o.modelPreset].contains(arch))
-            from = arch == "attention1" ? "transformer" : "";
-        mts::TrainConfig t =
-            mts::composeConfig(catalog, {from.empty() ? "mamba" : from, o.modelPreset, o.memoryTier, trainPreset});
-        if (from.empty()) t.model = mts::ModelConfig{};
-        t.model.arch = mts::architectureFromString(arch);
-        for (const auto& s : o.sets) t.set(s);
-        cfg.shapes.push_back(t.model);
-        if (i == 0) cfg.train = t;
-    }
+    const std::string trainPreset = mts::composeCompareConfig(
+        cfg, mts::PresetCatalog::load(), mts::CompareChoice{o.modelPreset, o.memoryTier, o.trainPreset, o.sets});
+    spdlog::info("training preset: {}{}, precision {}", trainPreset,
+                 o.trainPreset == "auto" ? fmt::format(" (small corpora, under {} training tokens, get small-data)",
+                                                       mts::kSmallDataTokens)
+                                         : std::string(),
+                 mts::toString(cfg.train.precision));
     spdlog::info("compare: {} on {} under {} each (PNG plots need the studio; this CLI writes SVG)",
                  fmt::join(cfg.archs, ", "), o.data, cfg.budget.toString());
 
@@ -145,7 +128,7 @@ void addCompare(CLI::App& app, mts::cli::Runner& run) {
         ->capture_default_str();
     sub->add_option("--out", o->out, "The report folder (report.md, plots, runs/)")->required();
     sub->add_option("--model-preset", o->modelPreset, "Shapes (layers, heads) per architecture")->capture_default_str();
-    sub->add_option("--memory-tier", o->memoryTier, "Batch and precision settings")->capture_default_str();
+    sub->add_option("--memory-tier", o->memoryTier, "Batch and precision settings: auto (this machine's), cpu, cpu-bf16, gpu-8 ...")->capture_default_str();
     sub->add_option("--train-preset", o->trainPreset,
                     "Optimizer and schedule; auto = small-data below 5M training tokens, else default")
         ->capture_default_str();

@@ -237,7 +237,7 @@ void addTrain(CLI::App& app, mts::cli::Runner& run) {
         archHelp += (archHelp.empty() ? "" : " | ") + a.id;
     sub->add_option("--arch", o->arch, "Architecture: " + archHelp)->check(CLI::IsMember(mts::architectureIds()));
     sub->add_option("--model-preset", o->modelPreset, "tiny | mini | small | medium | large (or a user preset)");
-    sub->add_option("--memory-tier", o->memoryTier, "cpu | gpu-8 | gpu-12 | gpu-16 | gpu-24 | gpu-32 | gpu-48");
+    sub->add_option("--memory-tier", o->memoryTier, "auto (this machine's) | cpu | cpu-bf16 | gpu-8 | gpu-12 | gpu-16 | gpu-24 | gpu-32 | gpu-48");
     sub->add_option("--train-preset", o->trainPreset, "default | fast | careful (or a user preset)");
     sub->add_option("--config", o->configFile, "A JSON training config (e.g. a run's config.json) over the presets");
     sub->add_option("--set", o->sets, "key=value overrides, e.g. --set lr=3e-4 --set model.d_model=192");

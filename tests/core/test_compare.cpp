@@ -135,7 +135,7 @@ TEST(CompareCli, TinySuiteWritesTheTableAndPlotsThenSkipsFinishedRuns) {
     EXPECT_NE(report.find("| moe |"), std::string::npos) << report;
     EXPECT_NE(report.find("parameters (active / total)"), std::string::npos);
     EXPECT_NE(report.find("SVG only"), std::string::npos);  // the CLI has no Qt
-    EXPECT_NE(report.find("lr 0.002"), std::string::npos) << report;  // a small corpus: the small-data preset
+    EXPECT_NE(report.find("lr 0.003"), std::string::npos) << report;  // a small corpus: the small-data preset
     for (const char* plot : {"val_loss_vs_flops.svg", "val_loss_vs_time.svg"})
         EXPECT_EQ(checkSvg(readAll(out / plot)), 2) << plot;
     EXPECT_TRUE(fs::exists(out / "runs" / "mamba" / "metrics.jsonl"));

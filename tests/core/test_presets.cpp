@@ -7,6 +7,7 @@
 #include "mts/core/model/language_model.h"
 #include "mts/core/model/model_factory.h"
 #include "mts/core/runtime/errors.h"
+#include "mts/core/runtime/runtime.h"
 #include "mts/core/train/memory_estimate.h"
 #include "mts/core/train/presets.h"
 #include "shared_data.h"
@@ -47,7 +48,7 @@ TEST(Presets, BuiltInCatalogHasEverySizeTierAndTrainingPreset) {
             EXPECT_EQ(toString(cfg.model.arch), arch);
         }
     }
-    for (auto tier : {"cpu", "gpu-8", "gpu-12", "gpu-16", "gpu-24", "gpu-32", "gpu-48"})
+    for (auto tier : {"cpu", "cpu-bf16", "gpu-8", "gpu-12", "gpu-16", "gpu-24", "gpu-32", "gpu-48"})
         EXPECT_TRUE(cat.memoryTiers.contains(tier)) << tier;
     for (auto t : {"default", "fast", "careful"}) EXPECT_TRUE(cat.training.contains(t)) << t;
 }
@@ -73,6 +74,50 @@ TEST(Presets, MemoryTiersSetBatchPrecisionAndCheckpointing) {
         EXPECT_NE(std::string(e.what()).find("huge"), std::string::npos);
         EXPECT_NE(std::string(e.what()).find("tiny"), std::string::npos);  // lists what exists
     }
+}
+
+// The machine picks its tier: the largest GPU tier that fits the card, bf16 on a CPU that has
+// it natively, fp32 otherwise; "auto" composes with the running machine's.
+TEST(Presets, DetectedTierFollowsTheMachine) {
+    auto cat = PresetCatalog::loadFrom(test::sourceDir() / "resources" / "presets");
+    EXPECT_EQ(detectMemoryTier(cat, false, 0, false), "cpu");
+    EXPECT_EQ(detectMemoryTier(cat, false, 0, true), "cpu-bf16");
+    EXPECT_EQ(detectMemoryTier(cat, true, int64_t(24) << 30, false), "gpu-24");
+    EXPECT_EQ(detectMemoryTier(cat, true, int64_t(141) << 30, true), "gpu-48");  // the largest that fits
+    EXPECT_EQ(detectMemoryTier(cat, true, int64_t(4) << 30, false), "cpu");       // no GPU tier fits 4 GB
+    auto bf16 = composeConfig(cat, PresetChoice{"mamba", "tiny", "cpu-bf16", "small-data"});
+    EXPECT_EQ(bf16.precision, Precision::Bf16);
+    EXPECT_EQ(bf16.device, "cpu");
+    // Without cpu-bf16 in the catalog a bf16 CPU falls back to "cpu".
+    PresetCatalog noBf16 = cat;
+    noBf16.memoryTiers.erase("cpu-bf16");
+    EXPECT_EQ(detectMemoryTier(noBf16, false, 0, true), "cpu");
+    const RuntimeInfo& info = runtimeInfo();
+    const std::string here = detectMemoryTier(cat, info.cuda, info.deviceMemoryBytes, info.cpuBf16);
+    EXPECT_EQ(composeConfig(cat, PresetChoice{"mamba", "tiny", "auto", "default"}).precision,
+              composeConfig(cat, PresetChoice{"mamba", "tiny", here, "default"}).precision);
+    EXPECT_EQ(memoryTierBytes(cat, "auto"), memoryTierBytes(cat, here));
+}
+
+// A training preset's batch_sequences fixes the effective batch on every tier: the tier keeps
+// its micro_batch (what fits), grad_accum makes up the rest.
+TEST(Presets, BatchSequencesHoldsTheEffectiveBatchOnEveryTier) {
+    auto cat = PresetCatalog::loadFrom(test::sourceDir() / "resources" / "presets");
+    cat.training["eight"] = nlohmann::json{{"config", {{"batch_sequences", 8}, {"lr", 1e-3}}}};
+    const auto cpu = composeConfig(cat, PresetChoice{"mamba", "tiny", "cpu", "eight"});  // tier: 8 x 2
+    EXPECT_EQ(cpu.microBatch, 8);
+    EXPECT_EQ(cpu.gradAccum, 1);
+    const auto gpu8 = composeConfig(cat, PresetChoice{"mamba", "tiny", "gpu-8", "eight"});  // tier: 1 x 16
+    EXPECT_EQ(gpu8.microBatch, 1);
+    EXPECT_EQ(gpu8.gradAccum, 8);
+    cat.training["three"] = nlohmann::json{{"config", {{"batch_sequences", 3}}}};
+    const auto three = composeConfig(cat, PresetChoice{"mamba", "tiny", "cpu", "three"});
+    EXPECT_EQ(three.microBatch * three.gradAccum, 3);
+    const auto plain = composeConfig(cat, PresetChoice{"mamba", "tiny", "cpu", "default"});  // no key: the tier's
+    EXPECT_EQ(plain.microBatch, 8);
+    EXPECT_EQ(plain.gradAccum, 2);
+    cat.training["bad"] = nlohmann::json{{"config", {{"batch_sequences", 0}}}};
+    EXPECT_THROW(composeConfig(cat, PresetChoice{"mamba", "tiny", "cpu", "bad"}), ConfigError);
 }
 
 // Mamba and Transformer presets of one size have about the same parameter count, at the

@@ -29,6 +29,20 @@ TEST(SmallData, TinyShakespeareIsSmall) {
     EXPECT_EQ(trainingPresetForCorpus(static_cast<int64_t>(data.train.size())), "small-data");
 }
 
+TEST(SmallData, ASmallCorpusGetsTheCompactSize) {
+    EXPECT_EQ(modelPresetForCorpus(1'000'000, "mini"), "compact");
+    EXPECT_EQ(modelPresetForCorpus(kSmallDataTokens, "mini"), "mini");
+    EXPECT_EQ(modelPresetForCorpus(-1, "mini"), "mini");
+    // The size exists for every architecture the studio offers, at the recipe's ~1.8M parameters.
+    const PresetCatalog catalog = PresetCatalog::loadFrom(test::sourceDir() / "resources" / "presets");
+    for (const std::string arch : {"mamba", "mamba2", "transformer", "moe", "attention1", "linear"})
+        EXPECT_NO_THROW(composeConfig(catalog, {arch, "compact", "cpu", "small-data"})) << arch;
+    const TrainConfig mamba = composeConfig(catalog, {"mamba", "compact", "cpu", "small-data"});
+    EXPECT_EQ(mamba.model.dModel, 256);
+    EXPECT_EQ(mamba.model.nLayer, 4);
+    EXPECT_EQ(mamba.microBatch * mamba.gradAccum, 8);  // batch_sequences
+}
+
 TEST(SmallData, ThePresetRegularisesEveryArchitecture) {
     const PresetCatalog catalog = PresetCatalog::loadFrom(test::sourceDir() / "resources" / "presets");
     for (const std::string arch : {"mamba", "transformer", "moe"}) {

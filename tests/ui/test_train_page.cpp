@@ -1,3 +1,5 @@
+#include <fstream>
+
 #include <QComboBox>
 #include <QLabel>
 #include <QPlainTextEdit>
@@ -81,4 +83,63 @@ TEST(TrainPage, EditedConfigDrivesTheEstimateAndBadJsonIsReported) {
     EXPECT_FALSE(page.startTraining());
     EXPECT_FALSE(page.lastError().isEmpty());
     EXPECT_FALSE(page.isTraining());
+}
+
+namespace {
+
+// A corpus folder as far as the Train page reads it: manifest.json with its token counts.
+QString writeManifest(const std::filesystem::path& dir, uint64_t trainTokens) {
+    std::filesystem::create_directories(dir);
+    const nlohmann::json m{{"format", "mts-corpus"}, {"tokens", {{"train", trainTokens}, {"val", trainTokens / 10}}}};
+    std::ofstream(dir / "manifest.json") << m.dump();
+    return mts::test::qpath(dir);
+}
+
+}  // namespace
+
+TEST(TrainPage, SmallDatasetPicksTheSmallDataRecipeAndSizeUntilTheUserChoosesOthers) {
+    mts::test::uiApp();
+    mts::test::TempDir dir;
+    AppSettings settings(mts::test::qpath(dir / "settings.ini"), mts::test::qpath(dir / "data"));
+    const QString small = writeManifest(dir / "shakespeare", 1'003'854);  // Tiny Shakespeare's size
+    const QString large = writeManifest(dir / "books", 40'000'000);
+    TrainPage page(settings);
+    auto* training = page.findChild<QComboBox*>(QStringLiteral("trainingPresetPicker"));
+    auto* note = page.findChild<QLabel*>(QStringLiteral("datasetNote"));
+    ASSERT_NE(training, nullptr);
+    ASSERT_NE(note, nullptr);
+
+    auto* size = page.findChild<QComboBox*>(QStringLiteral("sizePicker"));
+    ASSERT_NE(size, nullptr);
+    page.setDataset(small);
+    EXPECT_EQ(training->currentData().toString(), QStringLiteral("small-data"));
+    EXPECT_EQ(size->currentData().toString(), QStringLiteral("compact"));
+    EXPECT_EQ(page.config().model.dModel, 256);  // the recipe's size: Mamba 256 x 4
+    EXPECT_EQ(page.config().model.nLayer, 4);
+    EXPECT_TRUE(note->text().contains(QStringLiteral("1.00 M training tokens"))) << note->text().toStdString();
+    // The composed config is the recipe's: its dropout reaches the model.
+    EXPECT_GT(page.config().model.dropout, 0.0);
+    EXPECT_GT(page.config().earlyStoppingPatience, 0);
+
+    page.setDataset(large);
+    EXPECT_EQ(training->currentData().toString(), QStringLiteral("default"));
+    EXPECT_EQ(page.config().model.dropout, 0.0);
+
+    // The user's own pick is kept whatever the dataset.
+    const int careful = training->findData(QStringLiteral("careful"));
+    ASSERT_GE(careful, 0);
+    training->setCurrentIndex(careful);
+    emit training->activated(careful);
+    const int tiny = size->findData(QStringLiteral("tiny"));
+    ASSERT_GE(tiny, 0);
+    size->setCurrentIndex(tiny);
+    emit size->activated(tiny);
+    page.setDataset(small);
+    EXPECT_EQ(training->currentData().toString(), QStringLiteral("careful"));
+    EXPECT_EQ(size->currentData().toString(), QStringLiteral("tiny"));
+
+    // A folder that is not a corpus (yet) leaves the pickers and hides the note.
+    page.setDataset(mts::test::qpath(dir / "not-built"));
+    EXPECT_EQ(training->currentData().toString(), QStringLiteral("careful"));
+    EXPECT_TRUE(note->isHidden());
 }

@@ -10,7 +10,7 @@
 #include <QUrl>
 #include <QVBoxLayout>
 
-#include "mts/core/train/presets.h"
+#include "mts/core/model/architectures.h"
 #include "mts/ui/compare_job.h"
 
 namespace mts::ui {
@@ -83,17 +83,7 @@ bool CompareDialog::startSuite() {
         c.outDir = m_out->text().trimmed().toStdString();
         c.targetParams = m_params->text().trimmed().isEmpty() ? 0 : m_params->text().trimmed().toLongLong();
         if (c.data.empty()) throw std::runtime_error("choose the data to train on");
-        const PresetCatalog catalog = PresetCatalog::load();
-        for (size_t i = 0; i < c.archs.size(); ++i) {
-            const std::string& arch = c.archs[i];
-            const bool inPreset = catalog.models.contains("tiny") && catalog.models["tiny"].contains(arch);
-            const std::string from = inPreset ? arch : arch == "attention1" ? "transformer" : "mamba";
-            TrainConfig t = composeConfig(catalog, {from, "tiny", "cpu", "default"});
-            if (!inPreset && from == "mamba") t.model = ModelConfig{};
-            t.model.arch = architectureFromString(arch);
-            c.shapes.push_back(t.model);
-            if (i == 0) c.train = t;
-        }
+        for (const std::string& a : c.archs) architectureFromString(a);  // names the accepted ids, here
     } catch (const std::exception& e) {
         m_log->appendPlainText(QStringLiteral("error: ") + QString::fromStdString(e.what()));
         return false;

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "mts/core/train/presets.h"
 #include "mts/ui/plot_png.h"
 
 namespace mts::ui {
@@ -20,7 +21,7 @@ void CompareJob::cancel() {
     if (m_suite) m_suite->cancel();
 }
 
-bool CompareJob::start(CompareConfig config) {
+bool CompareJob::start(CompareConfig config, CompareChoice choice) {
     if (m_thread.running()) return false;
     m_thread.join();
     {
@@ -28,9 +29,12 @@ bool CompareJob::start(CompareConfig config) {
         m_cancel = false;
     }
     config.renderPng = [](const LinePlot& plot, const std::filesystem::path& file) { writePlotPng(plot, file); };
-    m_thread.start([this, config = std::move(config)]() mutable {
+    m_thread.start([this, config = std::move(config), choice = std::move(choice)]() mutable {
         runGuarded(
             [&] {
+                const std::string preset = composeCompareConfig(config, PresetCatalog::load(), choice);
+                Q_EMIT progress(QStringLiteral("training preset: %1, precision %2")
+                                    .arg(QString::fromStdString(preset), QString::fromStdString(toString(config.train.precision))));
                 CompareCallbacks cb;
                 cb.onLog = [this](const std::string& line) { Q_EMIT progress(QString::fromStdString(line)); };
                 cb.onProgress = [this](const CompareProgress& p) {

@@ -227,6 +227,11 @@ QFormLayout* TrainPage::buildPickers(QWidget* panel) {
     form->addRow(QStringLiteral("Size"), m_size);
     form->addRow(QStringLiteral("Memory tier"), m_tier);
     form->addRow(QStringLiteral("Training"), m_training);
+    m_datasetNote = new QLabel(panel);
+    m_datasetNote->setObjectName(QStringLiteral("datasetNote"));
+    m_datasetNote->setWordWrap(true);
+    m_datasetNote->hide();
+    form->addRow(QString(), m_datasetNote);
     m_processes = new QSpinBox(panel);
     m_processes->setObjectName(QStringLiteral("processesSpin"));
     // One rank per core at most: each rank needs a core of its own, and the cores are divided.
@@ -318,6 +323,9 @@ QGroupBox* TrainPage::buildAdvanced(QWidget* panel) {
 
 void TrainPage::connectControls() {
     connect(m_startFrom, qOverload<int>(&QComboBox::activated), this, &TrainPage::onStartFromActivated);
+    // activated: only a user's pick (not ours from applyDatasetDefaults) pins the training preset.
+    connect(m_training, qOverload<int>(&QComboBox::activated), this, [this] { m_trainingChosen = true; });
+    connect(m_size, qOverload<int>(&QComboBox::activated), this, [this] { m_sizeChosen = true; });
     for (QComboBox* box : {m_dataset, m_arch, m_size, m_tier, m_training}) {
         connect(box, &QComboBox::currentIndexChanged, this, [this] {
             if (!m_recomposing) recompose();
@@ -396,11 +404,32 @@ void TrainPage::choosePresets(const QString& arch, const QString& size, const QS
     pick(m_size, size);
     pick(m_tier, tier);
     pick(m_training, training);
+    if (!training.isEmpty()) m_trainingChosen = true;  // an explicit pick outlives dataset changes
+    if (!size.isEmpty()) m_sizeChosen = true;
     m_recomposing = false;
     recompose();
 }
 
+void TrainPage::applyDatasetDefaults() {
+    const QString dataset = m_dataset->currentData().toString();
+    if (dataset == m_defaultsFor) return;
+    m_defaultsFor = dataset;
+    const DatasetDefaults d = datasetDefaults(dataset);
+    m_datasetNote->setText(d.note);
+    m_datasetNote->setVisible(!d.note.isEmpty());
+    const bool was = m_recomposing;
+    m_recomposing = true;
+    auto pick = [](QComboBox* box, const QString& id) {
+        const int i = id.isEmpty() ? -1 : box->findData(id);
+        if (i >= 0) box->setCurrentIndex(i);
+    };
+    if (!m_trainingChosen) pick(m_training, d.training);
+    if (!m_sizeChosen && m_startFrom->currentData().toString().isEmpty()) pick(m_size, d.size);
+    m_recomposing = was;
+}
+
 void TrainPage::recompose() {
+    applyDatasetDefaults();
     PresetChoice choice{m_arch->currentData().toString(), m_size->currentData().toString(),
                         m_tier->currentData().toString(), m_training->currentData().toString()};
     m_settings.setValue(QStringLiteral("train/arch"), choice.arch);

@@ -8,10 +8,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mts/core/corpus/corpus_info.h"
 #include "mts/core/model/architectures.h"
 #include "mts/core/runtime/runtime.h"
 #include "mts/core/train/memory_estimate.h"
 #include "mts/core/train/presets.h"
+#include "mts/core/train/small_data.h"
 #include "mts/core/train/train_config.h"
 #include "mts/ui/theme.h"
 
@@ -97,18 +99,8 @@ PresetCatalog presetCatalog() {
     if (def != trainings.end()) std::rotate(trainings.begin(), def, def + 1);
     for (const std::string& t : trainings) out.trainings.push_back({q(t), capitalised(t), q(description(c.training[t]))});
 
-    out.detectedTier = QStringLiteral("cpu");
     const RuntimeInfo& info = runtimeInfo();
-    if (info.cuda) {
-        const double gib = double(info.deviceMemoryBytes) / double(1ull << 30);
-        double best = -1;
-        for (const std::string& t : tiers) {
-            if (tierIsCuda(c, t) && tierGb(c, t) <= gib + 0.5 && tierGb(c, t) > best) {
-                best = tierGb(c, t);
-                out.detectedTier = q(t);
-            }
-        }
-    }
+    out.detectedTier = q(::mts::detectMemoryTier(c, info.cuda, info.deviceMemoryBytes, info.cpuBf16));
     return out;
 }
 
@@ -126,6 +118,29 @@ TrainConfig composeTrainConfig(const PresetChoice& choice, const QString& datase
 
 QString composeConfigJson(const PresetChoice& choice, const QString& dataset) {
     return q(composeTrainConfig(choice, dataset).toJson().dump(2));
+}
+
+DatasetDefaults datasetDefaults(const QString& corpusDir) {
+    DatasetDefaults d;
+    if (corpusDir.isEmpty()) return d;
+    try {
+        const CorpusInfo info = readCorpusInfo(corpusDir.toStdString());
+        d.trainTokens = static_cast<qint64>(info.trainTokens);
+    } catch (const std::exception&) {
+        return d;  // not a corpus folder (yet): nothing to suggest
+    }
+    d.training = q(trainingPresetForCorpus(d.trainTokens));
+    d.size = q(modelPresetForCorpus(d.trainTokens, ""));
+    const double millions = double(d.trainTokens) / 1e6;
+    const double limit = double(kSmallDataTokens) / 1e6;
+    d.note = isSmallCorpus(d.trainTokens)
+                 ? QStringLiteral("Small dataset: %1 M training tokens (under %2 M), so the small-data recipe "
+                                  "(compact size, dropout, early stopping) is picked; choose another size or training "
+                                  "preset to override.")
+                       .arg(millions, 0, 'f', 2)
+                       .arg(limit, 0, 'f', 0)
+                 : QStringLiteral("%1 M training tokens: the default training preset.").arg(millions, 0, 'f', 1);
+    return d;
 }
 
 ModelSizeView modelSize(const QString& configJson) {

@@ -1,5 +1,6 @@
 #include "mts/core/train/presets.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 
@@ -7,6 +8,7 @@
 
 #include "mts/core/model/architectures.h"
 #include "mts/core/runtime/errors.h"
+#include "mts/core/runtime/runtime.h"
 #include "runtime/json_file.h"
 
 namespace fs = std::filesystem;
@@ -101,14 +103,58 @@ std::vector<std::string> PresetCatalog::modelNames() const { return names(models
 std::vector<std::string> PresetCatalog::memoryTierNames() const { return names(memoryTiers); }
 std::vector<std::string> PresetCatalog::trainingNames() const { return names(training); }
 
+std::string detectMemoryTier(const PresetCatalog& catalog, bool cuda, int64_t deviceMemoryBytes, bool cpuBf16) {
+    const auto has = [&](const std::string& name) { return catalog.memoryTiers.contains(name); };
+    if (cuda) {
+        const double gib = double(deviceMemoryBytes) / double(1ull << 30);
+        std::string best;
+        double bestGb = -1;
+        for (const auto& [name, tier] : catalog.memoryTiers.items()) {
+            if (!tier.is_object() || tier.value("device", std::string("cpu")) != "cuda") continue;
+            const double gb = tier.value("memory_gb", 0.0);
+            if (gb <= gib + 0.5 && gb > bestGb) {
+                bestGb = gb;
+                best = name;
+            }
+        }
+        if (!best.empty()) return best;
+    }
+    if (cpuBf16 && has("cpu-bf16")) return "cpu-bf16";
+    return "cpu";
+}
+
+namespace {
+
+std::string resolveTier(const PresetCatalog& catalog, const std::string& tier) {
+    if (tier != "auto") return tier;
+    const RuntimeInfo& info = runtimeInfo();
+    return detectMemoryTier(catalog, info.cuda, info.deviceMemoryBytes, info.cpuBf16);
+}
+
+}  // namespace
+
 TrainConfig composeConfig(const PresetCatalog& catalog, const PresetChoice& choice) {
     json cfg = TrainConfig{}.toJson();
     const json& training = pick(catalog.training, choice.training, "train-preset");
     if (training.contains("config")) mergeJson(cfg, training.at("config"));
+    // A training preset may fix the effective batch ("batch_sequences", not a TrainConfig key):
+    // the tier still sets micro_batch (what fits), and grad_accum makes up the rest.
+    int64_t batchSequences = 0;
+    if (cfg.contains("batch_sequences")) {
+        if (!cfg["batch_sequences"].is_number_integer() || cfg["batch_sequences"].get<int64_t>() < 1)
+            throw ConfigError("train-preset '" + choice.training + "': batch_sequences must be an integer >= 1");
+        batchSequences = cfg["batch_sequences"].get<int64_t>();
+        cfg.erase("batch_sequences");
+    }
 
-    const json& tier = pick(catalog.memoryTiers, choice.memoryTier, "memory-tier");
+    const json& tier = pick(catalog.memoryTiers, resolveTier(catalog, choice.memoryTier), "memory-tier");
     for (const char* key : {"micro_batch", "grad_accum", "precision", "grad_checkpointing", "device"})
         if (tier.contains(key)) cfg[key] = tier.at(key);
+    if (batchSequences > 0 && cfg["micro_batch"].is_number_integer()) {
+        const int64_t micro = std::max<int64_t>(1, cfg["micro_batch"].get<int64_t>());
+        cfg["micro_batch"] = std::min(micro, batchSequences);
+        cfg["grad_accum"] = std::max<int64_t>(1, (batchSequences + micro - 1) / micro);
+    }
 
     const json& model = pick(catalog.models, choice.model, "model-preset");
     // An architecture without its own entry borrows the sizes of the one it is listed with.
@@ -135,7 +181,7 @@ TrainConfig composeConfig(const PresetCatalog& catalog, const PresetChoice& choi
 }
 
 int64_t memoryTierBytes(const PresetCatalog& catalog, const std::string& tier) {
-    const json& t = pick(catalog.memoryTiers, tier, "memory-tier");
+    const json& t = pick(catalog.memoryTiers, resolveTier(catalog, tier), "memory-tier");
     double gb = t.value("memory_gb", 0.0);
     return static_cast<int64_t>(gb * 1024.0 * 1024.0 * 1024.0);
 }

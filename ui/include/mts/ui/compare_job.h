@@ -19,8 +19,10 @@ public:
     explicit CompareJob(QObject* parent = nullptr);
     ~CompareJob() override;
 
-    /// Starts the suite; false (and nothing starts) while one runs.
-    bool start(CompareConfig config);
+    /// Starts the suite; false (and nothing starts) while one runs. The worker first composes
+    /// `config`'s shapes and training settings from `choice` (composeCompareConfig: it reads the
+    /// data's size, which the GUI thread must not wait for) and logs the training preset.
+    bool start(CompareConfig config, CompareChoice choice = {});
     void cancel();
     bool isRunning() const { return m_thread.running(); }
 

@@ -82,6 +82,9 @@ private:
     void connectController();
     void onStartFromActivated(int index);
     void recompose();
+    /// On a change of dataset: picks its training preset and size (small-data and compact for a
+    /// small corpus, datasetDefaults) unless the user chose them, and says so under the pickers.
+    void applyDatasetDefaults();
     /// Shows m_config in the advanced fields and (unless it is the source) the editor.
     void showConfig(bool inEditor);
     void onEditorEdited();
@@ -102,6 +105,7 @@ private:
     QComboBox* m_size;
     QComboBox* m_tier;
     QComboBox* m_training;
+    QLabel* m_datasetNote;   // what the dataset picked (the small-data recipe), see applyDatasetDefaults
     QSpinBox* m_processes;   // local data-parallel processes (1 = in the studio's process)
     QLabel* m_ranksLabel;    // the ranks of a multi-process run
     MemoryBar* m_memoryBar;
@@ -122,6 +126,9 @@ private:
     QListWidget* m_samples;
     QPlainTextEdit* m_log;
     bool m_recomposing = false;
+    bool m_trainingChosen = false;  // the user picked a training preset: datasets no longer change it
+    bool m_sizeChosen = false;      // the same for the size
+    QString m_defaultsFor;          // the dataset whose defaults were last applied
     bool m_showing = false;  // the views are being set from m_config: not an edit
     TrainConfig m_config;
     QString m_editorError;

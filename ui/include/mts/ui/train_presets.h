@@ -35,6 +35,19 @@ TrainConfig composeTrainConfig(const PresetChoice& choice, const QString& datase
 /// composeTrainConfig() as its JSON (TrainConfig::toJson, pretty-printed).
 QString composeConfigJson(const PresetChoice& choice, const QString& dataset);
 
+/// What a dataset asks of the pickers (core/train/small_data.h): for a corpus under
+/// kSmallDataTokens (5M) training tokens `training` is "small-data" and `size` "compact" (the
+/// size the recipe was tuned at); for a larger one "default" and no size. `note` says which and
+/// why, for the page to show. All empty when the folder has no readable manifest.json (the
+/// pickers are then left as they are). Reads the manifest only (small).
+struct DatasetDefaults {
+    QString training;
+    QString size;
+    QString note;
+    qint64 trainTokens = -1;
+};
+DatasetDefaults datasetDefaults(const QString& corpusDir);
+
 struct MemoryEstimateView {
     double weights = 0, gradients = 0, optimizer = 0, activations = 0, other = 0;  // bytes
     double budget = 0;  // bytes available in the tier

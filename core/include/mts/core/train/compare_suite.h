@@ -76,6 +76,26 @@ struct CompareConfig {
     std::function<void(const LinePlot&, const std::filesystem::path&)> renderPng;
 };
 
+/// What a suite is composed from, the same in the CLI's `compare` and the studio's Compare
+/// dialog: a model size preset gives each architecture its shape (an architecture without an
+/// entry borrows the Transformer's for attention1, else ModelConfig defaults), the memory tier
+/// sets batch and precision ("auto": detectMemoryTier for this machine), the training preset
+/// the rest ("auto": small-data for a corpus under kSmallDataTokens training tokens, else
+/// default; core/train/small_data.h), then `sets` (TrainConfig::set "key=value") over all.
+struct CompareChoice {
+    std::string modelPreset = "tiny";
+    std::string memoryTier = "auto";
+    std::string trainPreset = "auto";
+    std::vector<std::string> sets;
+};
+
+struct PresetCatalog;
+
+/// Fills c.train and c.shapes for c.archs (empty: every known architecture) from `choice`;
+/// reads c.data's size when trainPreset is "auto". Returns the training preset it used.
+/// Throws ConfigError (unknown preset, architecture or key) or FormatError (unreadable data).
+std::string composeCompareConfig(CompareConfig& c, const PresetCatalog& catalog, const CompareChoice& choice);
+
 struct CompareRow {
     std::string arch;
     std::string status;         // "finished", "skipped (finished before)", "failed: ...", "cancelled"
