@@ -28,6 +28,10 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$SUPP/ubsa
 # SIGSEGV; ASan's own handler would turn that into "exit 1". Memory errors are still caught.
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:handle_segv=0:detect_stack_use_after_return=0"
 export LSAN_OPTIONS="suppressions=$SUPP/lsan.supp:print_suppressions=0"
-export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$SUPP/tsan.supp:report_signal_unsafe=0"
+# history_size=7: the longest access history, so the earlier access of a report made inside an
+# OpenMP region keeps its stack (with libgomp / LibTorch frames the suppressions then match;
+# with the default the stack is lost and the report cannot be told from ours). handle_segv=0
+# as for ASan (the deliberately crashing PDF helper must die by SIGSEGV).
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$SUPP/tsan.supp:report_signal_unsafe=0:history_size=7:handle_segv=0"
 # Sanitized tests are 2-20x slower: the slow and bench labels stay out, the rest get 10x the timeout.
 ctest --test-dir "build/$PRESET" -LE 'bench|slow' --timeout 3000 -j"$(nproc)" --output-on-failure "$@"
