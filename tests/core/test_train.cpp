@@ -170,6 +170,35 @@ TEST(Train, CancelFromAnotherThreadFinishesTheStepAndSaves) {
     EXPECT_NO_THROW(loadModel(r.lastCheckpoint));
 }
 
+// A Cancel click (or a closing window) during an evaluation does not wait it out: the evaluation
+// stops between batches, records nothing, and the run saves its step as a cancelled run does.
+TEST(Train, CancelDuringAnEvaluationStopsItAndSavesTheStep) {
+    test::TempDir dir;
+    auto cfg = test::tinyConfig(test::writeTinyCorpus(dir.path()));
+    cfg.maxSteps = 1000;
+    cfg.evalEvery = 4;
+    cfg.evalBatches = 500;
+    Trainer* trainer = nullptr;
+    int evals = 0;
+    TrainCallbacks cb;
+    // onProgress comes after the step's update, before the evaluations due at that step.
+    cb.onProgress = [&](const TrainProgress& p) {
+        if (p.step == 4) trainer->cancel();
+    };
+    cb.onEval = [&](const EvalReport&) { ++evals; };
+    Trainer t(cfg, TrainStart{dir.path(), "cancel-eval", {}, {}}, cb);
+    trainer = &t;
+    const TrainResult r = t.run();
+    EXPECT_EQ(r.stopReason, TrainStopReason::Cancelled);
+    EXPECT_NE(r.message.find("during an evaluation"), std::string::npos) << r.message;
+    EXPECT_EQ(r.steps, 4);
+    EXPECT_EQ(evals, 0);
+    EXPECT_LT(r.bestValLoss, 0.0);  // never evaluated
+    ASSERT_FALSE(r.lastCheckpoint.empty());
+    EXPECT_EQ(readCheckpoint(r.runDir).state.step, 4);
+    for (auto& l : readJsonl(r.runDir / "metrics.jsonl")) EXPECT_NE(l.value("type", ""), "eval") << l.dump();
+}
+
 TEST(Train, PauseHoldsTheRunUntilResumed) {
     test::TempDir dir;
     auto cfg = test::tinyConfig(test::writeTinyCorpus(dir.path()));

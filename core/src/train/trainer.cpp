@@ -314,14 +314,22 @@ void Trainer::Impl::writeStatus(const std::string& state) {
     }
 }
 
-void Trainer::Impl::evaluate(bool& stop) {
+bool Trainer::Impl::evaluate(bool& stop) {
     EvalReport r;
     r.step = st.step;
     r.tokensSeen = st.tokensSeen;
+    // Data parallel: the ranks evaluate together, so cancel waits for the agreement after the
+    // next step; alone, it is read between evaluation batches.
     r.valLoss = dp ? dp->evaluateLoss(*model, data.val, cfg.evalBatches, cfg.microBatch, cfg.seqLen, device,
                                       cfg.precision)
                    : detail::evaluateLoss(*model, data.val, cfg.evalBatches, cfg.microBatch, cfg.seqLen, device,
-                                          cfg.precision);
+                                          cfg.precision, &owner.m_cancelRequested);
+    if (!dp && owner.m_cancelRequested.load() && std::isnan(r.valLoss)) {
+        result.stopReason = TrainStopReason::Cancelled;
+        result.message = fmt::format("cancelled at step {} (during an evaluation)", st.step);
+        stop = true;
+        return false;
+    }
     r.perplexity = std::exp(std::min(r.valLoss, 80.0));
     r.natsPerByte = r.valLoss / data.bytesPerToken;
     r.bitsPerByte = r.natsPerByte / std::log(2.0);
@@ -361,6 +369,7 @@ void Trainer::Impl::evaluate(bool& stop) {
                                      st.evalsWithoutImprovement, st.bestValLoss, st.bestStep);
         stop = true;
     }
+    return true;
 }
 
 void Trainer::Impl::samples() {
@@ -531,8 +540,7 @@ bool Trainer::Impl::stopBeforeStep() {
 void Trainer::Impl::afterStep(bool& stop, int64_t& lastEval, int64_t& lastCkpt) {
     const auto extrasStart = Clock::now();
     if (cfg.evalEvery > 0 && st.step % cfg.evalEvery == 0) {
-        evaluate(stop);
-        lastEval = st.step;
+        if (evaluate(stop)) lastEval = st.step;
     }
     if (!stop && cfg.sampleEvery > 0 && st.step % cfg.sampleEvery == 0) samples();
     if (!stop && checkpointDue()) {
@@ -546,10 +554,10 @@ void Trainer::Impl::afterStep(bool& stop, int64_t& lastEval, int64_t& lastCkpt) 
 // checkpoint unless cancelled or already done at this step, and the best checkpoint found.
 void Trainer::Impl::finishSession(int64_t lastEval, int64_t lastCkpt) {
     const bool resumed = !owner.m_start.resumeFrom.empty();
-    const bool cancelled = result.stopReason == TrainStopReason::Cancelled;
+    bool cancelled = result.stopReason == TrainStopReason::Cancelled;
     if (!cancelled && lastEval != st.step && st.step > 0) {
         bool ignored = false;
-        evaluate(ignored);
+        cancelled = !evaluate(ignored);
     }
     if (!cancelled && cfg.sampleEvery > 0 && st.step % cfg.sampleEvery != 0 && st.step > 0) samples();
     const bool nothingNew = sessionSteps == 0 && resumed;

@@ -1,5 +1,7 @@
 #pragma once
+
 // Pieces of the trainer shared by trainer.cpp and trainer_steps.cpp (not a public header).
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -19,8 +21,10 @@ torch::Tensor windowLoss(LanguageModelImpl& model, const torch::Tensor& windows,
                          Precision precision);
 
 /// Mean validation loss over `batches` evaluation batches (eval mode, no grad; mode restored).
+/// `cancel` (may be null) is read between batches: once true the evaluation stops and returns
+/// NaN (a closing window or a Cancel click never waits out a long evaluation).
 double evaluateLoss(LanguageModelImpl& model, const TokenStream& val, int64_t batches, int64_t rows, int64_t seqLen,
-                    const torch::Device& device, Precision precision);
+                    const torch::Device& device, Precision precision, const std::atomic<bool>* cancel = nullptr);
 
 /// A sampled continuation of `prompt` (model mode restored). Empty prompt -> starts from EOS.
 std::string sampleText(LanguageModelImpl& model, const Tokenizer& tokenizer, const std::string& prompt,

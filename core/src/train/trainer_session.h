@@ -102,7 +102,9 @@ struct Trainer::Impl {
     void afterStep(bool& stop, int64_t& lastEval, int64_t& lastCkpt);
     void finishSession(int64_t lastEval, int64_t lastCkpt);
     TrainResult finish();
-    void evaluate(bool& stop);
+    // False when cancel() came during it (single process: read between batches): nothing is
+    // recorded, the run ends as cancelled.
+    bool evaluate(bool& stop);
     void samples();
     void checkpoint(bool best);
     // checkpoint_every steps or checkpoint_minutes since the last checkpoint, whichever comes first.

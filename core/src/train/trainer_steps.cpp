@@ -31,13 +31,18 @@ torch::Tensor windowLoss(LanguageModelImpl& model, const torch::Tensor& windows,
 }
 
 double evaluateLoss(LanguageModelImpl& model, const TokenStream& val, int64_t batches, int64_t rows, int64_t seqLen,
-                    const torch::Device& device, Precision precision) {
+                    const torch::Device& device, Precision precision, const std::atomic<bool>* cancel) {
     const bool wasTraining = model.is_training();
     model.eval();
     torch::NoGradGuard noGrad;
     double total = 0.0;
-    for (int64_t i = 0; i < batches; ++i)
+    for (int64_t i = 0; i < batches; ++i) {
+        if (cancel && cancel->load()) {
+            model.train(wasTraining);
+            return std::numeric_limits<double>::quiet_NaN();
+        }
         total += windowLoss(model, evalBatch(val, i, batches, rows, seqLen), device, precision).item<double>();
+    }
     model.train(wasTraining);
     return total / static_cast<double>(batches);
 }
