@@ -8,13 +8,11 @@
 #include "mts/core/tokenize/bpe_trainer.h"
 #include "mts/core/tokenize/tokenizer.h"
 #include "shared_data.h"
+#include "test_files.h"
+
+using mts::test::readFile;
 
 namespace {
-
-std::string readAll(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 std::unique_ptr<mts::Tokenizer> trainOn(const std::string& text, int64_t vocab, int threads) {
     mts::BpeTrainerConfig cfg;
@@ -37,7 +35,7 @@ TEST(BpeTrainer, FirstMergeIsTheMostFrequentPair) {
     EXPECT_EQ(tok->encode("<|endoftext|>"), (std::vector<int32_t>{256}));
     EXPECT_EQ(tok->eosId(), 256);
     tok->save(dir / "tokenizer.json");
-    const auto doc = nlohmann::json::parse(readAll(dir / "tokenizer.json"));
+    const auto doc = nlohmann::json::parse(readFile(dir / "tokenizer.json"));
     EXPECT_EQ(doc["model"]["type"], "BPE");
     EXPECT_EQ(doc["model"]["merges"][0], "a b");
     EXPECT_EQ(doc["pre_tokenizer"]["type"], "ByteLevel");
@@ -51,7 +49,7 @@ TEST(BpeTrainer, TiesAreBrokenBySmallestPair) {
 
 TEST(BpeTrainer, TrainedTokenizerSavesAndLoadsBackIdentically) {
     MTS_REQUIRE_SHARED(file, "data/tinyshakespeare/input.txt");
-    const std::string text = readAll(file).substr(0, 200000);
+    const std::string text = readFile(file).substr(0, 200000);
     mts::BpeTrainerConfig cfg;
     cfg.vocabSize = 600;
     cfg.threads = 2;
@@ -75,16 +73,16 @@ TEST(BpeTrainer, TrainedTokenizerSavesAndLoadsBackIdentically) {
     EXPECT_LT(ids.size(), sample.size() / 2);  // it actually compresses English
     // Saving the loaded one gives the same file.
     back->save(dir / "again.json");
-    EXPECT_EQ(readAll(dir / "again.json"), readAll(dir / "tokenizer.json"));
+    EXPECT_EQ(readFile(dir / "again.json"), readFile(dir / "tokenizer.json"));
 }
 
 TEST(BpeTrainer, DeterministicAcrossThreadCounts) {
     MTS_REQUIRE_SHARED(file, "data/tinyshakespeare/input.txt");
-    const std::string text = readAll(file).substr(0, 600000);  // several parallel chunks
+    const std::string text = readFile(file).substr(0, 600000);  // several parallel chunks
     mts::test::TempDir dir;
     trainOn(text, 400, 1)->save(dir / "one.json");
     trainOn(text, 400, 4)->save(dir / "four.json");
-    EXPECT_EQ(readAll(dir / "one.json"), readAll(dir / "four.json"));
+    EXPECT_EQ(readFile(dir / "one.json"), readFile(dir / "four.json"));
 }
 
 TEST(BpeTrainer, SamplesLargeCorporaAndCancels) {

@@ -9,14 +9,15 @@
 
 #include "command_run.h"
 
+using mts::test::cliCommand;
+
 namespace {
 
 using mts::test::runCommand;
 
-std::string cli() { return mts::test::shellQuoted(mts::test::cliPath()) + " -q --threads 1"; }
 
 nlohmann::json runJson(const std::string& args) {
-    const auto r = runCommand(cli() + " " + args + " --json 2>/dev/null");
+    const auto r = runCommand(cliCommand("-q --threads 1") + " " + args + " --json 2>/dev/null");
     EXPECT_EQ(r.exitCode, 0) << args;
     return nlohmann::json::parse(r.out);
 }
@@ -49,7 +50,7 @@ TEST(CliBench, TrainReportsThroughputMfuAndTheScanShare) {
 }
 
 TEST(CliBench, RejectsAnUnknownActivationType) {
-    const auto r = runCommand(cli() + " bench scan --io fp16 2>&1");
+    const auto r = runCommand(cliCommand("-q --threads 1") + " bench scan --io fp16 2>&1");
     EXPECT_NE(r.exitCode, 0);
     EXPECT_NE(r.out.find("--io"), std::string::npos) << r.out;
 }

@@ -10,12 +10,12 @@
 #include "command_run.h"
 #include "shared_data.h"
 
+using mts::test::cliCommand;
+
 namespace {
 
-std::string cli() { return mts::test::shellQuoted(mts::test::cliPath()); }
-
 TEST(CliBenchDecode, GenerateReportsEveryPrecisionWithItsWeightBytes) {
-    const auto r = mts::test::runCommand(cli() + " -q bench generate --arch mamba --d-model 64 --n-layer 2 --vocab 300 "
+    const auto r = mts::test::runCommand(cliCommand() + " -q bench generate --arch mamba --d-model 64 --n-layer 2 --vocab 300 "
                                                  "--contexts 10 --tokens 2 --bandwidth-mib 64 --json 2>/dev/null");
     ASSERT_EQ(r.exitCode, 0) << r.out;
     const auto j = nlohmann::json::parse(r.out);
@@ -36,10 +36,10 @@ TEST(CliBenchDecode, GenerateReportsEveryPrecisionWithItsWeightBytes) {
     EXPECT_GT(bytes["fp32"], bytes["bf16"]);
     EXPECT_EQ(bytes["bf16"], bytes["f16"]);
     EXPECT_GT(bytes["bf16"], bytes["int8"]);
-    const auto bad = mts::test::runCommand(cli() + " -q bench generate --weights int4 2>&1");
+    const auto bad = mts::test::runCommand(cliCommand() + " -q bench generate --weights int4 2>&1");
     EXPECT_NE(bad.exitCode, 0);
     // --bandwidth-mib 0 skips the probe: no bandwidth object, fractions 0.
-    const auto skip = mts::test::runCommand(cli() + " -q bench generate --arch mamba --d-model 64 --n-layer 2 --vocab 300 "
+    const auto skip = mts::test::runCommand(cliCommand() + " -q bench generate --arch mamba --d-model 64 --n-layer 2 --vocab 300 "
                                                     "--contexts 10 --tokens 2 --weights fp32 --bandwidth-mib 0 --json 2>/dev/null");
     ASSERT_EQ(skip.exitCode, 0) << skip.out;
     const auto js = nlohmann::json::parse(skip.out);
@@ -49,7 +49,7 @@ TEST(CliBenchDecode, GenerateReportsEveryPrecisionWithItsWeightBytes) {
 
 // Mamba-2 decodes on the fused path too: a row per precision with its weight bytes, none skipped.
 TEST(CliBenchDecode, GenerateRunsMamba2OnTheFusedDecoder) {
-    const auto r = mts::test::runCommand(cli() + " -q bench generate --arch mamba2 --d-model 64 --n-layer 2 --vocab 300 "
+    const auto r = mts::test::runCommand(cliCommand() + " -q bench generate --arch mamba2 --d-model 64 --n-layer 2 --vocab 300 "
                                                  "--contexts 10 --tokens 2 --weights reference,fp32,int8 --bandwidth-mib 0 "
                                                  "--json 2>/dev/null");
     ASSERT_EQ(r.exitCode, 0) << r.out;
@@ -73,7 +73,7 @@ TEST(CliBenchDecode, PrecisionReportsTheLossOfEachPrecision) {
         std::ofstream out(tmp / "text.txt");
         for (int i = 0; i < 20; ++i) out << "The quick brown fox jumps over the lazy dog. ";
     }
-    const auto r = mts::test::runCommand(cli() + " -q bench precision --model " + mts::test::shellQuoted(dir.string()) +
+    const auto r = mts::test::runCommand(cliCommand() + " -q bench precision --model " + mts::test::shellQuoted(dir.string()) +
                                          " --text " + mts::test::shellQuoted((tmp / "text.txt").string()) +
                                          " --tokens 200 --json 2>/dev/null");
     ASSERT_EQ(r.exitCode, 0) << r.out;
@@ -84,7 +84,7 @@ TEST(CliBenchDecode, PrecisionReportsTheLossOfEachPrecision) {
     EXPECT_NEAR(delta["fp32"], 0.0, 1e-5);  // the same maths as the reference up to fp32 rounding
     EXPECT_LT(std::abs(delta["bf16"]), 0.05);
     EXPECT_LT(std::abs(delta["int8"]), 0.05);
-    const auto missing = mts::test::runCommand(cli() + " -q bench precision --model " +
+    const auto missing = mts::test::runCommand(cliCommand() + " -q bench precision --model " +
                                                mts::test::shellQuoted(dir.string()) + " --text /nonexistent.txt 2>&1");
     EXPECT_NE(missing.exitCode, 0);
     EXPECT_NE(missing.out.find("/nonexistent.txt"), std::string::npos) << missing.out;

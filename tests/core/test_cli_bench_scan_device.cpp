@@ -10,15 +10,16 @@
 
 #include "command_run.h"
 
+using mts::test::cliCommand;
+
 namespace {
 
 using mts::test::runCommand;
 
-std::string cli() { return mts::test::shellQuoted(mts::test::cliPath()) + " -q --threads 1"; }
 
 TEST(CliBenchScanDevice, CudaWithoutAGpuSaysSo) {
     if (torch::cuda::is_available()) GTEST_SKIP() << "a CUDA device is present: the no-GPU error cannot be seen";
-    const auto r = runCommand(cli() + " bench scan --device cuda --batch 1 --seq-len 4 --d-inner 8 --reps 1 2>&1");
+    const auto r = runCommand(cliCommand("-q --threads 1") + " bench scan --device cuda --batch 1 --seq-len 4 --d-inner 8 --reps 1 2>&1");
     EXPECT_NE(r.exitCode, 0);
     EXPECT_NE(r.out.find("--device cuda"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("no CUDA device"), std::string::npos) << r.out;
@@ -26,7 +27,7 @@ TEST(CliBenchScanDevice, CudaWithoutAGpuSaysSo) {
 
 TEST(CliBenchScanDevice, CudaReportsTheKernelAndTheChunkedFallback) {
     if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device visible to LibTorch";
-    const auto r = runCommand(cli() + " bench scan --device cuda --batch 2 --seq-len 64 --d-inner 64 --reps 2 --json 2>/dev/null");
+    const auto r = runCommand(cliCommand("-q --threads 1") + " bench scan --device cuda --batch 2 --seq-len 64 --d-inner 64 --reps 2 --json 2>/dev/null");
     ASSERT_EQ(r.exitCode, 0) << r.out;
     const auto j = nlohmann::json::parse(r.out);
     EXPECT_EQ(j.at("device"), "cuda");
@@ -38,7 +39,7 @@ TEST(CliBenchScanDevice, CudaReportsTheKernelAndTheChunkedFallback) {
 }
 
 TEST(CliBenchScanDevice, RejectsAnUnknownDevice) {
-    const auto r = runCommand(cli() + " bench scan --device tpu 2>&1");
+    const auto r = runCommand(cliCommand("-q --threads 1") + " bench scan --device tpu 2>&1");
     EXPECT_NE(r.exitCode, 0);
     EXPECT_NE(r.out.find("--device"), std::string::npos) << r.out;
 }

@@ -9,16 +9,17 @@
 #include "command_run.h"
 #include "mts/core/runtime/torch_compat.h"
 
+using mts::test::cliCommand;
+
 namespace {
 
 using mts::test::runCommand;
 
-std::string cli() { return mts::test::shellQuoted(mts::test::cliPath()) + " -q --threads 1"; }
 const std::string kToy = " bench train --arch mamba --d-model 16 --n-layer 1 --seq-len 8 --batch 2 --steps 1 --warmup 0";
 
 // Runs a command expected to fail; returns its output (stdout + stderr).
 std::string failing(const std::string& args) {
-    const auto r = runCommand(cli() + args + " 2>&1");
+    const auto r = runCommand(cliCommand("-q --threads 1") + args + " 2>&1");
     EXPECT_NE(r.exitCode, 0) << args << "\n" << r.out;
     return r.out;
 }
@@ -48,7 +49,7 @@ TEST(CliBenchTrainDevice, CudaWithoutADeviceSaysSo) {
 
 TEST(CliBenchTrainDevice, ReportsPeakMemoryAgainstTheEstimateAndHonoursTheScanChoice) {
     for (const std::string scan : {"fused", "chunked"}) {
-        const auto r = runCommand(cli() + kToy + " --scan " + scan + " --json 2>/dev/null");
+        const auto r = runCommand(cliCommand("-q --threads 1") + kToy + " --scan " + scan + " --json 2>/dev/null");
         ASSERT_EQ(r.exitCode, 0) << scan;
         const auto j = nlohmann::json::parse(r.out);
         EXPECT_EQ(j.at("device"), "cpu");
@@ -63,7 +64,7 @@ TEST(CliBenchTrainDevice, ReportsPeakMemoryAgainstTheEstimateAndHonoursTheScanCh
 }
 
 TEST(CliBenchTrainDevice, APresetGivesTheShapeAndExplicitOptionsOverrideIt) {
-    const auto r = runCommand(cli() + " bench train --preset tiny --n-layer 1 --seq-len 8 --batch 1 --steps 1 "
+    const auto r = runCommand(cliCommand("-q --threads 1") + " bench train --preset tiny --n-layer 1 --seq-len 8 --batch 1 --steps 1 "
                                       "--warmup 0 --json 2>/dev/null");
     ASSERT_EQ(r.exitCode, 0);
     const auto j = nlohmann::json::parse(r.out);

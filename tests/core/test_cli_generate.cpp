@@ -13,28 +13,19 @@
 
 #include "command_run.h"
 #include "shared_data.h"
+#include "test_files.h"
+
+using mts::test::joinIds;
+
+using mts::test::lines;
+
+using mts::test::cliCommand;
+using mts::test::shellQuoted;
 
 namespace {
 
 using mts::test::CommandRun;
 using mts::test::runCommand;
-
-std::string quoted(const std::string& s) { return mts::test::shellQuoted(s); }
-
-std::string cli() { return quoted(mts::test::cliPath()); }
-
-std::vector<std::string> lines(const std::string& text) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    for (std::string l; std::getline(in, l);) out.push_back(l);
-    return out;
-}
-
-std::string joinIds(const std::vector<int32_t>& ids) {
-    std::string s;
-    for (size_t i = 0; i < ids.size(); ++i) s += (i ? "," : "") + std::to_string(ids[i]);
-    return s;
-}
 
 TEST(CliGenerate, GreedyPrintIdsReproducesTheFixture) {
     MTS_REQUIRE_SHARED(dir, "fixtures/mamba-tiny-hf");
@@ -43,7 +34,7 @@ TEST(CliGenerate, GreedyPrintIdsReproducesTheFixture) {
     const auto full = expected.at("greedy_output").get<std::vector<int32_t>>();
     const std::vector<int32_t> wanted(full.begin() + static_cast<std::ptrdiff_t>(prompt.size()), full.end());
 
-    const CommandRun r = runCommand(cli() + " generate --model " + quoted(dir.string()) + " --prompt-ids " +
+    const CommandRun r = runCommand(cliCommand() + " generate --model " + shellQuoted(dir.string()) + " --prompt-ids " +
                              joinIds(prompt) + " --print-ids --max-new-tokens " + std::to_string(wanted.size()) +
                              " --temperature 0 --weights fp32 2>/dev/null");  // fp32: the fixture's reference
     ASSERT_EQ(r.exitCode, 0);
@@ -52,7 +43,7 @@ TEST(CliGenerate, GreedyPrintIdsReproducesTheFixture) {
 
 TEST(CliGenerate, StreamsTextToStdout) {
     MTS_REQUIRE_SHARED(dir, "fixtures/mamba-tiny-hf");
-    const CommandRun r = runCommand(cli() + " generate --model " + quoted(dir.string()) +
+    const CommandRun r = runCommand(cliCommand() + " generate --model " + shellQuoted(dir.string()) +
                              " --prompt hello --max-new-tokens 5 --seed 3 --top-k 20 2>/dev/null");
     ASSERT_EQ(r.exitCode, 0);
     EXPECT_EQ(r.out.rfind("hello", 0), 0u);  // prompt echoed, continuation after it
@@ -63,7 +54,7 @@ TEST(CliGenerate, MissingModelGivesOneErrorLineAndNonZeroExit) {
     mts::test::TempDir tmp;
     const std::string missing = (tmp.path() / "no-such-model").string();
     // -q: no start-up log, so stderr is the error alone.
-    CommandRun r = runCommand(cli() + " -q generate --model " + quoted(missing) + " --prompt hi 2>&1 >/dev/null");
+    CommandRun r = runCommand(cliCommand() + " -q generate --model " + shellQuoted(missing) + " --prompt hi 2>&1 >/dev/null");
     EXPECT_NE(r.exitCode, 0);
     auto l = lines(r.out);
     ASSERT_EQ(l.size(), 1u) << r.out;
@@ -71,7 +62,7 @@ TEST(CliGenerate, MissingModelGivesOneErrorLineAndNonZeroExit) {
     EXPECT_NE(l[0].find("no-such-model"), std::string::npos) << l[0];
 
     // Without -q the start-up log may precede it, but there is still exactly one error line.
-    r = runCommand(cli() + " generate --model " + quoted(missing) + " --prompt hi 2>&1 >/dev/null");
+    r = runCommand(cliCommand() + " generate --model " + shellQuoted(missing) + " --prompt hi 2>&1 >/dev/null");
     EXPECT_NE(r.exitCode, 0);
     int errors = 0;
     for (const auto& line : lines(r.out)) errors += line.rfind("error: ", 0) == 0;
@@ -83,7 +74,7 @@ TEST(CliGenerate, MalformedModelGivesOneErrorLineAndNonZeroExit) {
     {
         std::ofstream(tmp.path() / "config.json") << "{ \"model_type\": \"mamba\", \"hidden_size\": ";
     }
-    CommandRun r = runCommand(cli() + " -q generate --model " + quoted(tmp.path().string()) +
+    CommandRun r = runCommand(cliCommand() + " -q generate --model " + shellQuoted(tmp.path().string()) +
                        " --prompt hi 2>&1 >/dev/null");
     EXPECT_NE(r.exitCode, 0);
     auto l = lines(r.out);
@@ -100,7 +91,7 @@ TEST(CliGenerate, MalformedModelGivesOneErrorLineAndNonZeroExit) {
         std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         std::ofstream(broken.path() / "model.safetensors", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
     }
-    r = runCommand(cli() + " -q generate --model " + quoted(broken.path().string()) +
+    r = runCommand(cliCommand() + " -q generate --model " + shellQuoted(broken.path().string()) +
                    " --prompt-ids 1,2 --print-ids 2>&1 >/dev/null");
     EXPECT_NE(r.exitCode, 0);
     l = lines(r.out);
@@ -110,7 +101,7 @@ TEST(CliGenerate, MalformedModelGivesOneErrorLineAndNonZeroExit) {
 
 TEST(CliGenerate, BadArgumentsFail) {
     MTS_REQUIRE_SHARED(dir, "fixtures/mamba-tiny-hf");
-    const std::string base = cli() + " -q generate --model " + quoted(dir.string());
+    const std::string base = cliCommand() + " -q generate --model " + shellQuoted(dir.string());
     CommandRun r = runCommand(base + " --prompt-ids 1,x,3 --print-ids 2>&1 >/dev/null");
     EXPECT_NE(r.exitCode, 0);
     EXPECT_NE(r.out.find("--prompt-ids"), std::string::npos) << r.out;

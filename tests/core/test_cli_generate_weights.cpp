@@ -12,13 +12,9 @@
 #include "command_run.h"
 #include "shared_data.h"
 
-namespace {
+using mts::test::joinIds;
 
-std::string joinIds(const std::vector<int32_t>& ids) {
-    std::string s;
-    for (size_t i = 0; i < ids.size(); ++i) s += (i ? "," : "") + std::to_string(ids[i]);
-    return s;
-}
+namespace {
 
 TEST(CliGenerateWeights, EveryPrecisionRunsAndReportsIt) {
     MTS_REQUIRE_SHARED(dir, "fixtures/mamba-tiny-hf");

@@ -8,17 +8,13 @@
 
 #include "command_run.h"
 #include "shared_data.h"
+#include "test_files.h"
+
+using mts::test::lines;
 
 namespace {
 
 using mts::test::shellQuoted;
-
-std::vector<std::string> lines(const std::string& text) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    for (std::string l; std::getline(in, l);) out.push_back(l);
-    return out;
-}
 
 std::string bytesAsIds(const std::string& s) {
     std::string out;

@@ -16,18 +16,14 @@
 #include "mts/core/train/svg_plot.h"
 #include "shared_data.h"
 #include "test_train_support.h"
+#include "test_files.h"
+
+using mts::test::readFile;
 
 namespace mts {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string readAll(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 // Well-formed enough to parse: one root <svg>, every element closed in order, and every
 // polyline's points numeric pairs. Returns the number of polylines (-1 when malformed).
@@ -130,14 +126,14 @@ TEST(CompareCli, TinySuiteWritesTheTableAndPlotsThenSkipsFinishedRuns) {
         EXPECT_NEAR(row["total_params"].get<double>() / 30000.0, 1.0, 0.3) << row.dump();
     }
     EXPECT_LT(j["rows"][1]["active_params"].get<int64_t>(), j["rows"][1]["total_params"].get<int64_t>());
-    const std::string report = readAll(out / "report.md");
+    const std::string report = readFile(out / "report.md");
     EXPECT_NE(report.find("| mamba |"), std::string::npos) << report;
     EXPECT_NE(report.find("| moe |"), std::string::npos) << report;
     EXPECT_NE(report.find("parameters (active / total)"), std::string::npos);
     EXPECT_NE(report.find("SVG only"), std::string::npos);  // the CLI has no Qt
     EXPECT_NE(report.find("lr 0.003"), std::string::npos) << report;  // a small corpus: the small-data preset
     for (const char* plot : {"val_loss_vs_flops.svg", "val_loss_vs_time.svg"})
-        EXPECT_EQ(checkSvg(readAll(out / plot)), 2) << plot;
+        EXPECT_EQ(checkSvg(readFile(out / plot)), 2) << plot;
     EXPECT_TRUE(fs::exists(out / "runs" / "mamba" / "metrics.jsonl"));
 
     const test::CommandRun second = test::runCommand(cmd);

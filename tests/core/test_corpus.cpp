@@ -9,22 +9,17 @@
 #include "mts/core/runtime/errors.h"
 #include "mts/core/tokenize/tokenizer.h"
 #include "shared_data.h"
+#include "test_files.h"
+
+using mts::test::readFile;
+using mts::test::writeFile;
 
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string readAll(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-void writeAll(const fs::path& p, const std::string& s) {
-    std::ofstream out(p, std::ios::binary | std::ios::trunc);
-    out << s;
-}
-
 template <typename F>
-void expectFormatError(F&& f, const std::string& fragment) {
+void expectCorpusError(F&& f, const std::string& fragment) {
     try {
         f();
         ADD_FAILURE() << "no FormatError (expected '" << fragment << "')";
@@ -102,36 +97,36 @@ TEST(TokenFile, RejectsMalformedFiles) {
         w.append(std::vector<int32_t>{1, 2, 3, 4});
         w.finish();
     }
-    const std::string bytes = readAll(good);
+    const std::string bytes = readFile(good);
     std::string bad = bytes;
     bad[0] = 'X';
-    writeAll(dir / "magic.bin", bad);
-    expectFormatError([&] { mts::TokenFile f(dir / "magic.bin"); }, "bad magic");
-    writeAll(dir / "trunc.bin", bytes.substr(0, bytes.size() - 1));
-    expectFormatError([&] { mts::TokenFile f(dir / "trunc.bin"); }, "does not match");
-    writeAll(dir / "extra.bin", bytes + "ab");
-    expectFormatError([&] { mts::TokenFile f(dir / "extra.bin"); }, "does not match");
-    writeAll(dir / "short.bin", bytes.substr(0, 10));
-    expectFormatError([&] { mts::TokenFile f(dir / "short.bin"); }, "too short");
+    writeFile(dir / "magic.bin", bad);
+    expectCorpusError([&] { mts::TokenFile f(dir / "magic.bin"); }, "bad magic");
+    writeFile(dir / "trunc.bin", bytes.substr(0, bytes.size() - 1));
+    expectCorpusError([&] { mts::TokenFile f(dir / "trunc.bin"); }, "does not match");
+    writeFile(dir / "extra.bin", bytes + "ab");
+    expectCorpusError([&] { mts::TokenFile f(dir / "extra.bin"); }, "does not match");
+    writeFile(dir / "short.bin", bytes.substr(0, 10));
+    expectCorpusError([&] { mts::TokenFile f(dir / "short.bin"); }, "too short");
     bad = bytes;
     bad[8] = 9;
-    writeAll(dir / "version.bin", bad);
-    expectFormatError([&] { mts::TokenFile f(dir / "version.bin"); }, "version");
+    writeFile(dir / "version.bin", bad);
+    expectCorpusError([&] { mts::TokenFile f(dir / "version.bin"); }, "version");
     bad = bytes;
     bad[12] = 3;
-    writeAll(dir / "dtype.bin", bad);
-    expectFormatError([&] { mts::TokenFile f(dir / "dtype.bin"); }, "dtype");
+    writeFile(dir / "dtype.bin", bad);
+    expectCorpusError([&] { mts::TokenFile f(dir / "dtype.bin"); }, "dtype");
     bad = bytes;
     bad[23] = 0x7F;  // absurd count
-    writeAll(dir / "count.bin", bad);
-    expectFormatError([&] { mts::TokenFile f(dir / "count.bin"); }, "does not match");
+    writeFile(dir / "count.bin", bad);
+    expectCorpusError([&] { mts::TokenFile f(dir / "count.bin"); }, "does not match");
     {
         mts::TokenFileWriter w(dir / "unfinished.bin", 2);
         w.append(std::vector<int32_t>{1, 2});
         w.close();
     }
-    expectFormatError([&] { mts::TokenFile f(dir / "unfinished.bin"); }, "bad magic");
-    expectFormatError([&] { mts::TokenFile f(dir / "none.bin"); }, "cannot open");
+    expectCorpusError([&] { mts::TokenFile f(dir / "unfinished.bin"); }, "bad magic");
+    expectCorpusError([&] { mts::TokenFile f(dir / "none.bin"); }, "cannot open");
 }
 
 TEST(CorpusWriter, RoundTripsDocumentsThroughOpenCorpus) {
@@ -174,9 +169,9 @@ TEST(CorpusWriter, SplitIsDeterministicAndIndependentOfThreads) {
     const auto docs = sampleDocs(30);
     writeCorpus(dir / "a", docs, 0.3, 0, 1);
     writeCorpus(dir / "b", docs, 0.3, 0, 4);
-    EXPECT_EQ(readAll(dir / "a" / "train.bin"), readAll(dir / "b" / "train.bin"));
-    EXPECT_EQ(readAll(dir / "a" / "val.bin"), readAll(dir / "b" / "val.bin"));
-    EXPECT_EQ(readAll(dir / "a" / "documents.jsonl"), readAll(dir / "b" / "documents.jsonl"));
+    EXPECT_EQ(readFile(dir / "a" / "train.bin"), readFile(dir / "b" / "train.bin"));
+    EXPECT_EQ(readFile(dir / "a" / "val.bin"), readFile(dir / "b" / "val.bin"));
+    EXPECT_EQ(readFile(dir / "a" / "documents.jsonl"), readFile(dir / "b" / "documents.jsonl"));
 }
 
 TEST(CorpusWriter, TopsUpValidationToTheMinimum) {
@@ -244,38 +239,38 @@ TEST(OpenCorpus, RejectsMissingAndCorruptPieces) {
     };
     fs::path p = copy("nomanifest");
     fs::remove(p / "manifest.json");
-    expectFormatError([&] { mts::openCorpus(p); }, "manifest.json");
+    expectCorpusError([&] { mts::openCorpus(p); }, "manifest.json");
     p = copy("badmanifest");
-    writeAll(p / "manifest.json", "{\"format\": ");
-    expectFormatError([&] { mts::openCorpus(p); }, "not valid JSON");
+    writeFile(p / "manifest.json", "{\"format\": ");
+    expectCorpusError([&] { mts::openCorpus(p); }, "not valid JSON");
     p = copy("notcorpus");
-    writeAll(p / "manifest.json", "{\"format\": \"other\"}");
-    expectFormatError([&] { mts::openCorpus(p); }, "not an mts-corpus");
+    writeFile(p / "manifest.json", "{\"format\": \"other\"}");
+    expectCorpusError([&] { mts::openCorpus(p); }, "not an mts-corpus");
     p = copy("count");
-    auto manifest = nlohmann::json::parse(readAll(p / "manifest.json"));
+    auto manifest = nlohmann::json::parse(readFile(p / "manifest.json"));
     manifest["tokens"]["train"] = manifest["tokens"]["train"].get<uint64_t>() + 1;
-    writeAll(p / "manifest.json", manifest.dump());
-    expectFormatError([&] { mts::openCorpus(p); }, "manifest.json says");
+    writeFile(p / "manifest.json", manifest.dump());
+    expectCorpusError([&] { mts::openCorpus(p); }, "manifest.json says");
     p = copy("noval");
     fs::remove(p / "val.bin");
-    expectFormatError([&] { mts::openCorpus(p); }, "val.bin");
+    expectCorpusError([&] { mts::openCorpus(p); }, "val.bin");
     p = copy("magic");
-    std::string bytes = readAll(p / "train.bin");
+    std::string bytes = readFile(p / "train.bin");
     bytes[1] = '?';
-    writeAll(p / "train.bin", bytes);
-    expectFormatError([&] { mts::openCorpus(p); }, "bad magic");
+    writeFile(p / "train.bin", bytes);
+    expectCorpusError([&] { mts::openCorpus(p); }, "bad magic");
     p = copy("truncated");
-    bytes = readAll(p / "train.bin");
-    writeAll(p / "train.bin", bytes.substr(0, bytes.size() - 2));
-    expectFormatError([&] { mts::openCorpus(p); }, "does not match");
+    bytes = readFile(p / "train.bin");
+    writeFile(p / "train.bin", bytes.substr(0, bytes.size() - 2));
+    expectCorpusError([&] { mts::openCorpus(p); }, "does not match");
     p = copy("notok");
     fs::remove(p / "tokenizer.json");
-    expectFormatError([&] { mts::openCorpus(p); }, "tokenizer.json");
+    expectCorpusError([&] { mts::openCorpus(p); }, "tokenizer.json");
     p = copy("badid");
-    bytes = readAll(p / "train.bin");
+    bytes = readFile(p / "train.bin");
     bytes[mts::kTokenFileHeaderBytes] = '\xFF';
     bytes[mts::kTokenFileHeaderBytes + 1] = '\x01';  // id 511 > 256
-    writeAll(p / "train.bin", bytes);
-    expectFormatError([&] { mts::openCorpus(p); }, "outside the vocabulary");
+    writeFile(p / "train.bin", bytes);
+    expectCorpusError([&] { mts::openCorpus(p); }, "outside the vocabulary");
     EXPECT_NO_THROW(mts::openCorpus(p, /*verifyIds=*/false));
 }

@@ -17,18 +17,16 @@
 #include "mts/core/runtime/errors.h"
 #include "mts/core/tokenize/bpe_trainer.h"
 #include "shared_data.h"
+#include "test_files.h"
+
+using mts::test::readFile;
 
 namespace fs = std::filesystem;
 using namespace mts;
 
 namespace {
 
-std::string readAll(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::vector<CorpusDocument> sampleDocs(int n) {
+std::vector<CorpusDocument> builderDocs(int n) {
     std::vector<CorpusDocument> docs;
     for (int i = 0; i < n; ++i) {
         std::string text = "Document " + std::to_string(i) + " about caf\xC3\xA9 and the quick brown fox.\n";
@@ -57,7 +55,7 @@ std::map<std::string, std::string> decodedDocuments(const fs::path& dir) {
     // the document was cut.
     const bool chunks = c.manifest["split"]["by"] == "chunks";
     std::map<std::string, std::vector<int32_t>> ids;
-    std::istringstream index(readAll(dir / "documents.jsonl"));
+    std::istringstream index(readFile(dir / "documents.jsonl"));
     for (std::string line; std::getline(index, line);) {
         const auto j = nlohmann::json::parse(line);
         const TokenFile& f = j["split"] == "val" ? c.val : c.train;
@@ -85,7 +83,7 @@ std::set<std::string> entries(const fs::path& dir) {
 
 TEST(CorpusBuilder, BpeIsTrainedFromOnePassAndMatchesTheTrainerOnTheSameDocuments) {
     test::TempDir dir;
-    CountingSource source{sampleDocs(40)};
+    CountingSource source{builderDocs(40)};
     CorpusBuildConfig cfg;
     cfg.outDir = dir / "corpus";
     cfg.tokenizer = "bpe:300";
@@ -119,7 +117,7 @@ TEST(CorpusBuilder, BpeIsTrainedFromOnePassAndMatchesTheTrainerOnTheSameDocument
     EXPECT_EQ(entries(dir.path()), (std::set<std::string>{"corpus"}));
 
     // The manifest: the source's keys, the training record, the split.
-    const auto m = nlohmann::json::parse(readAll(cfg.outDir / "manifest.json"));
+    const auto m = nlohmann::json::parse(readFile(cfg.outDir / "manifest.json"));
     EXPECT_EQ(m["from_source"], 7);
     EXPECT_EQ(m["tokenizer_training"]["vocab_size"], 300);
     EXPECT_EQ(m["tokenizer_training"]["merges"], 300 - 257);
@@ -140,14 +138,14 @@ TEST(CorpusBuilder, BpeWarningsReachTheResultAndTheManifest) {
     EXPECT_TRUE(found);
     const CorpusInfo info = readCorpusInfo(cfg.outDir);
     EXPECT_EQ(info.warnings, r.warnings);
-    const auto m = nlohmann::json::parse(readAll(cfg.outDir / "manifest.json"));
+    const auto m = nlohmann::json::parse(readFile(cfg.outDir / "manifest.json"));
     EXPECT_FALSE(m["tokenizer_training"]["warnings"].empty());
     EXPECT_LT(info.vocabSize, 5000);
 }
 
 TEST(CorpusBuilder, ByteBuildEqualsTheWriterItWrapsAndAGivenTokenizerIsUsedAsIs) {
     test::TempDir dir;
-    const auto docs = sampleDocs(12);
+    const auto docs = builderDocs(12);
     {
         const auto tok = makeByteTokenizer();
         CorpusWriterConfig wc;
@@ -161,9 +159,9 @@ TEST(CorpusBuilder, ByteBuildEqualsTheWriterItWrapsAndAGivenTokenizerIsUsedAsIs)
     cfg.outDir = dir / "built";
     buildCorpus(cfg, std::ref(source));
     for (const char* f : {"train.bin", "val.bin", "tokenizer.json", "documents.jsonl"})
-        EXPECT_EQ(readAll(dir / "built" / f), readAll(dir / "writer" / f)) << f;
-    EXPECT_EQ(stableManifest(nlohmann::json::parse(readAll(dir / "built" / "manifest.json"))),
-              stableManifest(nlohmann::json::parse(readAll(dir / "writer" / "manifest.json"))));
+        EXPECT_EQ(readFile(dir / "built" / f), readFile(dir / "writer" / f)) << f;
+    EXPECT_EQ(stableManifest(nlohmann::json::parse(readFile(dir / "built" / "manifest.json"))),
+              stableManifest(nlohmann::json::parse(readFile(dir / "writer" / "manifest.json"))));
 
     // A given tokenizer (fine-tuning) wins over the spec.
     BpeTrainerConfig bc;
@@ -181,7 +179,7 @@ TEST(CorpusBuilder, ByteBuildEqualsTheWriterItWrapsAndAGivenTokenizerIsUsedAsIs)
 
 TEST(CorpusBuilder, BadOptionsAreRefusedBeforeReading) {
     test::TempDir dir;
-    CountingSource source{sampleDocs(3)};
+    CountingSource source{builderDocs(3)};
     auto refused = [&](CorpusBuildConfig cfg, const std::string& fragment) {
         try {
             buildCorpus(cfg, std::ref(source));
@@ -211,7 +209,7 @@ TEST(CorpusBuilder, BadOptionsAreRefusedBeforeReading) {
 
 TEST(CorpusBuilder, FailuresAndCancellationLeaveNothingBehind) {
     test::TempDir dir;
-    const auto docs = sampleDocs(30);
+    const auto docs = builderDocs(30);
     for (const std::string tokenizer : {"byte", "bpe:400"}) {
         SCOPED_TRACE(tokenizer);
         CorpusBuildConfig cfg;
@@ -275,7 +273,7 @@ TEST(CorpusBuilder, TailSplitTakesTheLastTokensAndRecordsTheCutDocumentInTwoPart
     EXPECT_EQ(r.summary.trainDocuments, 1u);
     EXPECT_EQ(r.summary.valDocuments, 2u);
     std::vector<nlohmann::json> lines;
-    std::istringstream index(readAll(cfg.outDir / "documents.jsonl"));
+    std::istringstream index(readFile(cfg.outDir / "documents.jsonl"));
     for (std::string line; std::getline(index, line);) lines.push_back(nlohmann::json::parse(line));
     ASSERT_EQ(lines.size(), 3u);
     EXPECT_EQ(lines[0]["source"], "a.txt");
@@ -316,7 +314,7 @@ TEST(CorpusBuilder, TrainingOnTextLeavesNoScratchFolder) {
 
 TEST(CorpusInfo, ReadsTheManifestAndRefusesOtherFolders) {
     test::TempDir dir;
-    CountingSource source{sampleDocs(20)};
+    CountingSource source{builderDocs(20)};
     CorpusBuildConfig cfg;
     cfg.outDir = dir / "corpus";
     cfg.valFraction = 0.25;
@@ -352,7 +350,7 @@ TEST(CorpusInfo, ReadsTheManifestAndRefusesOtherFolders) {
     EXPECT_EQ(info.sources, std::vector<std::string>{"notes/"});
 
     // The volatile fields, and only they, are dropped for comparisons.
-    const auto m = nlohmann::json::parse(readAll(cfg.outDir / "manifest.json"));
+    const auto m = nlohmann::json::parse(readFile(cfg.outDir / "manifest.json"));
     const auto stable = stableManifest(m);
     EXPECT_TRUE(m.contains("created"));
     EXPECT_FALSE(stable.contains("created"));

@@ -12,16 +12,14 @@
 #include "mts/core/runtime/errors.h"
 #include "mts/core/tokenize/tokenizer.h"
 #include "shared_data.h"
+#include "test_files.h"
+
+using mts::test::writeFile;
 
 namespace {
 
 namespace fs = std::filesystem;
 using mts::test::TempDir;
-
-void writeText(const fs::path& p, const std::string& text) {
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << text;
-}
 
 std::string someText() {
     std::string s;
@@ -50,7 +48,7 @@ void expectRefused(const fs::path& source, const fs::path& out, const std::strin
     EXPECT_TRUE(fs::exists(mustStay)) << mustStay;
 }
 
-size_t entries(const fs::path& dir) {
+size_t entryCount(const fs::path& dir) {
     size_t n = 0;
     for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++n;
     return n;
@@ -60,26 +58,26 @@ size_t entries(const fs::path& dir) {
 
 TEST(CorpusOutput, OverwriteRefusesAFolderThatIsNotACorpus) {
     TempDir dir;
-    writeText(dir / "notes" / "a.txt", someText());
-    writeText(dir / "mine" / "thesis.tex", "my only copy");
+    writeFile(dir / "notes" / "a.txt", someText());
+    writeFile(dir / "mine" / "thesis.tex", "my only copy");
     expectRefused(dir / "notes", dir / "mine", "not a Mamba Studio corpus", dir / "mine" / "thesis.tex");
     // A manifest that is not ours does not make it ours.
-    writeText(dir / "mine" / "manifest.json", "{\"format\": \"something-else\"}");
+    writeFile(dir / "mine" / "manifest.json", "{\"format\": \"something-else\"}");
     expectRefused(dir / "notes", dir / "mine", "not a Mamba Studio corpus", dir / "mine" / "thesis.tex");
     // A hostile manifest is "not ours", never an exception of the JSON library.
-    writeText(dir / "mine" / "manifest.json", "{\"format\": 0}");
+    writeFile(dir / "mine" / "manifest.json", "{\"format\": 0}");
     EXPECT_FALSE(mts::isMtsCorpusFolder(dir / "mine"));
     expectRefused(dir / "notes", dir / "mine", "not a Mamba Studio corpus", dir / "mine" / "thesis.tex");
-    EXPECT_EQ(entries(dir.path()), 2u);  // no temporary folder left beside
+    EXPECT_EQ(entryCount(dir.path()), 2u);  // no temporary folder left beside
 }
 
 TEST(CorpusOutput, OverwriteReplacesOurCorpus) {
     TempDir dir;
-    writeText(dir / "notes" / "a.txt", someText());
+    writeFile(dir / "notes" / "a.txt", someText());
     build(dir / "notes", dir / "corpus", false);
     ASSERT_TRUE(mts::isMtsCorpusFolder(dir / "corpus"));
     EXPECT_THROW(build(dir / "notes", dir / "corpus", false), mts::ConfigError);
-    writeText(dir / "notes" / "b.txt", someText());
+    writeFile(dir / "notes" / "b.txt", someText());
     const auto r = build(dir / "notes", dir / "corpus", true);
     EXPECT_EQ(r.summary.documents, 2u);
     EXPECT_TRUE(mts::isMtsCorpusFolder(dir / "corpus"));
@@ -88,15 +86,15 @@ TEST(CorpusOutput, OverwriteReplacesOurCorpus) {
 TEST(CorpusOutput, NeverOverASourceOrAroundOrInsideOne) {
     TempDir dir;
     // The source folder itself holds an old corpus: writing over it would delete the source.
-    writeText(dir / "notes" / "a.txt", someText());
+    writeFile(dir / "notes" / "a.txt", someText());
     build(dir / "notes", dir / "corpus", false);
     fs::copy(dir / "corpus", dir / "notes" / "old-corpus", fs::copy_options::recursive);
-    writeText(dir / "notes" / "manifest.json", "{\"format\": \"mts-corpus\"}");
+    writeFile(dir / "notes" / "manifest.json", "{\"format\": \"mts-corpus\"}");
     expectRefused(dir / "notes", dir / "notes", "over the source", dir / "notes" / "a.txt");
     // Inside the source (the walk would read its own output; the replace would delete a part).
     expectRefused(dir / "notes", dir / "notes" / "old-corpus", "inside the source", dir / "notes" / "old-corpus");
     // Around the source: a corpus folder that holds the source.
-    writeText(dir / "corpus" / "sub" / "c.txt", someText());
+    writeFile(dir / "corpus" / "sub" / "c.txt", someText());
     expectRefused(dir / "corpus" / "sub", dir / "corpus", "contains the source", dir / "corpus" / "sub" / "c.txt");
     // Through "..", a trailing separator or a symbolic link: the same folder.
     expectRefused(dir / "notes", dir / "notes" / ".." / "notes" / "", "over the source", dir / "notes" / "a.txt");
@@ -106,11 +104,11 @@ TEST(CorpusOutput, NeverOverASourceOrAroundOrInsideOne) {
 
 TEST(CorpusOutput, TrailingSeparatorNamesTheFolder) {
     TempDir dir;
-    writeText(dir / "notes" / "a.txt", someText());
+    writeFile(dir / "notes" / "a.txt", someText());
     const auto r = build(dir / "notes", (dir / "out").string() + "/", false);
     EXPECT_TRUE(mts::isMtsCorpusFolder(dir / "out"));
     EXPECT_EQ(r.summary.dir, dir / "out");
-    EXPECT_EQ(entries(dir.path()), 2u);  // notes and out, nothing else
+    EXPECT_EQ(entryCount(dir.path()), 2u);  // notes and out, nothing else
     for (const auto& e : fs::directory_iterator(dir / "out"))
         EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
     EXPECT_EQ(mts::corpusOutputDir("a/b//"), fs::path("a/b"));

@@ -19,6 +19,9 @@
 #include "mts/core/corpus/corpus_builder.h"
 #include "mts/core/tokenize/tokenizer.h"
 #include "shared_data.h"
+#include "test_files.h"
+
+using mts::test::readFile;
 
 namespace {
 
@@ -39,13 +42,6 @@ std::string prose(size_t bytes, unsigned seed) {
     return out;
 }
 
-std::string readAll(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 mts::CorpusBuildResult build(const fs::path& out, const std::vector<CorpusDocument>& docs, double fraction,
                              uint64_t seed) {
     mts::CorpusBuildConfig cfg;
@@ -62,7 +58,7 @@ mts::CorpusBuildResult build(const fs::path& out, const std::vector<CorpusDocume
 
 std::vector<nlohmann::json> documentLines(const fs::path& corpus) {
     std::vector<nlohmann::json> out;
-    std::istringstream in(readAll(corpus / "documents.jsonl"));
+    std::istringstream in(readFile(corpus / "documents.jsonl"));
     for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
     return out;
 }
@@ -102,7 +98,7 @@ TEST(CorpusSplit, HoldsTheFractionFromEveryKindAndAllAlongALargeDocument) {
     EXPECT_LT(first, bookAt / 4);
     EXPECT_GT(last, bookAt * 3 / 4);
     // The manifest and the corpus reader agree with the summary.
-    const auto m = nlohmann::json::parse(readAll(tmp / "c" / "manifest.json"));
+    const auto m = nlohmann::json::parse(readFile(tmp / "c" / "manifest.json"));
     EXPECT_EQ(m["split"]["by"], "chunks");
     EXPECT_EQ(m["tokens"]["val"], r.summary.valTokens);
     EXPECT_EQ(m["kinds"]["markdown"]["val_tokens"], r.summary.kinds.at("markdown").valTokens);
@@ -132,8 +128,8 @@ TEST(CorpusSplit, ReproducibleFromTheSeedAndEveryTokenKeptOnce) {
     build(tmp / "s1again", docs, 0.1, 42);
     build(tmp / "s2", docs, 0.1, 43);
     for (const char* f : {"train.bin", "val.bin", "documents.jsonl"})
-        EXPECT_EQ(readAll(tmp / "s1" / f), readAll(tmp / "s1again" / f)) << f;
-    EXPECT_NE(readAll(tmp / "s1" / "val.bin"), readAll(tmp / "s2" / "val.bin"));
+        EXPECT_EQ(readFile(tmp / "s1" / f), readFile(tmp / "s1again" / f)) << f;
+    EXPECT_NE(readFile(tmp / "s1" / "val.bin"), readFile(tmp / "s2" / "val.bin"));
 
     // Putting each document's pieces back together gives the document (nothing lost or doubled).
     const mts::Corpus c = mts::openCorpus(tmp / "s2");

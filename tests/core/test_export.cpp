@@ -13,6 +13,9 @@
 #include "mts/core/model/model_factory.h"
 #include "mts/core/runtime/errors.h"
 #include "shared_data.h"
+#include "test_files.h"
+
+using mts::test::readJson;
 
 namespace {
 
@@ -21,12 +24,7 @@ using nlohmann::json;
 using mts::test::TempDir;
 namespace gguf = mts::gguf;
 
-json readJson(const fs::path& p) {
-    std::ifstream in(p);
-    return json::parse(in);
-}
-
-mts::LanguageModel tinyMamba(int64_t vocab = 257, bool tied = true) {
+mts::LanguageModel exportMamba(int64_t vocab = 257, bool tied = true) {
     mts::ModelConfig c;
     c.arch = mts::Architecture::Mamba;
     c.dModel = 16;
@@ -63,7 +61,7 @@ const std::string kSample = "Hello, wörld! <|endoftext|> 日本語 \xf0\x9f\x99
 }  // namespace
 
 TEST(ExportHf, MambaRoundTripIsBitIdentical) {
-    auto model = tinyMamba();
+    auto model = exportMamba();
     auto tok = mts::makeByteTokenizer();
     TempDir dir;
     auto r = mts::exportHuggingFace(*model, *tok, dir.path(), mts::ExportDtype::F32);
@@ -103,7 +101,7 @@ TEST(ExportHf, MambaRoundTripIsBitIdentical) {
 }
 
 TEST(ExportHf, Float16StoresHalfWeights) {
-    auto model = tinyMamba(257, /*tied=*/false);
+    auto model = exportMamba(257, /*tied=*/false);
     auto tok = mts::makeByteTokenizer();
     TempDir dir;
     mts::exportHuggingFace(*model, *tok, dir.path(), mts::ExportDtype::F16);
@@ -156,7 +154,7 @@ TEST(ExportHf, TransformerAsGpt2) {
 
 TEST(ExportGguf, EveryKeyAndTensorReadsBack) {
     for (auto dtype : {mts::ExportDtype::F32, mts::ExportDtype::F16}) {
-        auto model = tinyMamba();
+        auto model = exportMamba();
         auto tok = mts::makeByteTokenizer();
         TempDir dir;
         auto out = dir / "tiny.gguf";
@@ -237,7 +235,7 @@ TEST(ExportGguf, EveryKeyAndTensorReadsBack) {
 TEST(ExportGguf, UntiedHeadAndBpeTokenizer) {
     MTS_REQUIRE_SHARED(tokDir, "fixtures/tokenizer-gpt2");
     auto tok = mts::loadTokenizer(tokDir);
-    auto model = tinyMamba(tok->vocabSize(), /*tied=*/false);
+    auto model = exportMamba(tok->vocabSize(), /*tied=*/false);
     TempDir dir;
     mts::exportGguf(*model, *tok, dir / "bpe.gguf", mts::ExportDtype::F32);
     auto f = gguf::readFile(dir / "bpe.gguf");
@@ -260,7 +258,7 @@ TEST(ExportGguf, RejectsWhatLlamaCppCannotRun) {
     TempDir dir;
     auto t = tinyTransformer();
     EXPECT_THROW(mts::exportGguf(*t, *tok, dir / "t.gguf", mts::ExportDtype::F32), mts::ConfigError);
-    mts::ModelConfig c = tinyMamba()->config();
+    mts::ModelConfig c = exportMamba()->config();
     c.residualGate = true;
     auto variant = mts::createModel(c);
     EXPECT_THROW(mts::exportGguf(*variant, *tok, dir / "v.gguf", mts::ExportDtype::F32), mts::ConfigError);

@@ -6,13 +6,11 @@
 
 #include "mts/core/kernels/gated_rms_norm.h"
 #include "mts/core/kernels/scan_cpu.h"
+#include "tensor_checks.h"
+
+using mts::test::relDiff;
 
 namespace {
-
-double relDiff(const torch::Tensor& got, const torch::Tensor& ref) {
-    return (got.to(torch::kFloat64) - ref.to(torch::kFloat64)).abs().max().item<double>() /
-           std::max(1.0, ref.abs().max().item<double>());
-}
 
 void checkAgainstReference(int64_t rows, int64_t dim, int64_t groups) {
     SCOPED_TRACE(testing::Message() << "dim " << dim << " groups " << groups << " isa "

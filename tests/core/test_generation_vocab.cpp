@@ -19,6 +19,8 @@
 #include "mts/core/tokenize/tokenizer.h"
 #include "shared_data.h"
 
+using mts::test::joinIds;
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -50,12 +52,6 @@ fs::path fixtureWithSmallTokenizer(const fs::path& fixture, const TempDir& tmp) 
     trainer.addText("alpha beta gamma alpha beta alpha");
     trainer.train()->save(out / "tokenizer.json");
     return out;
-}
-
-std::string joinIds(const std::vector<int32_t>& ids) {
-    std::string s;
-    for (size_t i = 0; i < ids.size(); ++i) s += (i ? "," : "") + std::to_string(ids[i]);
-    return s;
 }
 
 size_t count(const std::string& text, const std::string& what) {

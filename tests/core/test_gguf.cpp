@@ -9,6 +9,9 @@
 #include "mts/core/formats/gguf.h"
 #include "mts/core/runtime/errors.h"
 #include "shared_data.h"
+#include "test_files.h"
+
+using mts::test::readFile;
 
 namespace {
 
@@ -17,11 +20,6 @@ using mts::test::TempDir;
 namespace gguf = mts::gguf;
 using gguf::Value;
 using gguf::ValueType;
-
-std::string readAll(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 // Hand-built GGUF bytes for malformed cases.
 class Bytes {
@@ -174,7 +172,7 @@ TEST(Gguf, RejectsTruncationAnywhere) {
     auto w = sampleWriter();
     w.addTensor("t", torch::randn({4, 3}), gguf::TensorType::F32);
     w.write(dir / "ok.gguf");
-    const std::string bytes = readAll(dir / "ok.gguf");
+    const std::string bytes = readFile(dir / "ok.gguf");
     for (size_t cut = 0; cut < bytes.size(); ++cut)
         EXPECT_THROW(gguf::parse(bytes.data(), cut, "mem.gguf"), FormatError) << "cut at " << cut;
     EXPECT_NO_THROW(gguf::parse(bytes.data(), bytes.size(), "mem.gguf"));

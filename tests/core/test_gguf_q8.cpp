@@ -16,16 +16,14 @@
 #include "mts/core/runtime/errors.h"
 #include "mts/core/tokenize/tokenizer.h"
 #include "shared_data.h"
+#include "test_files.h"
+
+using mts::test::readFile;
 
 namespace {
 
 namespace gguf = mts::gguf;
 using mts::test::TempDir;
-
-std::string readAll(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 TEST(GgufQ8, WritesLlamaCppBlocksAndReadsThemBackWithinHalfAStep) {
     TempDir dir;
@@ -35,7 +33,7 @@ TEST(GgufQ8, WritesLlamaCppBlocksAndReadsThemBackWithinHalfAStep) {
     wr.set("general.architecture", gguf::Value::str("test"));
     wr.addTensor("m", w, gguf::TensorType::Q8_0);
     wr.write(dir.path() / "q.gguf");
-    const std::string bytes = readAll(dir.path() / "q.gguf");
+    const std::string bytes = readFile(dir.path() / "q.gguf");
     const gguf::File f = gguf::parse(bytes.data(), bytes.size(), "q.gguf");
     ASSERT_EQ(f.tensorInfos.size(), 1u);
     EXPECT_EQ(f.tensorInfos[0].type, gguf::TensorType::Q8_0);
@@ -75,7 +73,7 @@ TEST(GgufQ8, MalformedEightBitFilesAreRefusedNamingFileAndTensor) {
     gguf::Writer wr;
     wr.addTensor("blk.0.ssm_in.weight", torch::randn({2, 32}), gguf::TensorType::Q8_0);
     wr.write(dir.path() / "q.gguf");
-    const std::string good = readAll(dir.path() / "q.gguf");
+    const std::string good = readFile(dir.path() / "q.gguf");
     EXPECT_NO_THROW(gguf::parse(good.data(), good.size(), "q.gguf"));
     auto expectRefused = [](const std::string& bytes, const std::string& wanted) {
         try {

@@ -36,7 +36,7 @@ using mts::test::idTensor;
 using mts::test::maxScaledError;
 using mts::test::someIds;
 
-double tolerance(WeightType t) {
+double mamba2Tolerance(WeightType t) {
     switch (t) {
         case WeightType::F32: return 1e-5;
         case WeightType::Bf16: return 0.1;
@@ -48,7 +48,7 @@ double tolerance(WeightType t) {
 
 // D 48 -> D_inner 96 = 6 heads of 16 in 2 groups; N 20 (vector tails); chunk 4 (prefill over
 // several chunks, the last one partial). The variant has biases and an untied head.
-mts::ModelConfig smallConfig(bool variants) {
+mts::ModelConfig smallMamba2Config(bool variants) {
     mts::ModelConfig c;
     c.arch = mts::Architecture::Mamba2;
     c.dModel = 48;
@@ -68,7 +68,7 @@ mts::ModelConfig smallConfig(bool variants) {
 
 // Random weights with larger dt so the state carries information across tokens, and non-zero
 // biases and norm weights so every term is exercised.
-mts::LanguageModel makeModel(const mts::ModelConfig& c, uint64_t seed) {
+mts::LanguageModel makeMamba2Model(const mts::ModelConfig& c, uint64_t seed) {
     torch::manual_seed(seed);
     mts::LanguageModel m = mts::createModel(c);
     torch::NoGradGuard g;
@@ -89,16 +89,16 @@ mts::LanguageModel makeModel(const mts::ModelConfig& c, uint64_t seed) {
 }
 
 // Reference logits (L, V) of the full-sequence forward in double.
-torch::Tensor forwardDouble(const mts::ModelConfig& c, uint64_t seed, const std::vector<int32_t>& ids) {
-    return mts::test::forwardInDouble(makeModel(c, seed), ids);
+torch::Tensor forwardMamba2Double(const mts::ModelConfig& c, uint64_t seed, const std::vector<int32_t>& ids) {
+    return mts::test::forwardInDouble(makeMamba2Model(c, seed), ids);
 }
 
 TEST(InferenceModelMamba2, EveryPrecisionStepMatchesTheForwardInDoubleAndTheLibTorchStep) {
     for (bool variants : {false, true}) {
-        const mts::ModelConfig c = smallConfig(variants);
+        const mts::ModelConfig c = smallMamba2Config(variants);
         const std::vector<int32_t> ids = someIds(12, c.vocabSize);
-        const torch::Tensor ref = forwardDouble(c, 7, ids);  // (L, V)
-        mts::LanguageModel model = makeModel(c, 7);
+        const torch::Tensor ref = forwardMamba2Double(c, 7, ids);  // (L, V)
+        mts::LanguageModel model = makeMamba2Model(c, 7);
         ASSERT_TRUE(mts::InferenceModel::supports(*model));
         // LibTorch's fp32 step path, the one --weights reference decodes with.
         std::vector<torch::Tensor> libtorch;
@@ -116,8 +116,8 @@ TEST(InferenceModelMamba2, EveryPrecisionStepMatchesTheForwardInDoubleAndTheLibT
                 worstRef = std::max(worstRef, maxScaledError(logits, ref[static_cast<int64_t>(pos)]));
                 worstStep = std::max(worstStep, maxScaledError(logits, libtorch[pos]));
             }
-            EXPECT_LT(worstRef, tolerance(t)) << mts::decode::toString(t) << " variants " << variants;
-            EXPECT_LT(worstStep, tolerance(t)) << mts::decode::toString(t) << " variants " << variants;
+            EXPECT_LT(worstRef, mamba2Tolerance(t)) << mts::decode::toString(t) << " variants " << variants;
+            EXPECT_LT(worstStep, mamba2Tolerance(t)) << mts::decode::toString(t) << " variants " << variants;
             EXPECT_EQ(state->position, static_cast<int64_t>(ids.size()));
             // Per layer: conv (D_inner + 2 G N) * (K-1) + ssm H * P * N = D_inner * N floats.
             const int64_t convDim = c.dInner() + 2 * c.nGroups * c.dState;
@@ -128,10 +128,10 @@ TEST(InferenceModelMamba2, EveryPrecisionStepMatchesTheForwardInDoubleAndTheLibT
 }
 
 TEST(InferenceModelMamba2, ChunkedPrefillThenFusedStepsMatchFusedStepsOnly) {
-    const mts::ModelConfig c = smallConfig(false);
+    const mts::ModelConfig c = smallMamba2Config(false);
     const std::vector<int32_t> ids = someIds(20, c.vocabSize);
-    const torch::Tensor ref = forwardDouble(c, 3, ids);
-    mts::LanguageModel model = makeModel(c, 3);
+    const torch::Tensor ref = forwardMamba2Double(c, 3, ids);
+    mts::LanguageModel model = makeMamba2Model(c, 3);
     mts::InferenceModel inf(*model, WeightType::F32);
     std::vector<std::vector<float>> stepsOnly;
     {
@@ -156,9 +156,9 @@ TEST(InferenceModelMamba2, ChunkedPrefillThenFusedStepsMatchFusedStepsOnly) {
 // loadState copies a prefilled training state (conv and SSM state, exactly), so the next fused
 // step agrees with LibTorch's; a Mamba-1 state, a batch-2 state or a layer out of range is refused.
 TEST(InferenceModelMamba2, LoadStateTakesTheTrainedStateAndRefusesOtherKinds) {
-    const mts::ModelConfig c = smallConfig(false);
+    const mts::ModelConfig c = smallMamba2Config(false);
     const std::vector<int32_t> ids = someIds(9, c.vocabSize);
-    mts::LanguageModel model = makeModel(c, 5);
+    mts::LanguageModel model = makeMamba2Model(c, 5);
     torch::NoGradGuard g;
     auto trained = model->newState(1);
     model->prefill(idTensor(ids), *trained);
@@ -193,8 +193,8 @@ TEST(InferenceModelMamba2, LoadStateTakesTheTrainedStateAndRefusesOtherKinds) {
 }
 
 TEST(InferenceModelMamba2, GreedyContinuationsAgreeWithTheLibTorchPath) {
-    const mts::ModelConfig c = smallConfig(true);
-    mts::LanguageModel model = makeModel(c, 11);
+    const mts::ModelConfig c = smallMamba2Config(true);
+    mts::LanguageModel model = makeMamba2Model(c, 11);
     const std::vector<int32_t> prompt = someIds(7, c.vocabSize);
     const int64_t n = 24;
     std::vector<int32_t> reference;
@@ -217,14 +217,14 @@ TEST(InferenceModelMamba2, GreedyContinuationsAgreeWithTheLibTorchPath) {
             EXPECT_EQ(r.ids, reference);
             continue;
         }
-        // Lower precisions: each choice is within the precision's tolerance of the best logit
+        // Lower precisions: each choice is within the precision's mamba2Tolerance of the best logit
         // of the reference model given the same history.
         std::vector<int32_t> history = prompt;
         torch::NoGradGuard g;
         for (int32_t id : r.ids) {
             const torch::Tensor logits = model->forward(idTensor(history))[0][-1].to(torch::kDouble);
             const double gap = (logits.max() - logits[id]).item<double>() / logits.std().item<double>();
-            EXPECT_LE(gap, 2 * tolerance(mts::decode::weightTypeFromString(w))) << w;
+            EXPECT_LE(gap, 2 * mamba2Tolerance(mts::decode::weightTypeFromString(w))) << w;
             history.push_back(id);
         }
     }

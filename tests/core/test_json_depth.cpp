@@ -18,6 +18,9 @@
 #include "mts/core/train/checkpoint.h"
 #include "runtime/json_file.h"
 #include "shared_data.h"
+#include "test_files.h"
+
+using mts::test::writeFile;
 
 namespace {
 
@@ -31,11 +34,6 @@ std::string nested(int depth) {
     s += '1';
     for (int i = 1; i < depth; ++i) s += ']';
     return s + "}";
-}
-
-void writeText(const fs::path& p, const std::string& text) {
-    std::ofstream out(p, std::ios::binary);
-    out << text;
 }
 
 // `read` must throw a FormatError naming `file` and saying the nesting was refused.
@@ -76,28 +74,28 @@ TEST(JsonDepth, EveryCoreReaderRefusesDeepNesting) {
     const std::string deep = nested(200);
 
     const fs::path config = dir / "config.json";
-    writeText(config, deep);
+    writeFile(config, deep);
     expectDepthRefused(config, [&] { mts::readCheckpointConfig(config); });
 
     const fs::path tokenizer = dir / "tokenizer.json";
-    writeText(tokenizer, deep);
+    writeFile(tokenizer, deep);
     expectDepthRefused(tokenizer, [&] { mts::loadTokenizer(tokenizer); });
 
     fs::create_directories(dir / "gpt2");
     const fs::path vocab = dir / "gpt2" / "vocab.json";
-    writeText(vocab, deep);
-    writeText(dir / "gpt2" / "merges.txt", "#version: 0.2\n");
+    writeFile(vocab, deep);
+    writeFile(dir / "gpt2" / "merges.txt", "#version: 0.2\n");
     expectDepthRefused(vocab, [&] { mts::loadTokenizer(dir / "gpt2"); });
 
     fs::create_directories(dir / "corpus");
     const fs::path manifest = dir / "corpus" / "manifest.json";
-    writeText(manifest, deep);
+    writeFile(manifest, deep);
     expectDepthRefused(manifest, [&] { mts::openCorpus(dir / "corpus"); });
     expectDepthRefused(manifest, [&] { mts::readCorpusInfo(dir / "corpus"); });
 
     fs::create_directories(dir / "ckpt");
     const fs::path state = dir / "ckpt" / "trainer_state.json";
-    writeText(state, deep);
+    writeFile(state, deep);
     expectDepthRefused(state, [&] { mts::readCheckpoint(dir / "ckpt"); });
 
     // A safetensors header is JSON too.
@@ -106,7 +104,7 @@ TEST(JsonDepth, EveryCoreReaderRefusesDeepNesting) {
     for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
     bytes += header;
     const fs::path st = dir / "model.safetensors";
-    writeText(st, bytes);
+    writeFile(st, bytes);
     expectDepthRefused(st, [&] { mts::readSafetensors(st); });
 }
 

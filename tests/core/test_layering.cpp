@@ -13,17 +13,13 @@
 #include <gtest/gtest.h>
 
 #include "shared_data.h"
+#include "test_files.h"
+
+using mts::test::readFile;
 
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string readAll(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 std::vector<std::string> roomNames(const fs::path& srcDir) {
     std::vector<std::string> rooms;
@@ -35,7 +31,7 @@ std::vector<std::string> roomNames(const fs::path& srcDir) {
 
 // "May include: runtime, kernels." -> {runtime, kernels}; "every other room" -> all.
 std::set<std::string> allowedRooms(const fs::path& readme, const std::vector<std::string>& rooms) {
-    const std::string text = readAll(readme);
+    const std::string text = readFile(readme);
     const auto at = text.find("May include:");
     if (at == std::string::npos) return {"<no 'May include:' line>"};
     const std::string line = text.substr(at, text.find('\n', at) - at);
@@ -79,7 +75,7 @@ TEST(Layering, RoomsIncludeOnlyWhatTheirReadmeAllows) {
             const auto ext = e.path().extension();
             if (!e.is_regular_file() || (ext != ".h" && ext != ".cpp" && ext != ".cu" && ext != ".cuh")) continue;
             const std::string room = fs::relative(e.path(), base).begin()->string();
-            const std::string text = readAll(e.path());
+            const std::string text = readFile(e.path());
             for (std::sregex_iterator it(text.begin(), text.end(), include), end; it != end; ++it) {
                 const std::string target = (*it)[1];
                 ++checked;

@@ -18,7 +18,7 @@ namespace gguf = mts::gguf;
 using mts::test::TempDir;
 
 // d_model 32, d_inner 64, 4 heads of 16, 2 groups, state 8, kernel 4, 2 layers, 257 -> 264 rows.
-mts::ModelConfig tinyConfig(bool tied = true) {
+mts::ModelConfig tinyGgufConfig(bool tied = true) {
     mts::ModelConfig c;
     c.arch = mts::Architecture::Mamba2;
     c.dModel = 32;
@@ -76,7 +76,7 @@ std::vector<int64_t> neOf(const gguf::File& f, const std::string& name) {
 }
 
 TEST(Mamba2Gguf, EveryKeyTensorAndShapeReadsBack) {
-    const mts::ModelConfig c = tinyConfig();
+    const mts::ModelConfig c = tinyGgufConfig();
     const auto p = tinyParams(c);
     auto tok = mts::makeByteTokenizer();
     for (auto dtype : {mts::ExportDtype::F32, mts::ExportDtype::F16, mts::ExportDtype::Q8_0}) {
@@ -156,7 +156,7 @@ TEST(Mamba2Gguf, EveryKeyTensorAndShapeReadsBack) {
 }
 
 TEST(Mamba2Gguf, UntiedHeadIsWrittenAsOutput) {
-    const mts::ModelConfig c = tinyConfig(/*tied=*/false);
+    const mts::ModelConfig c = tinyGgufConfig(/*tied=*/false);
     const auto p = tinyParams(c);
     auto tok = mts::makeByteTokenizer();
     TempDir dir;
@@ -178,11 +178,11 @@ TEST(Mamba2Gguf, RefusesWhatLlamaCppCannotRunAndMisshapenParameters) {
         }
         return "";
     };
-    mts::ModelConfig c = tinyConfig();
+    mts::ModelConfig c = tinyGgufConfig();
     auto p = tinyParams(c);
     c.projBias = true;
     EXPECT_NE(message(c, p).find("proj_bias"), std::string::npos) << message(c, p);
-    c = tinyConfig();
+    c = tinyGgufConfig();
     auto bad = p;
     bad["backbone.layers.1.mixer.in_proj.weight"] = torch::zeros({163, 32});
     EXPECT_NE(message(c, bad).find("backbone.layers.1.mixer.in_proj.weight: shape [163, 32] but the Mamba-2 config "

@@ -52,14 +52,14 @@ mts::LanguageModel tinyModel(bool tied = true) {
     return m;
 }
 
-std::map<std::string, torch::Tensor> params(mts::LanguageModelImpl& m) {
+std::map<std::string, torch::Tensor> paramCopies(mts::LanguageModelImpl& m) {
     std::map<std::string, torch::Tensor> out;
     for (const auto& p : m.named_parameters(true)) out[p.key()] = p.value().detach().clone();
     return out;
 }
 
 void expectSameParameters(mts::LanguageModelImpl& got, const std::map<std::string, torch::Tensor>& want) {
-    const auto g = params(got);
+    const auto g = paramCopies(got);
     ASSERT_EQ(g.size(), want.size());
     for (const auto& [k, t] : want) {
         ASSERT_TRUE(g.count(k)) << k;
@@ -76,7 +76,7 @@ torch::Tensor logitsOf(mts::LanguageModelImpl& m) {
 
 TEST(Mamba2ModelIo, ParameterNamesAndCountAreTheHuggingFaceOnes) {
     auto m = tinyModel();
-    const auto p = params(*m);
+    const auto p = paramCopies(*m);
     // transformers' Mamba2ForCausalLM names (the exporter relies on them).
     for (const char* k : {"backbone.embeddings.weight", "backbone.norm_f.weight", "backbone.layers.1.norm.weight",
                           "backbone.layers.1.mixer.in_proj.weight", "backbone.layers.1.mixer.conv1d.weight",
@@ -93,7 +93,7 @@ TEST(Mamba2ModelIo, ParameterNamesAndCountAreTheHuggingFaceOnes) {
 TEST(Mamba2ModelIo, HuggingFaceExportLoadsBackBitExact) {
     for (bool tied : {true, false}) {
         auto m = tinyModel(tied);
-        const auto want = params(*m);
+        const auto want = paramCopies(*m);
         const torch::Tensor logits = logitsOf(*m);
         auto tok = mts::makeByteTokenizer();
         TempDir dir;
@@ -128,7 +128,7 @@ TEST(Mamba2ModelIo, HuggingFaceExportLoadsBackBitExact) {
 
 TEST(Mamba2ModelIo, StateSpacesFolderLoadsWithItsNaming) {
     auto m = tinyModel();
-    const auto want = params(*m);
+    const auto want = paramCopies(*m);
     TempDir dir;
     // mamba_ssm's layout: unpadded vocab_size with its padding multiple, ssm_cfg, the embedding
     // under "embedding", the tied head stored as well, a torch.save zip pickle.
@@ -167,7 +167,7 @@ TEST(Mamba2ModelIo, StateSpacesFolderLoadsWithItsNaming) {
 
 TEST(Mamba2ModelIo, GgufExportOfAModelHoldsTheMamba2Tensors) {
     auto m = tinyModel();
-    const auto p = params(*m);
+    const auto p = paramCopies(*m);
     auto tok = mts::makeByteTokenizer();
     TempDir dir;
     mts::exportGguf(*m, *tok, dir / "m.gguf", mts::ExportDtype::F32);

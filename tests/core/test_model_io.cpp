@@ -12,6 +12,11 @@
 #include "mts/core/model/model_factory.h"
 #include "mts/core/runtime/errors.h"
 #include "shared_data.h"
+#include "test_files.h"
+
+using mts::test::readJson;
+using mts::test::writeFile;
+using mts::test::writeJson;
 
 namespace {
 
@@ -19,18 +24,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using mts::FormatError;
 using mts::test::TempDir;
-
-json readJson(const fs::path& p) {
-    std::ifstream in(p);
-    return json::parse(in);
-}
-
-void writeText(const fs::path& p, const std::string& text) {
-    std::ofstream out(p, std::ios::binary);
-    out << text;
-}
-
-void writeJson(const fs::path& p, const json& j) { writeText(p, j.dump(2)); }
 
 // Expects loadModel(dir) to throw a FormatError whose message contains every needle.
 void expectLoadError(const fs::path& dir, std::initializer_list<std::string> needles) {
@@ -43,6 +36,9 @@ void expectLoadError(const fs::path& dir, std::initializer_list<std::string> nee
     }
 }
 
+}  // namespace
+
+// Outside the anonymous namespace: TEST_F derives from it (and core tests build in batches).
 class ModelIo : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -100,8 +96,6 @@ protected:
     fs::path m_tmp = m_tmpDir.path();
     int m_count = 0;
 };
-
-}  // namespace
 
 TEST_F(ModelIo, LoadsHuggingFaceFixture) {
     auto lm = mts::loadModel(m_fixture);
@@ -211,7 +205,7 @@ TEST_F(ModelIo, LoadsShardedCheckpoint) {
     bad["weight_map"].erase("backbone.norm_f.weight");
     writeJson(d / "model.safetensors.index.json", bad);
     expectLoadError(d, {"backbone.norm_f.weight", "not listed"});
-    writeText(d / "model.safetensors.index.json", "{\"weight_map\": [");
+    writeFile(d / "model.safetensors.index.json", "{\"weight_map\": [");
     expectLoadError(d, {"model.safetensors.index.json", "not valid JSON"});
 }
 
@@ -245,7 +239,7 @@ TEST_F(ModelIo, IntegerWeightsAreAnError) {
 
 TEST_F(ModelIo, BadConfigIsAnError) {
     auto d = copyOfFixture();
-    writeText(d / "config.json", "{\"hidden_size\": 64,");
+    writeFile(d / "config.json", "{\"hidden_size\": 64,");
     expectLoadError(d, {"config.json", "not valid JSON"});
     auto cfg = m_config;
     cfg.erase("hidden_size");
@@ -280,7 +274,7 @@ TEST_F(ModelIo, PytorchBinOnly) {
     auto d = m_tmp / "bin";
     fs::create_directories(d);
     writeJson(d / "config.json", m_config);
-    writeText(d / "pytorch_model.bin", "PK\x03\x04 this is not a real pickle");
+    writeFile(d / "pytorch_model.bin", "PK\x03\x04 this is not a real pickle");
     expectLoadError(d, {"pytorch_model.bin", "convert it to safetensors"});
     // A zip pickle LibTorch can read (what torch.save writes) loads.
     c10::Dict<std::string, torch::Tensor> dict;
@@ -333,9 +327,9 @@ TEST_F(ModelIo, ResolvesRunFolders) {
     }
     fs::create_directories(run / "checkpoints" / "step-00000900");  // incomplete: no config.json
     EXPECT_EQ(mts::resolveModelDir(run), run / "checkpoints" / "step-00000200");
-    writeText(run / "checkpoints" / "latest.txt", "step-00000030\n");
+    writeFile(run / "checkpoints" / "latest.txt", "step-00000030\n");
     EXPECT_EQ(mts::resolveModelDir(run), run / "checkpoints" / "step-00000030");
-    writeText(run / "checkpoints" / "latest.txt", "step-00000900\n");
+    writeFile(run / "checkpoints" / "latest.txt", "step-00000900\n");
     EXPECT_THROW(mts::resolveModelDir(run), FormatError);
     // A checkpoint folder, or its config.json, is taken as is.
     EXPECT_EQ(mts::resolveModelDir(run / "checkpoints" / "step-00000010"), run / "checkpoints" / "step-00000010");

@@ -13,17 +13,13 @@
 #include "mts/core/formats/model_io.h"
 #include "mts/core/model/model_factory.h"
 #include "shared_data.h"
+#include "test_files.h"
+
+using mts::test::readFile;
 
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string readFile(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 struct CliRun {
     int rc;

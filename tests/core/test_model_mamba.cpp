@@ -13,6 +13,9 @@
 #include "mts/core/model/model_factory.h"
 #include "mts/core/runtime/errors.h"
 #include "mts/core/runtime/torch_compat.h"
+#include "tensor_checks.h"
+
+using mts::test::maxDiff;
 
 namespace {
 
@@ -27,8 +30,6 @@ mts::ModelConfig tinyMamba() {
     c.expand = 2;
     return c;
 }
-
-double maxDiff(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
 
 TEST(MambaModel, ParameterNamesAreTheHuggingFaceKeys) {
     torch::manual_seed(0);

@@ -16,6 +16,9 @@
 #include "mts/core/model/parameter_count.h"
 #include "mts/core/runtime/errors.h"
 #include "mts/core/runtime/torch_compat.h"
+#include "tensor_checks.h"
+
+using mts::test::maxDiff;
 
 namespace {
 
@@ -32,10 +35,6 @@ mts::ModelConfig tinyMamba2() {
     c.nGroups = 2;
     c.chunkSize = 5;  // does not divide the test lengths
     return c;
-}
-
-double maxDiff(const torch::Tensor& a, const torch::Tensor& b) {
-    return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
 }
 
 TEST(Mamba2Model, ParameterNamesAndShapesAreTheHuggingFaceKeys) {

@@ -17,6 +17,10 @@
 #include "mts/core/tokenize/tokenizer.h"
 #include "mts/core/train/memory_estimate.h"
 #include "shared_data.h"
+#include "test_files.h"
+
+using mts::test::readJson;
+using mts::test::writeJson;
 
 namespace {
 
@@ -32,9 +36,6 @@ mts::ModelConfig tiny() {
     c.vocabSize = 257;
     return c;
 }
-
-json readJson(const fs::path& p) { return json::parse(std::ifstream(p)); }
-void writeJson(const fs::path& p, const json& j) { std::ofstream(p) << j.dump(2); }
 
 // The FormatError message of loadModel(dir), or "" when it loads.
 std::string loadError(const fs::path& dir) {

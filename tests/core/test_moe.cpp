@@ -10,6 +10,9 @@
 #include "model/moe_transformer.h"
 #include "mts/core/model/model_factory.h"
 #include "mts/core/train/memory_estimate.h"
+#include "tensor_checks.h"
+
+using mts::test::maxDiff;
 
 namespace mts {
 namespace {
@@ -27,8 +30,6 @@ ModelConfig tinyMoe(int64_t experts = 4, int64_t k = 2) {
     c.expertsPerToken = k;
     return c;
 }
-
-double maxDiff(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
 
 // One expert MLP in double: c_proj(gelu(c_fc(x))).
 torch::Tensor expertReference(TransformerMlp& e, const torch::Tensor& x) {

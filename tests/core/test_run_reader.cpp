@@ -11,6 +11,9 @@
 
 #include "mts/core/train/run_reader.h"
 #include "shared_data.h"
+#include "command_run.h"
+
+using mts::test::deadPid;
 
 namespace fs = std::filesystem;
 using namespace mts;
@@ -35,15 +38,6 @@ void writeRun(const fs::path& dir, const std::string& arch, int steps, double lo
               << "}\n";
     }
     m << R"({"type":"train","step":)";  // a half-written last line, as during training
-}
-
-// The pid of a process that has exited (and been reaped).
-pid_t deadPid() {
-    const pid_t child = ::fork();
-    if (child == 0) ::_exit(0);
-    int status = 0;
-    ::waitpid(child, &status, 0);
-    return child;
 }
 
 }  // namespace

@@ -33,7 +33,7 @@ void writeBytes(const std::filesystem::path& p, const std::string& bytes) {
 
 // Expects both the file reader and the in-memory parser to reject `bytes` with a FormatError
 // whose message names the file and contains `needle`.
-void expectRejected(const std::string& bytes, const std::string& needle) {
+void expectBadFile(const std::string& bytes, const std::string& needle) {
     TempDir dir;
     auto p = dir / "bad.safetensors";
     writeBytes(p, bytes);
@@ -136,86 +136,86 @@ TEST(Safetensors, RejectsMissingFile) {
 }
 
 TEST(Safetensors, RejectsShorterThanLengthField) {
-    expectRejected("", "truncated");
-    expectRejected(std::string("\x10\x00\x00", 3), "truncated");
+    expectBadFile("", "truncated");
+    expectBadFile(std::string("\x10\x00\x00", 3), "truncated");
 }
 
 TEST(Safetensors, RejectsHeaderLengthBeyondFile) {
-    expectRejected(le64(1000) + "{}", "beyond the end of the file");
-    expectRejected(le64(~0ull) + "{}", "beyond the end of the file");
+    expectBadFile(le64(1000) + "{}", "beyond the end of the file");
+    expectBadFile(le64(~0ull) + "{}", "beyond the end of the file");
 }
 
 TEST(Safetensors, RejectsTruncatedData) {
     std::string h = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
-    expectRejected(rawFile(h, std::string(5, '\0')), "beyond the data buffer");
+    expectBadFile(rawFile(h, std::string(5, '\0')), "beyond the data buffer");
 }
 
 TEST(Safetensors, RejectsInvalidJson) {
-    expectRejected(rawFile("{\"a\": ", ""), "not valid JSON");
-    expectRejected(rawFile("[1,2]", ""), "not a JSON object");
-    expectRejected(rawFile(std::string("{\"a\xff\":1}"), ""), "not valid JSON");
+    expectBadFile(rawFile("{\"a\": ", ""), "not valid JSON");
+    expectBadFile(rawFile("[1,2]", ""), "not a JSON object");
+    expectBadFile(rawFile(std::string("{\"a\xff\":1}"), ""), "not valid JSON");
 }
 
 TEST(Safetensors, RejectsUnknownDtype) {
     std::string h = R"({"a":{"dtype":"F8_E9","shape":[2],"data_offsets":[0,2]}})";
-    expectRejected(rawFile(h, "xx"), "unknown dtype 'F8_E9'");
+    expectBadFile(rawFile(h, "xx"), "unknown dtype 'F8_E9'");
 }
 
 TEST(Safetensors, RejectsShapeOffsetMismatch) {
     std::string h = R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})";
-    expectRejected(rawFile(h, kEightBytes), "need 12 bytes but data_offsets span 8");
+    expectBadFile(rawFile(h, kEightBytes), "need 12 bytes but data_offsets span 8");
 }
 
 TEST(Safetensors, RejectsBadShapeOrOffsetsTypes) {
-    expectRejected(rawFile(R"({"a":{"dtype":"U8","shape":[-1],"data_offsets":[0,8]}})", kEightBytes), "non-negative");
-    expectRejected(rawFile(R"({"a":{"dtype":"U8","shape":[8],"data_offsets":[0]}})", kEightBytes), "data_offsets must be");
-    expectRejected(rawFile(R"({"a":{"dtype":"U8","shape":[8],"data_offsets":[0,8.5]}})", kEightBytes), "non-negative integers");
-    expectRejected(rawFile(R"({"a":{"dtype":"U8","shape":"8","data_offsets":[0,8]}})", kEightBytes), "shape");
-    expectRejected(rawFile(R"({"a":{"shape":[8],"data_offsets":[0,8]}})", kEightBytes), "dtype");
-    expectRejected(rawFile(R"({"a":[1]})", kEightBytes), "not an object");
-    expectRejected(rawFile(R"({"a":{"dtype":"U8","shape":[8],"data_offsets":[8,0]}})", kEightBytes), "begin 8 > end 0");
-    expectRejected(rawFile(R"({"a":{"dtype":"U8","shape":[8],"data_offsets":[0,8],"x":1}})", kEightBytes), "unknown field");
+    expectBadFile(rawFile(R"({"a":{"dtype":"U8","shape":[-1],"data_offsets":[0,8]}})", kEightBytes), "non-negative");
+    expectBadFile(rawFile(R"({"a":{"dtype":"U8","shape":[8],"data_offsets":[0]}})", kEightBytes), "data_offsets must be");
+    expectBadFile(rawFile(R"({"a":{"dtype":"U8","shape":[8],"data_offsets":[0,8.5]}})", kEightBytes), "non-negative integers");
+    expectBadFile(rawFile(R"({"a":{"dtype":"U8","shape":"8","data_offsets":[0,8]}})", kEightBytes), "shape");
+    expectBadFile(rawFile(R"({"a":{"shape":[8],"data_offsets":[0,8]}})", kEightBytes), "dtype");
+    expectBadFile(rawFile(R"({"a":[1]})", kEightBytes), "not an object");
+    expectBadFile(rawFile(R"({"a":{"dtype":"U8","shape":[8],"data_offsets":[8,0]}})", kEightBytes), "begin 8 > end 0");
+    expectBadFile(rawFile(R"({"a":{"dtype":"U8","shape":[8],"data_offsets":[0,8],"x":1}})", kEightBytes), "unknown field");
 }
 
 TEST(Safetensors, RejectsHugeShapes) {
-    expectRejected(rawFile(R"({"a":{"dtype":"F64","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", kEightBytes),
+    expectBadFile(rawFile(R"({"a":{"dtype":"F64","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", kEightBytes),
                    "too large");
-    expectRejected(rawFile(R"({"a":{"dtype":"U8","shape":[0,4611686018427387904,4611686018427387904],"data_offsets":[0,0]},"b":{"dtype":"U8","shape":[8],"data_offsets":[0,8]}})", kEightBytes),
+    expectBadFile(rawFile(R"({"a":{"dtype":"U8","shape":[0,4611686018427387904,4611686018427387904],"data_offsets":[0,0]},"b":{"dtype":"U8","shape":[8],"data_offsets":[0,8]}})", kEightBytes),
                    "too large");
 }
 
 TEST(Safetensors, RejectsOutOfRangeOffsets) {
     std::string h = R"({"a":{"dtype":"U8","shape":[8],"data_offsets":[4,12]}})";
-    expectRejected(rawFile(h, kEightBytes), "beyond the data buffer");
+    expectBadFile(rawFile(h, kEightBytes), "beyond the data buffer");
 }
 
 TEST(Safetensors, RejectsOverlappingOffsets) {
     std::string h = R"({"a":{"dtype":"U8","shape":[6],"data_offsets":[0,6]},"b":{"dtype":"U8","shape":[4],"data_offsets":[4,8]}})";
-    expectRejected(rawFile(h, kEightBytes), "overlap");
+    expectBadFile(rawFile(h, kEightBytes), "overlap");
     std::string same = R"({"a":{"dtype":"U8","shape":[8],"data_offsets":[0,8]},"b":{"dtype":"U8","shape":[8],"data_offsets":[0,8]}})";
-    expectRejected(rawFile(same, kEightBytes), "overlap");
+    expectBadFile(rawFile(same, kEightBytes), "overlap");
 }
 
 TEST(Safetensors, RejectsUncoveredData) {
     std::string gap = R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[2],"data_offsets":[6,8]}})";
-    expectRejected(rawFile(gap, kEightBytes), "not covered");
+    expectBadFile(rawFile(gap, kEightBytes), "not covered");
     std::string tail = R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}})";
-    expectRejected(rawFile(tail, kEightBytes), "not covered");
+    expectBadFile(rawFile(tail, kEightBytes), "not covered");
 }
 
 TEST(Safetensors, RejectsDuplicateNames) {
     std::string h = R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"a":{"dtype":"U8","shape":[4],"data_offsets":[4,8]}})";
-    expectRejected(rawFile(h, kEightBytes), "duplicate tensor name 'a'");
+    expectBadFile(rawFile(h, kEightBytes), "duplicate tensor name 'a'");
 }
 
 TEST(Safetensors, RejectsBadMetadata) {
-    expectRejected(rawFile(R"({"__metadata__":{"k":1}})", ""), "not a string");
-    expectRejected(rawFile(R"({"__metadata__":[]})", ""), "__metadata__ is not an object");
+    expectBadFile(rawFile(R"({"__metadata__":{"k":1}})", ""), "not a string");
+    expectBadFile(rawFile(R"({"__metadata__":[]})", ""), "__metadata__ is not an object");
 }
 
 TEST(Safetensors, RejectsInvalidBoolValues) {
     std::string h = R"({"a":{"dtype":"BOOL","shape":[8],"data_offsets":[0,8]}})";
-    expectRejected(rawFile(h, std::string("\x00\x01\x00\x02\x00\x00\x00\x00", 8)), "BOOL value 2");
+    expectBadFile(rawFile(h, std::string("\x00\x01\x00\x02\x00\x00\x00\x00", 8)), "BOOL value 2");
 }
 
 TEST(Safetensors, TruncatingAValidFileAnywhereIsRejected) {

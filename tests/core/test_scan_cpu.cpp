@@ -11,6 +11,9 @@
 #include "mts/core/kernels/scan_cpu.h"
 #include "mts/core/kernels/selective_scan.h"
 #include "scan_oracle.h"
+#include "tensor_checks.h"
+
+using mts::test::relErr;
 
 namespace {
 
@@ -21,7 +24,7 @@ struct IsaScope {
     ~IsaScope() { mts::scan_cpu::setIsaOverride(""); }
 };
 
-struct Case {
+struct FusedCase {
     int64_t B, L, D, N;
     bool z, Dskip, bias, softplus, h0;
 };
@@ -31,7 +34,7 @@ struct Made {
     std::vector<Tensor> leaves;
 };
 
-Made makeInputs(const Case& c, torch::Dtype dtype, uint64_t seed) {
+Made makeInputs(const FusedCase& c, torch::Dtype dtype, uint64_t seed) {
     torch::manual_seed(seed);
     auto o = torch::TensorOptions().dtype(dtype);
     Made m;
@@ -56,17 +59,12 @@ Made makeInputs(const Case& c, torch::Dtype dtype, uint64_t seed) {
     return m;
 }
 
-double relErr(const Tensor& a, const Tensor& b) {
-    const double scale = b.abs().max().item<double>();
-    return (a - b).abs().max().item<double>() / std::max(scale, 1e-30);
-}
-
 // Runs fused and oracle with a loss touching y and the last state; compares y, lastState and
 // the gradient of every defined input.
 using ScanFn = std::function<mts::ScanOutputs(const mts::ScanInputs&)>;
 mts::ScanOutputs fused(const mts::ScanInputs& in) { return mts::selectiveScanFusedCpu(in, true); }
 
-void compareCase(const Case& c, torch::Dtype dtype, double tol, const std::string& isa,
+void compareCase(const FusedCase& c, torch::Dtype dtype, double tol, const std::string& isa,
                  const ScanFn& run = fused) {
     Made m = makeInputs(c, dtype, 1234 + c.B * 7 + c.L * 13 + c.D * 17 + c.N);
     auto o = torch::TensorOptions().dtype(dtype);
@@ -97,8 +95,8 @@ void compareCase(const Case& c, torch::Dtype dtype, double tol, const std::strin
     }
 }
 
-const std::vector<Case>& cases() {
-    static const std::vector<Case> cs = {
+const std::vector<FusedCase>& fusedCases() {
+    static const std::vector<FusedCase> cs = {
         {1, 7, 5, 16, true, true, true, true, false},     // batch 1, tiny odd shapes, tail lanes
         {2, 33, 37, 8, true, true, true, true, true},     // d_state 8, odd length over chunks
         {3, 17, 16, 16, false, false, false, true, false},  // no z, D, bias
@@ -113,14 +111,14 @@ const std::vector<Case>& cases() {
 TEST(ScanCpu, GradientsMatchOracleInDouble) {
     for (const auto& isa : mts::scan_cpu::availableIsas()) {
         IsaScope scope(isa);
-        for (const auto& c : cases()) compareCase(c, torch::kFloat64, 1e-6, isa);
+        for (const auto& c : fusedCases()) compareCase(c, torch::kFloat64, 1e-6, isa);
     }
 }
 
 TEST(ScanCpu, FloatMatchesOracle) {
     for (const auto& isa : mts::scan_cpu::availableIsas()) {
         IsaScope scope(isa);
-        for (const auto& c : cases()) compareCase(c, torch::kFloat32, 2e-4, isa);
+        for (const auto& c : fusedCases()) compareCase(c, torch::kFloat32, 2e-4, isa);
     }
 }
 
@@ -129,13 +127,13 @@ TEST(ScanCpu, FloatMatchesOracle) {
 TEST(ScanChunked, GradientsMatchOracleInDouble) {
     for (int64_t chunk : {1, 4, 8, 64}) {
         auto run = [chunk](const mts::ScanInputs& in) { return mts::selectiveScanChunked(in, true, chunk); };
-        for (const auto& c : cases()) compareCase(c, torch::kFloat64, 1e-6, "chunk " + std::to_string(chunk), run);
+        for (const auto& c : fusedCases()) compareCase(c, torch::kFloat64, 1e-6, "chunk " + std::to_string(chunk), run);
     }
 }
 
 TEST(ScanChunked, FloatMatchesOracleAndTheFusedKernel) {
     auto run = [](const mts::ScanInputs& in) { return mts::selectiveScanChunked(in, true, 8); };
-    for (const auto& c : cases()) compareCase(c, torch::kFloat32, 2e-4, "chunk 8", run);
+    for (const auto& c : fusedCases()) compareCase(c, torch::kFloat32, 2e-4, "chunk 8", run);
     Made m = makeInputs({2, 45, 24, 16, true, true, true, true, true}, torch::kFloat32, 11);
     torch::NoGradGuard ng;
     auto a = mts::selectiveScan(m.in, true, mts::ScanBackend::Chunked);
@@ -186,7 +184,7 @@ TEST(ScanCpu, StridedSlicesNeedNoCopyAndGiveTheSameResult) {
 // rounded once: equal to within one bf16 rounding (the fp32 gradients of A, B, C, D and the
 // bias to float accuracy). z is a slice of a wider tensor, as in the model; D has tail lanes.
 TEST(ScanCpu, Bf16ActivationsAreReadAndWrittenAsBf16) {
-    const std::vector<Case> bfCases = {{2, 37, 40, 16, true, true, true, true, false},
+    const std::vector<FusedCase> bfCases = {{2, 37, 40, 16, true, true, true, true, false},
                                        {1, 19, 9, 5, true, true, true, true, false},
                                        {3, 16, 16, 8, false, true, false, true, false}};
     for (const auto& isa : mts::scan_cpu::availableIsas()) {

@@ -7,6 +7,9 @@
 
 #include "mts/core/kernels/causal_conv.h"
 #include "mts/core/kernels/scan_cpu.h"
+#include "tensor_checks.h"
+
+using mts::test::relErr;
 
 namespace {
 
@@ -23,17 +26,13 @@ Tensor oracle(const Tensor& x, const Tensor& w, const Tensor& bias, bool silu, c
     return silu ? torch::silu(y) : y;
 }
 
-double relErr(const Tensor& a, const Tensor& b) {
-    return (a - b).abs().max().item<double>() / std::max(b.abs().max().item<double>(), 1e-30);
-}
-
-struct Case {
+struct CpuConvCase {
     int64_t B, L, D, K;
     bool bias, silu, left;
 };
 
 TEST(CausalConvCpu, MatchesOracleWithGradientsInDouble) {
-    const std::vector<Case> cases = {{2, 9, 37, 4, true, true, false}, {1, 3, 16, 4, true, true, true},
+    const std::vector<CpuConvCase> cases = {{2, 9, 37, 4, true, true, false}, {1, 3, 16, 4, true, true, true},
                                      {3, 20, 5, 3, false, true, false}, {2, 11, 33, 4, true, false, true},
                                      {1, 1, 8, 4, true, true, false},   {2, 7, 20, 1, true, true, false}};
     for (const auto& isa : mts::scan_cpu::availableIsas()) {

@@ -331,7 +331,9 @@ void compareConv(const ConvCase& c, double tol) {
     EXPECT_LE(relErr(toTensor(y, {c.B, c.L, c.D}), ref), tol) << where << " y";
     EXPECT_LE(relErr(toTensor(dx, {c.B, c.L, c.D}), grads[0]), tol) << where << " dx";
     EXPECT_LE(relErr(toTensor(dw, {c.K, c.D}).t(), grads[1]), tol) << where << " dw";
-    if (c.bias) EXPECT_LE(relErr(toTensor(db, {c.D}), grads[2]), tol) << where << " dbias";
+    if (c.bias) {
+        EXPECT_LE(relErr(toTensor(db, {c.D}), grads[2]), tol) << where << " dbias";
+    }
 }
 
 const std::vector<ConvCase>& convCases() {

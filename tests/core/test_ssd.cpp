@@ -9,6 +9,9 @@
 #include "mts/core/kernels/ssd.h"
 #include "mts/core/runtime/torch_compat.h"
 #include "ssd_fixture.h"
+#include "tensor_checks.h"
+
+using mts::test::maxDiff;
 
 namespace {
 
@@ -35,10 +38,6 @@ std::vector<torch::Tensor> leaves(mts::SsdInputs& in) {
     if (in.initialState.defined()) v.push_back(in.initialState);
     for (auto& t : v) t.requires_grad_(true);
     return v;
-}
-
-double maxDiff(const torch::Tensor& a, const torch::Tensor& b) {
-    return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
 }
 
 const char* kNames[] = {"x", "dt", "A", "Bm", "Cm", "D", "initialState"};

@@ -12,10 +12,14 @@
 #include "mts/core/kernels/ssd.h"
 #include "mts/core/kernels/ssd_cpu.h"
 #include "ssd_fixture.h"
+#include "tensor_checks.h"
+
+using mts::test::maxDiff;
+using mts::test::relDiff;
 
 namespace {
 
-struct Sizes {
+struct CpuSizes {
     int64_t b, l, h, p, g, n;
 };
 
@@ -24,7 +28,7 @@ struct Options {
     bool withInitial = false;
 };
 
-mts::SsdInputs randomInputs(const Sizes& s, torch::ScalarType dtype, const Options& o, uint64_t seed) {
+mts::SsdInputs randomInputs(const CpuSizes& s, torch::ScalarType dtype, const Options& o, uint64_t seed) {
     torch::manual_seed(static_cast<int64_t>(seed));
     const auto t = torch::TensorOptions().dtype(dtype);
     mts::SsdInputs in;
@@ -45,16 +49,8 @@ std::vector<torch::Tensor*> leafSlots(mts::SsdInputs& in) {
     return v;
 }
 
-double maxDiff(const torch::Tensor& a, const torch::Tensor& b) {
-    return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
-}
-
-double relDiff(const torch::Tensor& got, const torch::Tensor& ref) {
-    return maxDiff(got, ref) / std::max(1.0, ref.abs().max().item<double>());
-}
-
 // y, final state and the gradient of every input against ssdReference, relative error < tol.
-void checkAgainstReference(const Sizes& s, int64_t chunk, const Options& o, double tol,
+void checkAgainstReference(const CpuSizes& s, int64_t chunk, const Options& o, double tol,
                            torch::ScalarType dtype = torch::kFloat64) {
     SCOPED_TRACE(testing::Message() << "chunk " << chunk << " L " << s.l << " G " << s.g << " D " << o.withD
                                     << " h0 " << o.withInitial << " isa " << mts::scan_cpu::activeIsa());
@@ -92,7 +88,7 @@ void forEachIsa(F f) {
 }
 
 TEST(SsdFusedCpu, EqualsSequentialWithGradientsForChunkSizes) {
-    const Sizes s{2, 23, 4, 3, 2, 5};
+    const CpuSizes s{2, 23, 4, 3, 2, 5};
     forEachIsa([&] {
         for (int64_t chunk : {1, 4, 5, 8, 23, 64}) checkAgainstReference(s, chunk, {}, 1e-10);
     });

@@ -16,20 +16,14 @@
 #include "runtime/owned_temp.h"
 #include "shared_data.h"
 #include "test_train_support.h"
+#include "command_run.h"
+
+using mts::test::deadPid;
 
 namespace {
 
 namespace fs = std::filesystem;
 using mts::test::TempDir;
-
-// The pid of a process that has exited and been reaped.
-pid_t deadPid() {
-    const pid_t child = ::fork();
-    if (child == 0) ::_exit(0);
-    int status = 0;
-    ::waitpid(child, &status, 0);
-    return child;
-}
 
 void makeLeftover(const fs::path& dir) {
     fs::create_directories(dir);

@@ -7,13 +7,11 @@
 #include "mts/core/runtime/errors.h"
 #include "mts/core/tokenize/tokenizer.h"
 #include "shared_data.h"
+#include "test_files.h"
+
+using mts::test::writeFile;
 
 namespace {
-
-void writeFile(const std::filesystem::path& p, const std::string& text) {
-    std::ofstream out(p, std::ios::binary);
-    out << text;
-}
 
 // A tiny valid byte-level BPE tokenizer.json: bytes a, b, c, space stand-in, merges a b -> ab, ab c -> abc.
 nlohmann::json tinyBpe() {

@@ -13,13 +13,13 @@
 
 namespace {
 
-struct Case {
+struct ParityCase {
     std::string text;
     std::vector<int32_t> ids;
 };
 
-std::vector<Case> readCases(const std::filesystem::path& file) {
-    std::vector<Case> cases;
+std::vector<ParityCase> readCases(const std::filesystem::path& file) {
+    std::vector<ParityCase> cases;
     std::ifstream in(file);
     std::string line;
     while (std::getline(in, line)) {
@@ -44,7 +44,7 @@ std::vector<std::string> pieces(std::string_view text) {
     return out;
 }
 
-std::vector<int32_t> concat(std::vector<int32_t> a, const std::vector<int32_t>& b) {
+std::vector<int32_t> concatenated(std::vector<int32_t> a, const std::vector<int32_t>& b) {
     a.insert(a.end(), b.begin(), b.end());
     return a;
 }
@@ -105,13 +105,13 @@ TEST(TokenizerParity, Gpt2SpecialTokenRules) {
     const auto* tok = &cachedTokenizer(dir);
     // Spaces before a special token are not merged across it (TOKENIZERS.md rule 4).
     const auto a = tok->encode("a");
-    EXPECT_EQ(tok->encode("a  <|endoftext|>"), concat(concat(a, {220, 220}), {50256}));
+    EXPECT_EQ(tok->encode("a  <|endoftext|>"), concatenated(concatenated(a, {220, 220}), {50256}));
     // Partial and nested special-token text.
     const auto partial = tok->encode("<|endoftext|");
     EXPECT_EQ(std::count(partial.begin(), partial.end(), 50256), 0);
     EXPECT_EQ(tok->decode(partial), "<|endoftext|");
     const auto nested = tok->encode("<|endoftext<|endoftext|>|>");
-    EXPECT_EQ(nested, concat(concat(tok->encode("<|endoftext"), {50256}), tok->encode("|>")));
+    EXPECT_EQ(nested, concatenated(concatenated(tok->encode("<|endoftext"), {50256}), tok->encode("|>")));
     const auto pad = tok->encode("<|padding|>");  // plain text in GPT-2
     EXPECT_GT(pad.size(), 1u);
     EXPECT_EQ(std::count(pad.begin(), pad.end(), 50256), 0);
@@ -128,7 +128,7 @@ TEST(TokenizerParity, NeoxNormalizationRules) {
     EXPECT_EQ(tok->encode("\xE1\x84\x92\xE1\x85\xA1\xE1\x86\xAB"), tok->encode("\xED\x95\x9C"));
     // A combining mark right after a special token is normalized on its own (no '>' + U+0338).
     const std::string eotSolidus = "<|endoftext|>\xCC\xB8";
-    EXPECT_EQ(tok->encode(eotSolidus), concat({0}, tok->encode("\xCC\xB8")));
+    EXPECT_EQ(tok->encode(eotSolidus), concatenated({0}, tok->encode("\xCC\xB8")));
     EXPECT_EQ(tok->decode(tok->encode(eotSolidus)), eotSolidus);
     // <|padding|> is special in NeoX; <|unk|> is text.
     EXPECT_EQ(tok->encode("<|padding|>"), (std::vector<int32_t>{1}));
@@ -136,7 +136,7 @@ TEST(TokenizerParity, NeoxNormalizationRules) {
     // Space runs: 30 spaces -> [24, 6]; 26 -> [24, 2]; 25 spaces before b -> [24, "Ġb"].
     EXPECT_EQ(tok->encode(std::string(30, ' ')), (std::vector<int32_t>{50254, 50272}));
     EXPECT_EQ(tok->encode(std::string(26, ' ')), (std::vector<int32_t>{50254, 50276}));
-    EXPECT_EQ(tok->encode(std::string(25, ' ') + "b"), concat({50254}, tok->encode(" b")));
+    EXPECT_EQ(tok->encode(std::string(25, ' ') + "b"), concatenated({50254}, tok->encode(" b")));
     EXPECT_EQ(tok->encode("Hi  Hello"), (std::vector<int32_t>{12764, 50276, 12092}));
 }
 

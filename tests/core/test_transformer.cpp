@@ -5,6 +5,9 @@
 
 #include "mts/core/model/language_model.h"
 #include "mts/core/model/model_factory.h"
+#include "tensor_checks.h"
+
+using mts::test::maxDiff;
 
 namespace {
 
@@ -22,8 +25,6 @@ mts::ModelConfig tiny(mts::Architecture arch, const std::string& positions = "le
     c.context = 5;
     return c;
 }
-
-double maxDiff(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
 
 void expectCausal(const mts::ModelConfig& cfg) {
     torch::manual_seed(11);

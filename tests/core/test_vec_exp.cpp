@@ -14,9 +14,9 @@
 
 namespace {
 
-struct IsaScope {
-    explicit IsaScope(const std::string& isa) { mts::scan_cpu::setIsaOverride(isa); }
-    ~IsaScope() { mts::scan_cpu::setIsaOverride(""); }
+struct IsaOverride {
+    explicit IsaOverride(const std::string& isa) { mts::scan_cpu::setIsaOverride(isa); }
+    ~IsaOverride() { mts::scan_cpu::setIsaOverride(""); }
 };
 
 std::vector<float> gridF(double lo, double hi, double step) {
@@ -32,7 +32,7 @@ TEST(VecExp, FloatRelativeErrorWithinStatedBoundOnDenseGrid) {
     x.push_back(-0.0f);
     x.push_back(1e-8f);
     for (const auto& isa : mts::scan_cpu::availableIsas()) {
-        IsaScope scope(isa);
+        IsaOverride scope(isa);
         std::vector<float> y(x.size());
         mts::scan_cpu::vecExp(x.data(), y.data(), int64_t(x.size()));
         double worst = 0;
@@ -61,7 +61,7 @@ TEST(VecExp, FloatRelativeErrorWithinStatedBoundOnDenseGrid) {
 TEST(VecExp, FloatFlushesBelowRangeAndSaturatesAbove) {
     std::vector<float> x = {-88.0f, -104.0f, -1e30f, -INFINITY, 88.7f, 200.0f, INFINITY, NAN, -100.0f};
     for (const auto& isa : mts::scan_cpu::availableIsas()) {
-        IsaScope scope(isa);
+        IsaOverride scope(isa);
         std::vector<float> y(x.size());
         mts::scan_cpu::vecExp(x.data(), y.data(), int64_t(x.size()));
         EXPECT_GE(y[0], 0.0f) << isa;
@@ -85,7 +85,7 @@ TEST(VecExp, DoubleRelativeErrorWithinStatedBound) {
     std::vector<double> x;
     for (double v = -708.0; v <= 709.0; v += 1.0 / 1024 + 1e-7) x.push_back(v);
     for (const auto& isa : mts::scan_cpu::availableIsas()) {
-        IsaScope scope(isa);
+        IsaOverride scope(isa);
         std::vector<double> y(x.size());
         mts::scan_cpu::vecExp(x.data(), y.data(), int64_t(x.size()));
         double worst = 0;
@@ -101,7 +101,7 @@ TEST(VecExp, Log1pAndSoftplusMatchLibm) {
     auto y01 = gridF(0.0, 1.0, 1e-5);
     auto xs = gridF(-60.0, 60.0, 1e-3);
     for (const auto& isa : mts::scan_cpu::availableIsas()) {
-        IsaScope scope(isa);
+        IsaOverride scope(isa);
         std::vector<float> out(y01.size());
         mts::scan_cpu::vecLog1p01(y01.data(), out.data(), int64_t(y01.size()));
         double worst = 0;
@@ -134,7 +134,7 @@ TEST(VecExp, Exp2FloatAndDoubleWithinStatedBounds) {
     std::vector<double> xd;
     for (double v = -1020.0; v <= 1022.0; v += 1.0 / 512 + 1e-7) xd.push_back(v);
     for (const auto& isa : mts::scan_cpu::availableIsas()) {
-        IsaScope scope(isa);
+        IsaOverride scope(isa);
         std::vector<float> y(x.size());
         mts::scan_cpu::vecExp2(x.data(), y.data(), int64_t(x.size()));
         double worst = 0;
@@ -166,7 +166,7 @@ TEST(VecExp, Exp2FloatAndDoubleWithinStatedBounds) {
 TEST(VecExp, Exp2FlushesBelowRangeSaturatesAboveKeepsNaN) {
     std::vector<float> x = {-127.0f, -151.0f, -1e30f, -INFINITY, 127.9f, 500.0f, INFINITY, NAN};
     for (const auto& isa : mts::scan_cpu::availableIsas()) {
-        IsaScope scope(isa);
+        IsaOverride scope(isa);
         std::vector<float> y(x.size());
         mts::scan_cpu::vecExp2(x.data(), y.data(), int64_t(x.size()));
         EXPECT_GE(y[0], 0.0f) << isa;
@@ -185,7 +185,7 @@ TEST(VecExp, Exp2FlushesBelowRangeSaturatesAboveKeepsNaN) {
 TEST(VecExp, SoftplusWithSigmoidFromOneExpMatchesLibm) {
     auto xs = gridF(-60.0, 60.0, 7e-4);
     for (const auto& isa : mts::scan_cpu::availableIsas()) {
-        IsaScope scope(isa);
+        IsaOverride scope(isa);
         std::vector<float> sp(xs.size()), sig(xs.size());
         mts::scan_cpu::vecSoftplusSigmoid(xs.data(), sp.data(), sig.data(), int64_t(xs.size()));
         double worstSp = 0, worstSig = 0;
@@ -228,7 +228,7 @@ TEST(VecExp, Bf16RoundingMatchesC10AndWideningIsExact) {
     }
     for (int i = 0; i < 5000; ++i) x.push_back(float(std::ldexp(std::sin(i * 0.731), (i % 60) - 30)));
     for (const auto& isa : mts::scan_cpu::availableIsas()) {
-        IsaScope scope(isa);
+        IsaOverride scope(isa);
         std::vector<uint16_t> bits(x.size());
         mts::scan_cpu::vecToBf16(x.data(), bits.data(), int64_t(x.size()));
         std::vector<float> back(x.size());

@@ -12,23 +12,15 @@
 #include "command_run.h"
 #include "mts/ingest/ingest.h"
 #include "shared_data.h"
+#include "test_files.h"
+
+using mts::test::readFile;
+using mts::test::writeFile;
 
 using namespace mts::ingest;
 namespace fs = std::filesystem;
 
 namespace {
-
-void writeFile(const fs::path& p, const std::string& bytes) {
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << bytes;
-}
-
-std::string readFile(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 // Byte-tokenizer corpus file -> documents (ids < 256 are bytes, 256 ends a document).
 std::vector<std::string> decodeByteCorpus(const fs::path& bin) {

@@ -10,16 +10,14 @@
 #include "command_run.h"
 #include "minimal_pdf.h"
 #include "shared_data.h"
+#include "test_files.h"
+
+using mts::test::writeFile;
 
 namespace fs = std::filesystem;
 using mts::test::shellQuoted;
 
 namespace {
-
-void writeFile(const fs::path& p, const std::string& bytes) {
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << bytes;
-}
 
 std::string manyWords(const std::string& tag) {
     std::string s;

@@ -9,22 +9,17 @@
 #include "mts/ingest/config_formats.h"
 #include "mts/ingest/ingest.h"
 #include "shared_data.h"
+#include "test_files.h"
+#include "ingest_test_support.h"
+
+using mts::test::skipFor;
+
+using mts::test::writeFile;
 
 using namespace mts::ingest;
 namespace fs = std::filesystem;
 
 namespace {
-
-void writeFile(const fs::path& p, const std::string& bytes) {
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << bytes;
-}
-
-const SkippedFile* skipFor(const IngestResult& r, const std::string& name) {
-    for (const auto& s : r.skipped)
-        if (fs::path(s.path).filename() == name) return &s;
-    return nullptr;
-}
 
 }  // namespace
 

@@ -7,21 +7,19 @@
 
 #include "mts/ingest/ingest.h"
 #include "shared_data.h"
+#include "test_files.h"
+#include "ingest_test_support.h"
+
+using mts::test::ingestTexts;
+using mts::test::reasonFor;
+using mts::test::skipFor;
+
+using mts::test::writeFile;
 
 using namespace mts::ingest;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct Git {
-    Git() { git_libgit2_init(); }
-    ~Git() { git_libgit2_shutdown(); }
-};
-
-void writeFile(const fs::path& p, const std::string& text) {
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << text;
-}
 
 // Stages `paths` (force-adding, like `git add -f`) and commits; returns the commit id (hex).
 std::string commit(git_repository* repo, const std::vector<std::string>& paths, const std::string& message) {
@@ -51,27 +49,10 @@ std::string commit(git_repository* repo, const std::vector<std::string>& paths, 
     return hex;
 }
 
-std::map<std::string, std::string> run(const IngestOptions& opt, IngestResult* result = nullptr) {
-    std::map<std::string, std::string> docs;
-    IngestResult r = ingest(opt, [&](const Document& d) {
-        docs[d.source] = d.text;
-        return true;
-    });
-    if (result) *result = r;
-    return docs;
-}
-
-std::string reasonFor(const IngestResult& r, const std::string& suffix) {
-    for (const auto& s : r.skipped)
-        if (s.path.size() >= suffix.size() && s.path.compare(s.path.size() - suffix.size(), suffix.size(), suffix) == 0)
-            return s.reason;
-    return "";
-}
-
 }  // namespace
 
 TEST(GitSource, TrackedNonIgnoredFilesAtHeadWithCommitId) {
-    Git git;
+    mts::test::GitLibrary git;
     mts::test::TempDir tmp;
     const fs::path root = tmp.path() / "repo";
     git_repository* repo = nullptr;
@@ -95,7 +76,7 @@ TEST(GitSource, TrackedNonIgnoredFilesAtHeadWithCommitId) {
     IngestOptions opt;
     opt.sources = {root};
     IngestResult r;
-    auto docs = run(opt, &r);
+    auto docs = ingestTexts(opt, &r);
     const std::string shown = root.string();
     EXPECT_EQ(docs.size(), 3u);
     ASSERT_EQ(docs.count(shown + "/tracked.txt"), 1u);
@@ -116,13 +97,13 @@ TEST(GitSource, TrackedNonIgnoredFilesAtHeadWithCommitId) {
 
     // An older revision reads that commit's blobs.
     opt.revision = first;
-    docs = run(opt, &r);
+    docs = ingestTexts(opt, &r);
     EXPECT_EQ(docs[shown + "/tracked.txt"], "version one of the tracked file");
     EXPECT_EQ(r.gitSources[0].commit, first);
 
     // A revision that does not exist: skipped with the reason, no crash.
     opt.revision = "no-such-branch";
-    docs = run(opt, &r);
+    docs = ingestTexts(opt, &r);
     EXPECT_TRUE(docs.empty());
     EXPECT_EQ(r.skippedByReason["git-error"], 1u);
 
@@ -131,14 +112,14 @@ TEST(GitSource, TrackedNonIgnoredFilesAtHeadWithCommitId) {
     sub.sources = {root / "src"};
     writeFile(root / "src/trace.log", "ignored by *.log");
     writeFile(root / "src/extra.txt", "on disk only");
-    docs = run(sub, &r);
+    docs = ingestTexts(sub, &r);
     EXPECT_EQ(docs.count((root / "src/extra.txt").string()), 1u);
     EXPECT_EQ(docs.count((root / "src/trace.log").string()), 0u);
     EXPECT_EQ(reasonFor(r, "src/trace.log"), "gitignored");
 }
 
 TEST(GitSource, EmptyRepositoryIsReportedNotCrashed) {
-    Git git;
+    mts::test::GitLibrary git;
     mts::test::TempDir tmp;
     git_repository* repo = nullptr;
     ASSERT_EQ(git_repository_init(&repo, tmp.path().c_str(), 0), 0);
@@ -146,7 +127,7 @@ TEST(GitSource, EmptyRepositoryIsReportedNotCrashed) {
     IngestOptions opt;
     opt.sources = {tmp.path()};
     IngestResult r;
-    auto docs = run(opt, &r);
+    auto docs = ingestTexts(opt, &r);
     EXPECT_TRUE(docs.empty());
     EXPECT_EQ(r.skippedByReason["git-error"], 1u);
     EXPECT_FALSE(r.skipped.at(0).detail.empty());

@@ -9,16 +9,14 @@
 
 #include "mts/ingest/ingest.h"
 #include "shared_data.h"
+#include "test_files.h"
+
+using mts::test::writeFile;
 
 using namespace mts::ingest;
 namespace fs = std::filesystem;
 
 namespace {
-
-void writeFile(const fs::path& p, const std::string& bytes) {
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << bytes;
-}
 
 }  // namespace
 

@@ -8,17 +8,14 @@
 #include "mts/ingest/ingest.h"
 #include "mts/ingest/pdf_text.h"
 #include "shared_data.h"
+#include "test_files.h"
+
+using mts::test::readFile;
+using mts::test::writeFile;
 
 using namespace mts::ingest;
 
 namespace {
-
-std::string readFile(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 bool hasArabicLetters(const std::string& s, int atLeast) {
     int n = 0;

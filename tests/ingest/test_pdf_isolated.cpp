@@ -15,32 +15,18 @@
 #include "mts/ingest/pdf_protocol.h"
 #include "minimal_pdf.h"
 #include "shared_data.h"
+#include "test_files.h"
+#include "ingest_test_support.h"
+
+using mts::test::reasonFor;
+
+using mts::test::readFile;
+using mts::test::writeFile;
 
 using namespace mts::ingest;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string readFile(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-void writeFile(const fs::path& p, const std::string& bytes) {
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << bytes;
-}
-
-std::string reasonFor(const IngestResult& r, const std::string& name, std::string* detail = nullptr) {
-    for (const auto& s : r.skipped)
-        if (fs::path(s.path).filename() == name) {
-            if (detail) *detail = s.detail;
-            return s.reason;
-        }
-    return "";
-}
 
 }  // namespace
 

@@ -10,27 +10,21 @@
 #include "mts/ingest/detect.h"
 #include "mts/ingest/ingest.h"
 #include "shared_data.h"
+#include "test_files.h"
+#include "ingest_test_support.h"
+
+using mts::test::reasonFor;
+
+using mts::test::writeFile;
 
 using namespace mts::ingest;
 namespace fs = std::filesystem;
 
 namespace {
 
-void writeFile(const fs::path& p, const std::string& bytes) {
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << bytes;
-}
-
 const std::string kWikiText =
     " \n = Homarus gammarus = \n \n Homarus gammarus , known as the European lobster or common lobster , is a "
     "species of <unk> lobster from the eastern Atlantic Ocean , Mediterranean Sea and parts of the Black Sea . \n";
-
-std::string reasonFor(const IngestResult& r, const std::string& name) {
-    for (const auto& s : r.skipped)
-        if (s.path.size() >= name.size() && s.path.compare(s.path.size() - name.size(), name.size(), name) == 0)
-            return s.reason;
-    return "";
-}
 
 }  // namespace
 

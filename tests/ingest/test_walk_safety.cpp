@@ -10,43 +10,19 @@
 #include "mts/ingest/ingest.h"
 #include "mts/ingest/secrets.h"
 #include "shared_data.h"
+#include "test_files.h"
+#include "ingest_test_support.h"
+
+using mts::test::ingestTexts;
+using mts::test::reasonFor;
+using mts::test::skipFor;
+
+using mts::test::writeFile;
 
 using namespace mts::ingest;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct Git {
-    Git() { git_libgit2_init(); }
-    ~Git() { git_libgit2_shutdown(); }
-};
-
-void writeFile(const fs::path& p, const std::string& text) {
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << text;
-}
-
-std::map<std::string, std::string> run(const IngestOptions& opt, IngestResult* result = nullptr) {
-    std::map<std::string, std::string> docs;
-    IngestResult r = ingest(opt, [&](const Document& d) {
-        docs[d.source] = d.text;
-        return true;
-    });
-    if (result) *result = r;
-    return docs;
-}
-
-const SkippedFile* skipFor(const IngestResult& r, const std::string& suffix) {
-    for (const auto& s : r.skipped)
-        if (s.path.size() >= suffix.size() && s.path.compare(s.path.size() - suffix.size(), suffix.size(), suffix) == 0)
-            return &s;
-    return nullptr;
-}
-
-std::string reasonFor(const IngestResult& r, const std::string& suffix) {
-    const SkippedFile* s = skipFor(r, suffix);
-    return s ? s->reason : "";
-}
 
 bool anyDocContains(const std::map<std::string, std::string>& docs, const std::string& needle) {
     for (const auto& [_, text] : docs)
@@ -95,7 +71,7 @@ TEST(WalkSafety, SymlinksLeavingTheFolderAreNotFollowed) {
     opt.sources = {drop};
     opt.threads = 1;
     IngestResult r;
-    auto docs = run(opt, &r);
+    auto docs = ingestTexts(opt, &r);
     EXPECT_FALSE(anyDocContains(docs, "OUTSIDE"));
     EXPECT_TRUE(anyDocContains(docs, "inside text"));
     EXPECT_TRUE(anyDocContains(docs, "sub text"));
@@ -112,7 +88,7 @@ TEST(WalkSafety, SymlinksLeavingTheFolderAreNotFollowed) {
     // A dropped link to the folder is the folder: its inside links still count as inside.
     fs::create_directory_symlink(drop, tmp.path() / "drop-link");
     opt.sources = {tmp.path() / "drop-link"};
-    auto viaLink = run(opt, &r);
+    auto viaLink = ingestTexts(opt, &r);
     EXPECT_FALSE(anyDocContains(viaLink, "OUTSIDE"));
     EXPECT_TRUE(anyDocContains(viaLink, "inside text"));
     EXPECT_EQ(r.skippedByReason["symlink-outside"], 3u);
@@ -120,14 +96,14 @@ TEST(WalkSafety, SymlinksLeavingTheFolderAreNotFollowed) {
     // Opting in follows them (the old behaviour).
     opt.sources = {drop};
     opt.followLinksOutside = true;
-    auto followed = run(opt, &r);
+    auto followed = ingestTexts(opt, &r);
     EXPECT_TRUE(anyDocContains(followed, "OUTSIDE TEXT"));
     EXPECT_TRUE(anyDocContains(followed, "OUTSIDE NOTES"));
     EXPECT_EQ(r.skippedByReason.count("symlink-outside"), 0u);
 }
 
 TEST(WalkSafety, SecretsAreSkippedAndReportedUnlessIncluded) {
-    Git git;
+    mts::test::GitLibrary git;
     mts::test::TempDir tmp;
     const fs::path home = tmp.path() / "home";
     const std::string key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -151,7 +127,7 @@ TEST(WalkSafety, SecretsAreSkippedAndReportedUnlessIncluded) {
     opt.sources = {home};
     opt.threads = 1;
     IngestResult r;
-    auto docs = run(opt, &r);
+    auto docs = ingestTexts(opt, &r);
     for (const char* name : {".ssh/", "id_ed25519", "server.pem", "notes.txt", "putty.txt", "app/.env",
                              ".env.production", ".netrc", ".pgpass", ".git-credentials", ".aws/credentials",
                              "login.keychain-db"})
@@ -165,7 +141,7 @@ TEST(WalkSafety, SecretsAreSkippedAndReportedUnlessIncluded) {
     EXPECT_NE(skipFor(r, "app/.env")->detail.find("include-secrets"), std::string::npos);
 
     opt.includeSecrets = true;
-    auto all = run(opt, &r);
+    auto all = ingestTexts(opt, &r);
     EXPECT_EQ(r.skippedByReason.count("secret"), 0u);
     EXPECT_TRUE(anyDocContains(all, "sk-live"));
     EXPECT_TRUE(anyDocContains(all, "PRIVATE KEY"));
@@ -175,7 +151,7 @@ TEST(WalkSafety, SecretsAreSkippedAndReportedUnlessIncluded) {
     makeRepo(repo, ".env", "SECRET_TOKEN=abc123\n");
     opt.includeSecrets = false;
     opt.sources = {repo};
-    auto fromGit = run(opt, &r);
+    auto fromGit = ingestTexts(opt, &r);
     ASSERT_EQ(r.gitSources.size(), 1u);
     EXPECT_EQ(reasonFor(r, "/.env"), "secret");
     EXPECT_FALSE(anyDocContains(fromGit, "SECRET_TOKEN"));
@@ -196,7 +172,7 @@ TEST(WalkSafety, SecretNames) {
 }
 
 TEST(WalkSafety, GitFilePointingOutsideIsNotFollowed) {
-    Git git;
+    mts::test::GitLibrary git;
     mts::test::TempDir tmp;
     const fs::path other = tmp.path() / "other-repo", drop = tmp.path() / "drop";
     makeRepo(other, "theirs.txt", "FROM THE OUTSIDE REPOSITORY");
@@ -207,7 +183,7 @@ TEST(WalkSafety, GitFilePointingOutsideIsNotFollowed) {
     opt.sources = {drop};
     opt.threads = 1;
     IngestResult r;
-    auto docs = run(opt, &r);
+    auto docs = ingestTexts(opt, &r);
     EXPECT_FALSE(anyDocContains(docs, "OUTSIDE REPOSITORY"));
     EXPECT_TRUE(anyDocContains(docs, "my own text"));  // read from disk instead
     EXPECT_TRUE(r.gitSources.empty());
@@ -221,7 +197,7 @@ TEST(WalkSafety, GitFilePointingOutsideIsNotFollowed) {
     makeRepo(borrower, "own.txt", "borrower text");
     writeFile(borrower / ".git" / "objects" / "info" / "alternates", fs::canonical(other / ".git" / "objects").string() + "\n");
     opt.sources = {borrower};
-    docs = run(opt, &r);
+    docs = ingestTexts(opt, &r);
     EXPECT_TRUE(r.gitSources.empty());
     EXPECT_TRUE(anyDocContains(docs, "borrower text"));
     EXPECT_EQ(reasonFor(r, "borrower/.git/"), "vendored-dir");
@@ -230,7 +206,7 @@ TEST(WalkSafety, GitFilePointingOutsideIsNotFollowed) {
     writeFile(drop / "sub" / ".git", "gitdir: ../../other-repo/.git\n");
     writeFile(drop / "sub" / "s.txt", "submodule work tree text");
     opt.sources = {drop};
-    docs = run(opt, &r);
+    docs = ingestTexts(opt, &r);
     EXPECT_EQ(reasonFor(r, "sub/.git"), "git-link");
     EXPECT_FALSE(anyDocContains(docs, "gitdir:"));
 }

@@ -1,6 +1,8 @@
 #pragma once
 // Running a shell command line from a test (the CLI end-to-end tests).
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace mts::test {
 
@@ -17,5 +19,14 @@ std::string cliPath();
 
 /// `s` single-quoted for the shell.
 std::string shellQuoted(const std::string& s);
+
+/// The CLI, shell-quoted, followed by `options` (e.g. "-q --threads 1") when given.
+std::string cliCommand(const std::string& options = "");
+
+/// Token ids as the CLI takes them: "1,2,3".
+std::string joinIds(const std::vector<int32_t>& ids);
+
+/// The pid of a process that has exited and been reaped (no process has it, for now).
+int deadPid();
 
 }  // namespace mts::test

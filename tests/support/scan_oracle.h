@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "mts/core/kernels/selective_scan.h"
+#include "tensor_checks.h"
 
 namespace mts::test {
 
@@ -77,13 +78,6 @@ inline ScanProblem makeScanProblem(const ScanCase& c, uint64_t seed) {
     m.in.deltaSoftplus = c.softplus;
     if (c.h0) m.in.initialState = leaf(torch::randn({c.B, c.D, c.N}, o) * 0.5, "initialState");
     return m;
-}
-
-/// max |a - b| / max |b| (a is converted to b's dtype and device).
-inline double relErr(const torch::Tensor& a, const torch::Tensor& b) {
-    const torch::Tensor bb = b.detach().to(torch::kFloat64).cpu();
-    const double scale = bb.abs().max().item<double>();
-    return (a.detach().to(torch::kFloat64).cpu() - bb).abs().max().item<double>() / std::max(scale, 1e-30);
 }
 
 }  // namespace mts::test
