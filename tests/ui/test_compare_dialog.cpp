@@ -4,9 +4,11 @@
 
 #include <QColor>
 #include <QImage>
+#include <QComboBox>
 #include <QLineEdit>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "mts/ui/compare_dialog.h"
 #include "mts/ui/plot_png.h"
@@ -48,6 +50,10 @@ TEST(CompareDialog, RunsATinySuiteAndShowsItsTable) {
     dialog.archsEdit()->setText(QStringLiteral("mamba,transformer"));
     dialog.budgetEdit()->setText(QStringLiteral("256tokens"));
     dialog.outEdit()->setText(qpath(dir / "report"));
+    // The recipe and settings reach every run (two evaluation batches keep the test short).
+    dialog.trainingCombo()->setCurrentIndex(dialog.trainingCombo()->findData(QStringLiteral("fast")));
+    ASSERT_GT(dialog.trainingCombo()->currentIndex(), 0);
+    dialog.settingsEdit()->setText(QStringLiteral("eval_batches=2  sample_every=0"));
     bool done = false, ok = false;
     QObject::connect(&dialog, &CompareDialog::suiteFinished, [&](bool success) {
         done = true;
@@ -58,10 +64,19 @@ TEST(CompareDialog, RunsATinySuiteAndShowsItsTable) {
     EXPECT_TRUE(ok) << dialog.logText().toStdString();
     EXPECT_TRUE(dialog.logText().contains(QStringLiteral("| mamba |"))) << dialog.logText().toStdString();
     EXPECT_TRUE(dialog.logText().contains(QStringLiteral("| transformer |")));
+    EXPECT_TRUE(dialog.logText().contains(QStringLiteral("training preset: fast"))) << dialog.logText().toStdString();
+    const auto config = nlohmann::json::parse(std::ifstream(dir / "report" / "runs" / "mamba" / "config.json"));
+    EXPECT_EQ(config.at("eval_batches"), 2);
+    EXPECT_EQ(config.at("optimizer"), "muon");  // the fast recipe's
     for (const char* f : {"val_loss_vs_flops.png", "val_loss_vs_time.png", "val_loss_vs_flops.svg", "report.md"})
         EXPECT_TRUE(fs::exists(dir / "report" / f)) << f;
     // Bad input: a clear message, nothing started.
     dialog.budgetEdit()->setText(QStringLiteral("soon"));
     EXPECT_FALSE(dialog.startSuite());
     EXPECT_TRUE(dialog.logText().contains(QStringLiteral("budget")));
+    dialog.budgetEdit()->setText(QStringLiteral("256tokens"));
+    dialog.settingsEdit()->setText(QStringLiteral("eval_batches=2 no_such_key=1"));
+    EXPECT_FALSE(dialog.startSuite());
+    EXPECT_TRUE(dialog.logText().contains(QStringLiteral("no_such_key"))) << dialog.logText().toStdString();
+    EXPECT_FALSE(dialog.isRunning());
 }

@@ -1,5 +1,6 @@
 #include "mts/ui/compare_dialog.h"
 
+#include <QComboBox>
 #include <QDesktopServices>
 #include <QDir>
 #include <QFormLayout>
@@ -11,6 +12,8 @@
 #include <QVBoxLayout>
 
 #include "mts/core/model/architectures.h"
+#include "mts/core/train/presets.h"
+#include "mts/core/train/train_config.h"
 #include "mts/ui/compare_job.h"
 
 namespace mts::ui {
@@ -33,7 +36,19 @@ CompareDialog::CompareDialog(const QString& runsFolder, QWidget* parent) : QDial
     form->addRow(QStringLiteral("Architectures"), m_archs);
     form->addRow(QStringLiteral("Budget"), m_budget);
     form->addRow(QStringLiteral("Report folder"), m_out);
+    m_training = new QComboBox(this);
+    m_training->addItem(QStringLiteral("auto (by the data's size)"), QStringLiteral("auto"));
+    try {
+        for (const auto& name : PresetCatalog::load().trainingNames())
+            m_training->addItem(QString::fromStdString(name), QString::fromStdString(name));
+    } catch (const std::exception& e) {  // a malformed user preset file: "auto" still works
+        m_training->setToolTip(QString::fromStdString(e.what()));
+    }
+    m_settings = new QLineEdit(this);
+    m_settings->setPlaceholderText(QStringLiteral("key=value for every run, e.g. val_fraction=0.1 model.dropout=0.2"));
     form->addRow(QStringLiteral("Parameters"), m_params);
+    form->addRow(QStringLiteral("Training"), m_training);
+    form->addRow(QStringLiteral("Settings"), m_settings);
     m_log = new QPlainTextEdit(this);
     m_log->setReadOnly(true);
     m_log->setObjectName(QStringLiteral("compareLog"));
@@ -75,6 +90,7 @@ QString CompareDialog::logText() const { return m_log->toPlainText(); }
 
 bool CompareDialog::startSuite() {
     CompareConfig c;
+    CompareChoice choice;
     try {
         c.data = m_data->text().trimmed().toStdString();
         for (const QString& a : m_archs->text().split(QLatin1Char(','), Qt::SkipEmptyParts))
@@ -84,13 +100,19 @@ bool CompareDialog::startSuite() {
         c.targetParams = m_params->text().trimmed().isEmpty() ? 0 : m_params->text().trimmed().toLongLong();
         if (c.data.empty()) throw std::runtime_error("choose the data to train on");
         for (const std::string& a : c.archs) architectureFromString(a);  // names the accepted ids, here
+        choice.trainPreset = m_training->currentData().toString().toStdString();
+        TrainConfig probe;  // names a bad key or value now, not after the data has been read
+        for (const QString& s : m_settings->text().split(QLatin1Char(' '), Qt::SkipEmptyParts)) {
+            probe.set(s.toStdString());
+            choice.sets.push_back(s.toStdString());
+        }
     } catch (const std::exception& e) {
         m_log->appendPlainText(QStringLiteral("error: ") + QString::fromStdString(e.what()));
         return false;
     }
     m_log->clear();
     m_open->setEnabled(false);
-    if (!m_job->start(std::move(c))) return false;
+    if (!m_job->start(std::move(c), std::move(choice))) return false;
     m_start->setText(QStringLiteral("Stop"));
     return true;
 }
