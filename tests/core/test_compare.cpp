@@ -154,6 +154,28 @@ TEST(CompareCli, TinySuiteWritesTheTableAndPlotsThenSkipsFinishedRuns) {
     EXPECT_NE(other.out.find("another suite"), std::string::npos) << other.out;
 }
 
+// The report's "d_model x layers" is what the model has: one attention layer for attention1
+// (whatever n_layer says), none for the linear baseline ("-"); also when re-rendered after a skip.
+TEST(CompareCli, TheReportShowsTheLayersTheBaselinesHave) {
+    test::TempDir dir;
+    const fs::path data = test::writeTinyCorpus(dir.path(), 6000);
+    const fs::path out = dir.path() / "report";
+    const std::string cmd = test::cliPath() + " -q compare --data " + test::shellQuoted(data.string()) +
+                            " --archs attention1,linear --budget 128tokens --params 20000 --out " +
+                            test::shellQuoted(out.string()) +
+                            " --set seq_len=32 --set micro_batch=4 --set grad_accum=1 --set eval_batches=1"
+                            " --set sample_every=0 --set checkpoint_every=0 --set model.n_head=2 2>/dev/null";
+    for (int pass = 0; pass < 2; ++pass) {  // the second pass skips both runs and writes the report again
+        const test::CommandRun r = test::runCommand(cmd);
+        ASSERT_EQ(r.exitCode, 0) << r.out;
+        const std::string report = readFile(out / "report.md");
+        EXPECT_NE(report.find("| attention1 | "), std::string::npos) << report;
+        EXPECT_NE(report.find(" x 1 | "), std::string::npos) << report;
+        EXPECT_NE(report.find(" x - | "), std::string::npos) << report;
+        EXPECT_EQ(report.find(" x 2 | "), std::string::npos) << report;
+    }
+}
+
 TEST(CompareSuite, AnInterruptedRunIsResumedNotRestarted) {
     test::TempDir dir;
     CompareConfig c;

@@ -1,6 +1,7 @@
 // Presets (built-in, user overrides, resource lookup) and the memory estimator's arithmetic.
 #include <cstdlib>
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -36,6 +37,35 @@ private:
     std::string m_old;
     bool m_had = false;
 };
+
+// OMP_NUM_THREADS (the usual knob of OpenMP programs) sets the threads when none are asked for;
+// an explicit count still wins.
+TEST(Runtime, OmpNumThreadsSetsTheDefaultThreads) {
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    RuntimeOptions o;
+    o.log = false;
+    {
+        ScopedEnv one("OMP_NUM_THREADS", "1");
+        EXPECT_EQ(defaultIntraOpThreads(), 1);
+        EXPECT_EQ(initRuntime(o).intraOpThreads, 1);
+        {
+            ScopedEnv list("OMP_NUM_THREADS", "3,1");
+            EXPECT_EQ(defaultIntraOpThreads(), 3);
+        }
+        {
+            ScopedEnv junk("OMP_NUM_THREADS", "many");
+            EXPECT_EQ(defaultIntraOpThreads(), cores);
+        }
+        RuntimeOptions two = o;
+        two.threads = 2;
+        EXPECT_EQ(initRuntime(two).intraOpThreads, 2);
+    }
+    const char* outer = std::getenv("OMP_NUM_THREADS");
+    if (!outer) {
+        EXPECT_EQ(defaultIntraOpThreads(), cores);
+    }
+    initRuntime(o);  // as the environment had it
+}
 
 TEST(Presets, BuiltInCatalogHasEverySizeTierAndTrainingPreset) {
     auto cat = PresetCatalog::loadFrom(test::sourceDir() / "resources" / "presets");

@@ -108,10 +108,18 @@ void ensureThreadingEnvironment(char** argv) {
     // exec failed (no /proc): carry on with the slower default.
 }
 
+int defaultIntraOpThreads() {
+    if (const char* env = std::getenv("OMP_NUM_THREADS")) {
+        char* end = nullptr;
+        const long n = std::strtol(env, &end, 10);  // "4" or a list's first level, "4,2"
+        if (end != env && n > 0 && n <= 4096) return static_cast<int>(n);
+    }
+    return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 const RuntimeInfo& initRuntime(const RuntimeOptions& options) {
     std::lock_guard<std::mutex> lock(g_mutex);
-    int threads = options.threads > 0 ? options.threads
-                                      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int threads = options.threads > 0 ? options.threads : defaultIntraOpThreads();
     if (g_initialised && g_info.intraOpThreads == threads) return g_info;
     // OpenMP defaults to one thread on these machines: set it explicitly.
     torch::set_num_threads(threads);

@@ -24,6 +24,16 @@ namespace {
 
 constexpr const char* kSuiteFormat = "mts-compare-suite";
 
+// The layers the model really has (the report's "d_model x layers"): the one-layer attention
+// baseline has one whatever n_layer says, the linear baseline none.
+int64_t modelLayers(const ModelConfig& m) {
+    switch (m.arch) {
+        case Architecture::Attention1: return 1;
+        case Architecture::Linear: return 0;
+        default: return m.nLayer;
+    }
+}
+
 json readSuiteFile(const fs::path& file) {
     std::ifstream in(file);
     if (!in) return json();
@@ -149,7 +159,7 @@ CompareResult CompareSuite::run() {
                 row.activeParams = entry.value("active_params", int64_t(0));
                 row.activeNonEmbeddingParams = entry.value("active_non_embedding_params", int64_t(0));
                 row.dModel = entry.value("d_model", int64_t(0));
-                row.nLayer = entry.value("n_layer", int64_t(0));
+                row.nLayer = modelLayers(models[i]);
                 row.peakRssBytes = entry.value("peak_rss_bytes", int64_t(0));
                 row.status = "skipped (finished before)";
                 readRowFigures(row);
@@ -169,7 +179,7 @@ CompareResult CompareSuite::run() {
                 row.activeParams = row.totalParams - probe->numNonEmbeddingParameters() + row.activeNonEmbeddingParams;
             }
             row.dModel = cfg.model.dModel;
-            row.nLayer = cfg.model.nLayer;
+            row.nLayer = modelLayers(cfg.model);
             const int64_t stepTokens = cfg.microBatch * cfg.gradAccum * cfg.seqLen;
             if (c.budget.kind == CompareBudget::Kind::Minutes) {
                 cfg.maxMinutes = c.budget.value;

@@ -20,7 +20,7 @@ struct RuntimeInfo {
 };
 
 struct RuntimeOptions {
-    int threads = 0;             // 0 = all cores (std::thread::hardware_concurrency)
+    int threads = 0;             // 0 = defaultIntraOpThreads()
     bool log = true;             // log the RuntimeInfo lines through spdlog
     // Names what runs Mamba's scan (kernels/selective_scan.h: describeScanBackend), for the
     // start-up line; runtime sits below the kernels, so the executables pass it in. May be null.
@@ -37,6 +37,10 @@ struct RuntimeOptions {
 /// OMP_WAIT_POLICY is set this sets GOMP_SPINCOUNT and re-executes the program once
 /// (/proc/self/exe with the same argv). Returns normally when nothing needs doing or exec fails.
 void ensureThreadingEnvironment(char** argv);
+
+/// Intra-op threads when none are asked for: OMP_NUM_THREADS when it is set to a positive number
+/// (the usual knob of OpenMP programs; the first level of a list), else every core.
+int defaultIntraOpThreads();
 
 /// Sets intra-op threads, keeps freed host memory in the process between training steps
 /// (glibc: fixed mmap threshold, no automatic trim), probes BLAS and device, logs one summary
