@@ -11,6 +11,8 @@
 #
 #   scripts/bench-mamba2.sh                     # 3 rounds, seq 256 and 2048, fp32 and bf16
 #   ROUNDS=5 SEQS=2048 DTYPES=bf16 CHUNK=128 scripts/bench-mamba2.sh
+#   D_STATE=64 SEQS=2048 DTYPES=fp32 scripts/bench-mamba2.sh      # Mamba-2 at the presets' d_state
+#   DEVICE=cuda CLI=build/cuda/app/mamba-studio-cli scripts/bench-mamba2.sh   # on a GPU
 # Extra arguments go to every `bench train` (e.g. --chunk-size 64, applied to Mamba-2 only).
 # Prints one line per run (tokens/s, best step, MFU) and a summary table. Needs python3.
 set -euo pipefail
@@ -21,6 +23,8 @@ SEQS="${SEQS:-256 2048}"
 DTYPES="${DTYPES:-fp32 bf16}"
 THREADS="${THREADS:-2}"
 CHUNK="${CHUNK:-64}"   # Mamba-2's chunk_size (the presets' value)
+D_STATE="${D_STATE:-128}"  # Mamba-2's d_state (the presets use 64; 128 is the published models')
+DEVICE="${DEVICE:-cpu}"
 [ -x "$CLI" ] || { echo "error: $CLI not built (cmake --build build/release --target mamba-studio-cli)" >&2; exit 1; }
 EXTRA=("$@")
 OUT="$(mktemp -d)"
@@ -28,7 +32,7 @@ trap 'rm -rf "$OUT"' EXIT
 
 args_for() {  # arch seq
     case "$1" in
-        mamba2) echo "--arch mamba2 --d-model 256 --n-layer 4 --chunk-size $CHUNK ${EXTRA[*]:-}" ;;
+        mamba2) echo "--arch mamba2 --d-model 256 --n-layer 4 --chunk-size $CHUNK --d-state $D_STATE ${EXTRA[*]:-}" ;;
         mamba) echo "--arch mamba --d-model 256 --n-layer 4" ;;
         transformer) echo "--arch transformer --d-model 256 --n-layer 2 --n-head 4" ;;
     esac
@@ -51,7 +55,7 @@ for seq in $SEQS; do
                 arch="${archs[$(((i + r) % 3))]}"
                 f="$OUT/$seq-$dtype-$arch-$r.json"
                 # shellcheck disable=SC2046
-                "$CLI" -q --threads "$THREADS" bench train $(args_for "$arch") --seq-len "$seq" --batch 8 \
+                "$CLI" -q --threads "$THREADS" bench train $(args_for "$arch") --device "$DEVICE" --seq-len "$seq" --batch 8 \
                     --steps "$steps" --warmup 1 --dtype "$dtype" --json > "$f"
                 python3 "$OUT/line.py" "$f"
             done
