@@ -31,8 +31,9 @@ std::string compareReportMarkdown(const CompareConfig& config, const std::vector
           "best val loss (nats/token) | best val bits/byte | peak memory | status |\n";
     md += "|---|---|---|---|---|---|---|---|---|---|\n";
     for (const auto& r : rows) {
+        const std::string layers = r.nLayer > 0 ? std::to_string(r.nLayer) : "-";  // the linear baseline: none
         md += fmt::format("| {} | {} x {} | {} / {} | {} | {:.3g} | {:.0f} | {} | {} | {:.0f} MB | {} |\n", r.arch,
-                          r.dModel, r.nLayer > 0 ? std::to_string(r.nLayer) : "-", count(double(r.activeParams)), count(double(r.totalParams)),
+                          r.dModel, layers, count(double(r.activeParams)), count(double(r.totalParams)),
                           count(r.tokens), r.flops, r.tokensPerSec, loss(r.bestValLoss), loss(r.bestBitsPerByte),
                           double(r.peakRssBytes) / (1024.0 * 1024.0), r.status);
     }
