@@ -16,9 +16,7 @@
 #include "test_files.h"
 
 using mts::test::joinIds;
-
 using mts::test::lines;
-
 using mts::test::cliCommand;
 using mts::test::shellQuoted;
 

@@ -13,7 +13,6 @@
 #include "ingest_test_support.h"
 
 using mts::test::skipFor;
-
 using mts::test::writeFile;
 
 using namespace mts::ingest;

@@ -13,7 +13,6 @@
 using mts::test::ingestTexts;
 using mts::test::reasonFor;
 using mts::test::skipFor;
-
 using mts::test::writeFile;
 
 using namespace mts::ingest;

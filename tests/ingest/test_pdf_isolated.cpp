@@ -19,7 +19,6 @@
 #include "ingest_test_support.h"
 
 using mts::test::reasonFor;
-
 using mts::test::readFile;
 using mts::test::writeFile;
 

@@ -14,7 +14,6 @@
 #include "ingest_test_support.h"
 
 using mts::test::reasonFor;
-
 using mts::test::writeFile;
 
 using namespace mts::ingest;
