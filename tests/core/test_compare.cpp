@@ -1,10 +1,12 @@
 // Comparison suites: budgets, sizing to a parameter count, the SVG writer, and a tiny suite
 // end to end through the CLI (report table with every row, parseable SVGs, a second invocation
 // skips finished runs) and through the engine (an interrupted run is resumed, not restarted).
+#include <cmath>
 #include <fstream>
 #include <regex>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -19,6 +21,8 @@
 #include "test_files.h"
 
 using mts::test::readFile;
+using mts::test::readJson;
+using mts::test::writeFile;
 
 namespace mts {
 namespace {
@@ -123,6 +127,11 @@ TEST(CompareCli, TinySuiteWritesTheTableAndPlotsThenSkipsFinishedRuns) {
         EXPECT_EQ(row["status"], "finished") << row.dump();
         EXPECT_EQ(row["tokens"].get<double>(), 768.0);  // 6 steps of 4 x 32 tokens
         EXPECT_GT(row["best_val_loss"].get<double>(), 0.0);
+        // A byte corpus: a token is a byte, but for the end-of-document ids (no bytes) between its
+        // many short documents.
+        EXPECT_NEAR(row["best_nats_per_byte"].get<double>(), row["best_val_loss"].get<double>(),
+                    0.01 * row["best_val_loss"].get<double>()) << row.dump();
+        EXPECT_GE(row["best_nats_per_byte"].get<double>(), row["best_val_loss"].get<double>()) << row.dump();
         EXPECT_NEAR(row["total_params"].get<double>() / 30000.0, 1.0, 0.3) << row.dump();
     }
     EXPECT_LT(j["rows"][1]["active_params"].get<int64_t>(), j["rows"][1]["total_params"].get<int64_t>());
@@ -150,6 +159,44 @@ TEST(CompareCli, TinySuiteWritesTheTableAndPlotsThenSkipsFinishedRuns) {
     const test::CommandRun other = test::runCommand(test::cliPath() + " -q compare --data " +
                                                     test::shellQuoted(data.string()) + " --archs mamba --budget 64tokens"
                                                     " --out " + test::shellQuoted(out.string()) + " 2>&1");
+    EXPECT_NE(other.exitCode, 0);
+    EXPECT_NE(other.out.find("another suite"), std::string::npos) << other.out;
+}
+
+// Text data with text_tokenizer=bpe:VOCAB: the models get that vocabulary, the report says which
+// tokenizer it was and gives losses per byte, which are the per-token ones over bytes per token.
+TEST(CompareCli, TextDataTrainsWithTheBpeTokenizerItAsksFor) {
+    test::TempDir dir;
+    std::string text;
+    for (int i = 0; i < 400; ++i) text += "To be, or not to be, that is the question " + std::to_string(i % 13) + ".\n";
+    writeFile(dir.path() / "play.txt", text);
+    const fs::path out = dir.path() / "report";
+    const test::CommandRun run = test::runCommand(
+        test::cliPath() + " -q compare --data " + test::shellQuoted((dir.path() / "play.txt").string()) +
+        " --archs mamba --budget 512tokens --params 30000 --out " + test::shellQuoted(out.string()) +
+        " --set text_tokenizer=bpe:300 --set val_fraction=0.1 --set seq_len=32 --set micro_batch=4"
+        " --set eval_batches=2 --set sample_every=0 --set checkpoint_every=0 2>/dev/null");
+    ASSERT_EQ(run.exitCode, 0) << run.out;
+    const auto row = nlohmann::json::parse(run.out)["rows"][0];
+    EXPECT_EQ(row["status"], "finished") << row.dump();
+    const double perToken = row["best_val_loss"].get<double>(), perByte = row["best_nats_per_byte"].get<double>();
+    EXPECT_GT(perToken, 1.5 * perByte) << row.dump();  // BPE tokens hold several bytes each
+    EXPECT_NEAR(perByte, row["best_bits_per_byte"].get<double>() * std::log(2.0), 1e-9);
+    const auto config = readJson(out / "runs" / "mamba" / "config.json");
+    EXPECT_EQ(config["text_tokenizer"], "bpe:300");
+    // Up to 300 ids: the learner stops early when no pair is left twice (this text is repetitive).
+    EXPECT_GT(config["model"]["vocab_size"].get<int>(), 270);
+    EXPECT_LE(config["model"]["vocab_size"].get<int>(), 300);
+    const std::string report = readFile(out / "report.md");
+    EXPECT_NE(report.find("text tokenizer: bpe:300"), std::string::npos) << report;
+    EXPECT_NE(report.find("best val nats/byte"), std::string::npos) << report;
+    EXPECT_NE(report.find(fmt::format("| {:.4f} |", perByte)), std::string::npos) << report;
+    EXPECT_NE(readFile(out / "val_loss_vs_time.svg").find("nats/byte"), std::string::npos);
+    // The same suite with another tokenizer does not join this table.
+    const test::CommandRun other = test::runCommand(
+        test::cliPath() + " -q compare --data " + test::shellQuoted((dir.path() / "play.txt").string()) +
+        " --archs mamba --budget 512tokens --params 30000 --out " + test::shellQuoted(out.string()) +
+        " --set text_tokenizer=bpe:400 --set val_fraction=0.1 --set seq_len=32 --set micro_batch=4 2>&1");
     EXPECT_NE(other.exitCode, 0);
     EXPECT_NE(other.out.find("another suite"), std::string::npos) << other.out;
 }

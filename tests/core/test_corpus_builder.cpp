@@ -312,6 +312,88 @@ TEST(CorpusBuilder, TrainingOnTextLeavesNoScratchFolder) {
     EXPECT_EQ(ids, std::vector<int64_t>(16, 'x'));
 }
 
+namespace {
+
+// Decoded text of a whole token stream.
+std::string decodedStream(const TokenStream& stream, const Tokenizer& tok) {
+    std::vector<int64_t> ids(stream.size());
+    stream.read(0, ids.size(), ids.data());
+    std::string text;
+    for (int64_t id : ids)
+        if (!(tok.eosId() && id == *tok.eosId())) text += tok.tokenBytes(static_cast<int32_t>(id));
+    return text;
+}
+
+bool anyTokenHolds(const Tokenizer& tok, const std::string& piece) {
+    for (int32_t id = 0; id < tok.vocabSize(); ++id)
+        if (tok.tokenBytes(id).find(piece) != std::string::npos) return true;
+    return false;
+}
+
+}  // namespace
+
+TEST(TextTokenizer, BpeIsLearnedFromTheTrainingTextAlone) {
+    test::TempDir dir;
+    // The training text repeats a few words; its validation tail repeats one word it never has.
+    std::string head, tail;
+    for (int i = 0; i < 400; ++i) head += "the king and the queen went to the castle " + std::to_string(i % 7) + "\n";
+    for (int i = 0; i < 300; ++i) tail += "zyzzyva ";
+    std::ofstream(dir / "book.txt") << head << tail;
+    // Counted over the whole text, the tail's word is frequent enough to be merged: the check
+    // below can fail.
+    BpeTrainerConfig whole;
+    whole.vocabSize = 320;
+    BpeTrainer everything(whole);
+    everything.addText(head + tail);
+    ASSERT_TRUE(anyTokenHolds(*everything.train().tokenizer, "zyz"));
+
+    const double valFraction = 0.15;
+    TrainData data = openTrainData(dir / "book.txt", valFraction, 16, nullptr, nullptr, "bpe:320");
+    EXPECT_EQ(data.tokenizer->kind(), "bpe");
+    EXPECT_GT(data.tokenizer->vocabSize(), 270);  // up to 320: merges stop when no pair is left twice
+    EXPECT_LE(data.tokenizer->vocabSize(), 320);
+    EXPECT_FALSE(anyTokenHolds(*data.tokenizer, "zyz"));
+    EXPECT_TRUE(anyTokenHolds(*data.tokenizer, " castle"));
+    EXPECT_NE(data.description.find("learned from the first"), std::string::npos) << data.description;
+    // The split is the plain tail split of those tokens: nothing lost, the tail in validation.
+    const std::string train = decodedStream(data.train, *data.tokenizer), val = decodedStream(data.val, *data.tokenizer);
+    EXPECT_EQ(train + val, head + tail);
+    EXPECT_GE(data.train.size(), 5 * data.val.size());
+    EXPECT_EQ(val.find("castle"), std::string::npos);
+    // The training text is merged into long tokens; the unseen word stays in single bytes.
+    EXPECT_GT(measureBytesPerToken(data.train, *data.tokenizer), 2.5);
+    EXPECT_LT(data.bytesPerToken, 1.1);
+    // The same text and spec give the same tokenizer (a resumed or data-parallel run relies on it).
+    TrainData again = openTrainData(dir / "book.txt", valFraction, 16, nullptr, nullptr, "bpe:320");
+    EXPECT_TRUE(sameTokenizer(*data.tokenizer, *again.tokenizer));
+}
+
+TEST(TextTokenizer, ByteAFileAndBadSpecs) {
+    test::TempDir dir;
+    std::ofstream(dir / "book.txt") << std::string(3000, 'x');
+    EXPECT_EQ(openTrainData(dir / "book.txt", 0.1, 16, nullptr, nullptr, "byte").tokenizer->kind(), "byte");
+    // A tokenizer.json is used as it is.
+    BpeTrainerConfig bc;
+    bc.vocabSize = 260;
+    BpeTrainer t(bc);
+    t.addText(std::string(500, 'x'));
+    t.train().tokenizer->save(dir / "tokenizer.json");
+    TrainData given = openTrainData(dir / "book.txt", 0.1, 16, nullptr, nullptr, (dir / "tokenizer.json").string());
+    EXPECT_EQ(given.tokenizer->vocabSize(), 260);
+    EXPECT_LT(given.train.size() + given.val.size(), 1000u);
+    // A model's own tokenizer wins over the spec.
+    std::shared_ptr<Tokenizer> bytes = makeByteTokenizer();
+    EXPECT_EQ(openTrainData(dir / "book.txt", 0.1, 16, bytes, nullptr, "bpe:300").tokenizer.get(), bytes.get());
+    for (const std::string& spec : std::vector<std::string>{"bpe:", "bpe:12", "bpe:many", (dir / "missing.json").string()}) {
+        try {
+            openTrainData(dir / "book.txt", 0.1, 16, nullptr, nullptr, spec);
+            ADD_FAILURE() << spec << " was accepted";
+        } catch (const ConfigError& e) {
+            EXPECT_NE(std::string(e.what()).find(spec), std::string::npos) << e.what();
+        }
+    }
+}
+
 TEST(CorpusInfo, ReadsTheManifestAndRefusesOtherFolders) {
     test::TempDir dir;
     CountingSource source{builderDocs(20)};

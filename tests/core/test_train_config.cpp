@@ -108,6 +108,17 @@ TEST(TrainConfig, ValidateNamesTheBadKey) {
     EXPECT_THROW(d.validate(), ConfigError);  // unlimited steps need a time limit
     d.maxMinutes = 1;
     EXPECT_NO_THROW(d.validate());
+    d.textTokenizer = "bpe:1024";
+    EXPECT_NO_THROW(d.validate());
+    for (const char* bad : {"bpe:12", "bpe:", ""}) {
+        d.textTokenizer = bad;
+        try {
+            d.validate();
+            ADD_FAILURE() << bad << " was accepted";
+        } catch (const ConfigError& e) {
+            EXPECT_NE(std::string(e.what()).find("text_tokenizer"), std::string::npos) << e.what();
+        }
+    }
 }
 
 TEST(LrSchedule, WarmupThenCosineToTheFloor) {

@@ -16,6 +16,18 @@ namespace fs = std::filesystem;
 
 namespace mts {
 
+int64_t bpeVocabOfSpec(const std::string& spec) {
+    if (spec.rfind("bpe:", 0) != 0) return 0;
+    const std::string number = spec.substr(4);
+    char* end = nullptr;
+    const long long vocab = number.empty() ? 0 : std::strtoll(number.c_str(), &end, 10);
+    if (number.empty() || *end != '\0')
+        throw ConfigError("tokenizer '" + spec + "': bpe:VOCAB needs a number, e.g. bpe:8192");
+    if (vocab < 257 || vocab > (1ll << 31) - 1)
+        throw ConfigError("tokenizer '" + spec + "': VOCAB must be at least 257 (256 bytes + end-of-document)");
+    return vocab;
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -35,14 +47,7 @@ TokenizerChoice chooseTokenizer(const CorpusBuildConfig& config) {
     const std::string& spec = config.tokenizer;
     if (spec.empty() || spec == "byte") {
         c.ready = makeByteTokenizer();
-    } else if (spec.rfind("bpe:", 0) == 0) {
-        const std::string number = spec.substr(4);
-        char* end = nullptr;
-        const long long vocab = number.empty() ? 0 : std::strtoll(number.c_str(), &end, 10);
-        if (number.empty() || *end != '\0')
-            throw ConfigError("tokenizer '" + spec + "': bpe:VOCAB needs a number, e.g. bpe:8192");
-        if (vocab < 257 || vocab > (1ll << 31) - 1)
-            throw ConfigError("tokenizer '" + spec + "': VOCAB must be at least 257 (256 bytes + end-of-document)");
+    } else if (const int64_t vocab = bpeVocabOfSpec(spec)) {
         c.bpeVocab = vocab;
     } else {
         if (!fs::exists(spec))

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "mts/core/corpus/corpus_builder.h"
+#include "mts/core/tokenize/bpe_trainer.h"
 #include "mts/core/runtime/errors.h"
 #include "runtime/owned_temp.h"
 
@@ -45,45 +46,123 @@ struct ScratchDir {
     }
 };
 
+// UTF-8 bytes of the text a token stream stands for (the end-of-document ids stand for none).
+uint64_t streamTextBytes(const TokenStream& stream, const Tokenizer& tokenizer) {
+    const auto eos = tokenizer.eosId();
+    std::vector<int64_t> ids;
+    uint64_t bytes = 0;
+    for (uint64_t at = 0; at < stream.size(); at += ids.size()) {
+        ids.resize(std::min<uint64_t>(1u << 16, stream.size() - at));
+        stream.read(at, ids.size(), ids.data());
+        for (int64_t id : ids)
+            if (!(eos && id == *eos)) bytes += tokenizer.tokenBytes(static_cast<int32_t>(id)).size();
+    }
+    return bytes;
+}
+
+// "bpe:VOCAB" for text: a BPE tokenizer learned from the first `cutBytes` bytes of the text
+// (documents in the source's order, the last one cut at a character boundary).
+std::shared_ptr<Tokenizer> learnTextBpe(const fs::path& path, int64_t vocab, uint64_t cutBytes,
+                                        const std::atomic<bool>* cancel) {
+    BpeTrainerConfig bc;
+    bc.vocabSize = vocab;
+    bc.totalBytesHint = cutBytes;
+    bc.cancel = cancel;
+    BpeTrainer trainer(bc);
+    uint64_t seen = 0;
+    textFileSource(path)([&](CorpusDocument doc) {
+        std::string_view text = doc.text;
+        if (seen + text.size() > cutBytes) {
+            size_t n = static_cast<size_t>(cutBytes - seen);
+            while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;  // not inside a character
+            text = text.substr(0, n);
+        }
+        if (!text.empty()) trainer.addText(text);
+        seen += text.size();
+        return seen < cutBytes && !(cancel && cancel->load());
+    });
+    BpeTrainResult r = trainer.train();
+    if (r.cancelled || (cancel && cancel->load())) throw Cancelled("cancelled while learning the tokenizer of " + path.string());
+    return std::shared_ptr<Tokenizer>(std::move(r.tokenizer));
+}
+
 // Plain text goes through the corpus builder like every other source: one document per file,
 // each ending with the end-of-document id, the last valFraction of the tokens (at least one
 // window) for validation. The corpus is built in a scratch folder and opened from there.
+// With "bpe:VOCAB" the tokenizer is learned from the text before the validation tail only: it
+// starts from the first (1 - valFraction) of the bytes less 0.5%, and when the token split
+// still puts some of those bytes in validation it is learned again from fewer.
 TrainData openText(const fs::path& path, double valFraction, int64_t seqLen, std::shared_ptr<Tokenizer> tokenizer,
-                   const std::atomic<bool>* cancel) {
+                   const std::string& tokenizerSpec, const std::atomic<bool>* cancel) {
     if (cancel && cancel->load()) throw Cancelled("cancelled before reading " + path.string());
+    const int64_t bpeVocab = tokenizer ? 0 : bpeVocabOfSpec(tokenizerSpec);
+    if (!tokenizer && !bpeVocab && !tokenizerSpec.empty() && tokenizerSpec != "byte") {
+        if (!fs::exists(tokenizerSpec))
+            throw ConfigError("text_tokenizer '" + tokenizerSpec +
+                              "': not \"byte\", \"bpe:VOCAB\" or an existing tokenizer.json file or folder");
+        tokenizer = std::shared_ptr<Tokenizer>(loadTokenizer(tokenizerSpec));
+    }
     ScratchDir scratch;
     detail::sweepStaleTempDirs(fs::temp_directory_path());  // scratch corpora of killed runs
     scratch.path = detail::makeOwnedTempDir(fs::temp_directory_path(), "mts-text");
     const uint64_t window = static_cast<uint64_t>(seqLen) + 1;
-    CorpusBuildConfig cfg;
-    cfg.outDir = scratch.path / "corpus";
-    if (!tokenizer) tokenizer = makeByteTokenizer();
-    cfg.givenTokenizer = tokenizer;
-    cfg.valFraction = valFraction;
-    cfg.minValTokens = window;
-    cfg.split = CorpusSplit::Tail;
-    cfg.sources = {path};
-    uint64_t files = 0, bytes = 0;
     const CorpusDocumentSource text = textFileSource(path);
-    const CorpusBuildResult built = buildCorpus(cfg, [&](const CorpusDocumentSink& sink) {
-        return text([&](CorpusDocument doc) {
-            ++files;
-            bytes += doc.text.size();
-            return sink(std::move(doc));
+    uint64_t files = 0, bytes = 0;
+    auto build = [&](const fs::path& outDir, const std::shared_ptr<Tokenizer>& tok) {
+        CorpusBuildConfig cfg;
+        cfg.outDir = outDir;
+        cfg.givenTokenizer = tok;
+        cfg.valFraction = valFraction;
+        cfg.minValTokens = window;
+        cfg.split = CorpusSplit::Tail;
+        cfg.sources = {path};
+        files = bytes = 0;
+        const CorpusBuildResult built = buildCorpus(cfg, [&](const CorpusDocumentSink& sink) {
+            return text([&](CorpusDocument doc) {
+                ++files;
+                bytes += doc.text.size();
+                return sink(std::move(doc));
+            });
+        }, {}, cancel);
+        if (built.cancelled) throw Cancelled("cancelled while reading " + path.string());
+        const uint64_t total = built.summary.trainTokens + built.summary.valTokens;
+        if (built.summary.trainTokens < window || built.summary.valTokens < window)
+            throw ConfigError(fmt::format("{}: only {} tokens; need at least {} for one training and one validation "
+                                          "window of seq_len + 1 = {} tokens",
+                                          path.string(), total, std::max(built.summary.valTokens, window) + window,
+                                          window));
+    };
+    std::string learned;
+    fs::path corpusDir = scratch.path / "corpus";
+    if (bpeVocab) {
+        uint64_t textBytes = 0;
+        text([&](CorpusDocument doc) {
+            textBytes += doc.text.size();
+            return true;
         });
-    }, {}, cancel);
-    if (built.cancelled) throw Cancelled("cancelled while reading " + path.string());
-    const uint64_t total = built.summary.trainTokens + built.summary.valTokens;
-    if (built.summary.trainTokens < window || built.summary.valTokens < window)
-        throw ConfigError(fmt::format("{}: only {} tokens; need at least {} for one training and one validation "
-                                      "window of seq_len + 1 = {} tokens",
-                                      path.string(), total, std::max(built.summary.valTokens, window) + window, window));
-    TokenFile train(cfg.outDir / "train.bin"), val(cfg.outDir / "val.bin");
+        auto cut = static_cast<uint64_t>(static_cast<double>(textBytes) * (1.0 - valFraction) * 0.995);
+        for (int attempt = 0;; ++attempt) {
+            tokenizer = learnTextBpe(path, bpeVocab, cut, cancel);
+            corpusDir = scratch.path / fmt::format("corpus-{}", attempt);
+            build(corpusDir, tokenizer);
+            const uint64_t trainBytes = streamTextBytes(TokenStream(TokenFile(corpusDir / "train.bin")), *tokenizer);
+            if (trainBytes >= cut) break;
+            if (attempt == 3)
+                throw ConfigError(fmt::format("{}: could not learn a {} tokenizer from the training text alone", path.string(),
+                                              tokenizerSpec));
+            cut -= std::min(cut, 2 * (cut - trainBytes));  // step back past the shortfall, with as much again to spare
+        }
+        learned = fmt::format(", learned from the first {} bytes, all in the training split", cut);
+    } else {
+        if (!tokenizer) tokenizer = makeByteTokenizer();
+        build(corpusDir, tokenizer);
+    }
+    TokenFile train(corpusDir / "train.bin"), val(corpusDir / "val.bin");
     TrainData d;
     d.tokenizer = std::move(tokenizer);  // the caller's own object: a fine-tuning run compares it with the model's
-    d.description = fmt::format("text {} ({} file{}, {} bytes): {} train / {} val tokens ({} tokenizer, vocab {})",
+    d.description = fmt::format("text {} ({} file{}, {} bytes): {} train / {} val tokens ({} tokenizer, vocab {}{})",
                                 path.string(), files, files == 1 ? "" : "s", bytes, train.size(), val.size(),
-                                d.tokenizer->kind(), d.tokenizer->vocabSize());
+                                d.tokenizer->kind(), d.tokenizer->vocabSize(), learned);
     d.train = TokenStream(std::move(train));
     d.val = TokenStream(std::move(val));
     d.bytesPerToken = measureBytesPerToken(d.val, *d.tokenizer);
@@ -125,10 +204,16 @@ uint64_t mix(uint64_t x) {
 }  // namespace
 
 TrainData openTrainData(const fs::path& path, double valFraction, int64_t seqLen,
-                        std::shared_ptr<Tokenizer> textTokenizer, const std::atomic<bool>* cancel) {
+                        std::shared_ptr<Tokenizer> textTokenizer, const std::atomic<bool>* cancel,
+                        const std::string& tokenizerSpec) {
     if (!fs::exists(path)) throw ConfigError("data: " + path.string() + " does not exist");
-    if (fs::is_directory(path) && fs::exists(path / "train.bin")) return openCorpusDir(path, seqLen);
-    return openText(path, valFraction, seqLen, std::move(textTokenizer), cancel);
+    if (fs::is_directory(path) && fs::exists(path / "train.bin")) {
+        TrainData d = openCorpusDir(path, seqLen);
+        if (!tokenizerSpec.empty() && tokenizerSpec != "byte")
+            d.description += fmt::format(" (text_tokenizer {} is for text data: a corpus keeps its own)", tokenizerSpec);
+        return d;
+    }
+    return openText(path, valFraction, seqLen, std::move(textTokenizer), tokenizerSpec, cancel);
 }
 
 bool sameTokenizer(const Tokenizer& a, const Tokenizer& b) {

@@ -17,24 +17,33 @@ std::string count(double v) {
 
 std::string loss(double v) { return v >= 0 ? fmt::format("{:.4f}", v) : "-"; }
 
+std::string tokenizerLine(const std::string& spec) {
+    if (spec.rfind("bpe:", 0) == 0)
+        return fmt::format("{} (byte-level BPE of {} ids learned from the training split alone; a corpus folder "
+                           "keeps its own)", spec, spec.substr(4));
+    return spec + " (for text data; a corpus folder keeps its own)";
+}
+
 }  // namespace
 
 std::string compareReportMarkdown(const CompareConfig& config, const std::vector<CompareRow>& rows, bool pngWritten,
                                   bool peakIsPerRun) {
     std::string md = "# Architecture comparison\n\n";
     md += fmt::format("- data: `{}`\n- budget: {} per architecture\n- training: seq_len {}, micro_batch {} x "
-                      "grad_accum {}, lr {}, weight_decay {}, optimizer {}\n\n",
+                      "grad_accum {}, lr {}, weight_decay {}, dropout {}, optimizer {}\n- text tokenizer: {}\n\n",
                       config.data, config.budget.toString(), config.train.seqLen, config.train.microBatch,
-                      config.train.gradAccum, config.train.lr, config.train.weightDecay,
-                      toString(config.train.optimizer));
+                      config.train.gradAccum, config.train.lr, config.train.weightDecay, config.train.model.dropout,
+                      toString(config.train.optimizer), tokenizerLine(config.train.textTokenizer));
     md += "| architecture | d_model x layers | parameters (active / total) | tokens | FLOPs | tokens/s | "
-          "best val loss (nats/token) | best val bits/byte | peak memory | status |\n";
-    md += "|---|---|---|---|---|---|---|---|---|---|\n";
+          "best val loss (nats/token) | best val nats/byte | best val bits/byte | peak memory | status |\n";
+    md += "|---|---|---|---|---|---|---|---|---|---|---|\n";
     for (const auto& r : rows) {
         const std::string layers = r.nLayer > 0 ? std::to_string(r.nLayer) : "-";  // the linear baseline: none
-        md += fmt::format("| {} | {} x {} | {} / {} | {} | {:.3g} | {:.0f} | {} | {} | {:.0f} MB | {} |\n", r.arch,
-                          r.dModel, layers, count(double(r.activeParams)), count(double(r.totalParams)),
-                          count(r.tokens), r.flops, r.tokensPerSec, loss(r.bestValLoss), loss(r.bestBitsPerByte),
+        const double natsPerByte = r.bestBitsPerByte >= 0 ? r.bestBitsPerByte * std::log(2.0) : -1.0;
+        md += fmt::format("| {} | {} x {} | {} / {} | {} | {:.3g} | {:.0f} | {} | {} | {} | {:.0f} MB | {} |\n",
+                          r.arch, r.dModel, layers, count(double(r.activeParams)), count(double(r.totalParams)),
+                          count(r.tokens), r.flops, r.tokensPerSec, loss(r.bestValLoss), loss(natsPerByte),
+                          loss(r.bestBitsPerByte),
                           double(r.peakRssBytes) / (1024.0 * 1024.0), r.status);
     }
     md += "\nFLOPs = 6 x active non-embedding parameters x tokens (a sparse MoE counts its routed experts only). "
@@ -43,6 +52,8 @@ std::string compareReportMarkdown(const CompareConfig& config, const std::vector
     md += peakIsPerRun ? "peak memory is the process's peak resident set during that run.\n"
                        : "peak memory is the process's peak resident set so far (this system could not reset it "
                          "between runs), so later rows include earlier runs' peaks.\n";
+    md += "Losses per byte are the losses per token over the validation text's UTF-8 bytes per token, so they "
+          "compare across tokenizers (a byte-level model's nats/token are its nats/byte); the plots show nats/byte.\n";
     md += "\n## Plots\n\n![validation loss against FLOPs](val_loss_vs_flops.svg)\n\n"
           "![validation loss against wall time](val_loss_vs_time.svg)\n\n";
     md += pngWritten ? "PNG copies: val_loss_vs_flops.png, val_loss_vs_time.png.\n"

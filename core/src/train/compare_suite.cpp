@@ -112,7 +112,8 @@ CompareResult CompareSuite::run() {
         if (ec) throw FormatError(c.outDir.string(), "cannot create the report folder: " + ec.message());
         const fs::path dataPath = fs::absolute(c.data, ec).lexically_normal();
         const int64_t vocab =
-            openTrainData(dataPath, c.train.valFraction, c.train.seqLen, nullptr).tokenizer->vocabSize();
+            openTrainData(dataPath, c.train.valFraction, c.train.seqLen, nullptr, nullptr, c.train.textTokenizer)
+                .tokenizer->vocabSize();
 
         // The shapes, sized to one parameter count.
         std::vector<ModelConfig> models;
@@ -131,8 +132,11 @@ CompareResult CompareSuite::run() {
         // suite.json: a re-run of the same suite continues it; another suite's folder is refused.
         const fs::path suiteFile = c.outDir / "suite.json";
         json suite = readSuiteFile(suiteFile);
-        const json identity{{"data", dataPath.string()}, {"budget", c.budget.toString()}, {"archs", c.archs},
-                            {"target_params", target}};
+        json identity{{"data", dataPath.string()}, {"budget", c.budget.toString()}, {"archs", c.archs},
+                      {"target_params", target}};
+        // Runs tokenized differently do not belong in one table (byte-level suites keep the
+        // identity they had before the setting existed).
+        if (c.train.textTokenizer != "byte") identity["text_tokenizer"] = c.train.textTokenizer;
         if (suite.is_object()) {
             if (suite.value("identity", json()) != identity)
                 throw ConfigError(fmt::format("out: {} holds another suite ({}); this one is {}: choose another --out "
@@ -261,18 +265,20 @@ CompareResult CompareSuite::run() {
         if (m_cancel) result.cancelled = true;
 
         // The report: table and plots of every row that has a run.
+        // Per byte, so that suites with different tokenizers (and seed 004's per-character losses) compare.
         LinePlot byFlops{"Validation loss against training FLOPs", "training FLOPs (6 N_active T)",
-                         "validation loss (nats/token)", true, {}};
-        LinePlot byTime{"Validation loss against wall time", "training time (s)", "validation loss (nats/token)",
+                         "validation loss (nats/byte)", true, {}};
+        LinePlot byTime{"Validation loss against wall time", "training time (s)", "validation loss (nats/byte)",
                         false, {}};
         for (const auto& row : result.rows) {
             if (row.runDir.empty()) continue;
             const RunMetrics m = readRunMetrics(row.runDir);
             PlotSeries f{row.arch, {}}, t{row.arch, {}};
-            for (size_t k = 0; k < m.valLoss.size(); ++k) {
+            for (size_t k = 0; k < m.valLoss.size() && k < m.valBitsPerByte.size(); ++k) {
                 const auto& p = m.valLoss[k];
-                f.points.emplace_back(6.0 * static_cast<double>(row.activeNonEmbeddingParams) * p.tokens, p.value);
-                if (k < m.valElapsedSec.size()) t.points.emplace_back(m.valElapsedSec[k].value, p.value);
+                const double nats = m.valBitsPerByte[k].value * std::log(2.0);
+                f.points.emplace_back(6.0 * static_cast<double>(row.activeNonEmbeddingParams) * p.tokens, nats);
+                if (k < m.valElapsedSec.size()) t.points.emplace_back(m.valElapsedSec[k].value, nats);
             }
             byFlops.series.push_back(f);
             byTime.series.push_back(t);

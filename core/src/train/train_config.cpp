@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mts/core/corpus/corpus_builder.h"
 #include "mts/core/formats/model_io.h"
 #include "mts/core/runtime/errors.h"
 #include "runtime/json_file.h"
@@ -60,6 +61,12 @@ void TrainConfig::validate() const {
     };
     if (data.empty()) throw ConfigError("data: no training data given");
     if (!(valFraction > 0 && valFraction < 0.5)) throw ConfigError("val_fraction: must be in (0, 0.5)");
+    if (textTokenizer.empty()) throw ConfigError("text_tokenizer: empty (byte, bpe:VOCAB or a tokenizer.json)");
+    try {
+        bpeVocabOfSpec(textTokenizer);  // a malformed bpe:VOCAB
+    } catch (const ConfigError& e) {
+        throw ConfigError(std::string("text_tokenizer: ") + e.what());
+    }
     positive(seqLen, "seq_len");
     positive(microBatch, "micro_batch");
     positive(gradAccum, "grad_accum");
@@ -108,6 +115,7 @@ void visitFields(Config& c, Visit&& v) {
     v("model", c.model);
     v("data", c.data);
     v("val_fraction", c.valFraction);
+    v("text_tokenizer", c.textTokenizer);
     v("init_from", c.initFrom);
     v("seq_len", c.seqLen);
     v("micro_batch", c.microBatch);

@@ -141,7 +141,8 @@ std::shared_ptr<Tokenizer> Trainer::Impl::loadStartingPoint(LoadedCheckpoint& ck
 
 void Trainer::Impl::openData(const std::shared_ptr<Tokenizer>& modelTokenizer) {
     checkCancel("before reading the data");
-    data = openTrainData(cfg.data, cfg.valFraction, cfg.seqLen, modelTokenizer, &owner.m_cancelRequested);
+    data = openTrainData(cfg.data, cfg.valFraction, cfg.seqLen, modelTokenizer, &owner.m_cancelRequested,
+                         cfg.textTokenizer);
     checkCancel("after reading the data");
     log(data.description);
     if (modelTokenizer && !sameTokenizer(*data.tokenizer, *modelTokenizer))

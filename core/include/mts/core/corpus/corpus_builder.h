@@ -116,6 +116,10 @@ struct CorpusBuildResult {
     double seconds = 0.0;               // wall time of the whole build
 };
 
+/// The vocabulary size a "bpe:VOCAB" tokenizer spec asks for; 0 when `spec` is not one
+/// ("byte", a path). Throws ConfigError for a malformed one (no number, VOCAB below 257).
+int64_t bpeVocabOfSpec(const std::string& spec);
+
 /// Builds the corpus (see the file comment for the passes, threading and failure rules).
 CorpusBuildResult buildCorpus(const CorpusBuildConfig& config, const CorpusDocumentSource& source,
                               const CorpusBuildProgressFn& progress = {}, const std::atomic<bool>* cancel = nullptr);

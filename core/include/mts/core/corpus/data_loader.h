@@ -56,13 +56,18 @@ struct TrainData {
 };
 
 /// Opens what `path` names (see above). valFraction applies to text input only, which is
-/// tokenized with `textTokenizer` (a fine-tuned model's own) or, when null, the byte tokenizer.
-/// Throws FormatError for unreadable/malformed input, ConfigError when there is no text or
-/// a split is too short for one window of seqLen + 1 tokens, Cancelled when *cancel is set
-/// (checked between documents of a text build; nothing is left on disk).
+/// tokenized with `textTokenizer` (a fine-tuned model's own) or, when null, as `tokenizerSpec`
+/// says: "byte", the path of a tokenizer.json (or a folder holding one), or "bpe:VOCAB", a
+/// byte-level BPE learned here from the text that ends up in the training split alone (the
+/// validation tail is never counted; the description says how many bytes it was learned from).
+/// A corpus folder keeps its own tokenizer whatever the spec (the description says so).
+/// Throws FormatError for unreadable/malformed input, ConfigError when there is no text, a
+/// split is too short for one window of seqLen + 1 tokens or the spec is malformed, Cancelled
+/// when *cancel is set (checked between documents of a text build and between BPE merges;
+/// nothing is left on disk).
 TrainData openTrainData(const std::filesystem::path& path, double valFraction, int64_t seqLen,
                         std::shared_ptr<Tokenizer> textTokenizer = nullptr,
-                        const std::atomic<bool>* cancel = nullptr);
+                        const std::atomic<bool>* cancel = nullptr, const std::string& tokenizerSpec = "byte");
 
 /// Whether two tokenizers give every id the same bytes (and have the same size): the check
 /// that a corpus was built with the tokenizer a model was trained with.

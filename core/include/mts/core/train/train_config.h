@@ -38,6 +38,10 @@ struct TrainConfig {
     // .txt files (byte tokenizer; the last valFraction of the tokens is the validation split).
     std::string data;
     double valFraction = 0.05;
+    // How text data is tokenized (a corpus folder keeps its own tokenizer; a fine-tuned model's
+    // tokenizer wins over this): "byte", "bpe:VOCAB" (byte-level BPE learned from the training
+    // split of the text alone; data_loader.h), or the path of a tokenizer.json.
+    std::string textTokenizer = "byte";
     // Fine-tuning: a model folder (Hugging Face or state-spaces layout, a studio checkpoint, or a
     // run folder) whose weights, model config and tokenizer start the run. Text data is then
     // tokenized with that model's tokenizer; a corpus folder must have been built with the
