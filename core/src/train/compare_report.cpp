@@ -44,7 +44,9 @@ std::string compareReportMarkdown(const CompareConfig& config, const std::vector
                           r.arch, r.dModel, layers, count(double(r.activeParams)), count(double(r.totalParams)),
                           count(r.tokens), r.flops, r.tokensPerSec, loss(r.bestValLoss), loss(natsPerByte),
                           loss(r.bestBitsPerByte),
-                          double(r.peakRssBytes) / (1024.0 * 1024.0), r.status);
+                          double(r.peakRssBytes) / (1024.0 * 1024.0),
+                          // A run finished by an earlier invocation is reported as what it is.
+                          r.status == "skipped (finished before)" ? std::string("finished") : r.status);
     }
     md += "\nFLOPs = 6 x active non-embedding parameters x tokens (a sparse MoE counts its routed experts only). "
           "Every model is sized to the same total parameter count as near as its widths allow. tokens/s is the mean "
