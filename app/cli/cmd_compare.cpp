@@ -4,7 +4,6 @@
 // PNG copies come from the studio). Ctrl-C stops after the current step with a checkpoint;
 // re-running the same command resumes. stdout: one JSON object with the rows at the end.
 #include <atomic>
-#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -88,7 +87,7 @@ int runCompare(const CompareOptions& o) {
     };
     cb.onRunDone = [](const mts::CompareRow& r) {
         spdlog::info("{}: {} (best val loss {:.4f} nats/token, {:.4f} nats/byte)", r.arch, r.status, r.bestValLoss,
-                     r.bestBitsPerByte * std::log(2.0));
+                     r.bestNatsPerByte());
     };
     mts::CompareSuite suite(cfg, cb);
     suitePtr = &suite;
@@ -108,7 +107,7 @@ int runCompare(const CompareOptions& o) {
                                {"tokens_per_sec", row.tokensPerSec},
                                {"best_val_loss", row.bestValLoss},
                                {"best_bits_per_byte", row.bestBitsPerByte},
-                               {"best_nats_per_byte", row.bestBitsPerByte >= 0 ? row.bestBitsPerByte * std::log(2.0) : -1.0},
+                               {"best_nats_per_byte", row.bestNatsPerByte()},
                                {"peak_rss_bytes", row.peakRssBytes}});
     for (const auto& w : r.warnings) spdlog::warn("{}", w);
     std::printf("%s\n", out.dump(2).c_str());

@@ -26,6 +26,8 @@ std::string tokenizerLine(const std::string& spec) {
 
 }  // namespace
 
+double CompareRow::bestNatsPerByte() const { return bestBitsPerByte >= 0 ? bestBitsPerByte * std::log(2.0) : -1.0; }
+
 std::string compareReportMarkdown(const CompareConfig& config, const std::vector<CompareRow>& rows, bool pngWritten,
                                   bool peakIsPerRun) {
     std::string md = "# Architecture comparison\n\n";
@@ -39,14 +41,13 @@ std::string compareReportMarkdown(const CompareConfig& config, const std::vector
     md += "|---|---|---|---|---|---|---|---|---|---|---|\n";
     for (const auto& r : rows) {
         const std::string layers = r.nLayer > 0 ? std::to_string(r.nLayer) : "-";  // the linear baseline: none
-        const double natsPerByte = r.bestBitsPerByte >= 0 ? r.bestBitsPerByte * std::log(2.0) : -1.0;
         md += fmt::format("| {} | {} x {} | {} / {} | {} | {:.3g} | {:.0f} | {} | {} | {} | {:.0f} MB | {} |\n",
                           r.arch, r.dModel, layers, count(double(r.activeParams)), count(double(r.totalParams)),
-                          count(r.tokens), r.flops, r.tokensPerSec, loss(r.bestValLoss), loss(natsPerByte),
+                          count(r.tokens), r.flops, r.tokensPerSec, loss(r.bestValLoss), loss(r.bestNatsPerByte()),
                           loss(r.bestBitsPerByte),
                           double(r.peakRssBytes) / (1024.0 * 1024.0),
                           // A run finished by an earlier invocation is reported as what it is.
-                          r.status == "skipped (finished before)" ? std::string("finished") : r.status);
+                          r.status == kFinishedBeforeStatus ? std::string("finished") : r.status);
     }
     md += "\nFLOPs = 6 x active non-embedding parameters x tokens (a sparse MoE counts its routed experts only). "
           "Every model is sized to the same total parameter count as near as its widths allow. tokens/s is the mean "

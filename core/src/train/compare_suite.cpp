@@ -165,7 +165,7 @@ CompareResult CompareSuite::run() {
                 row.dModel = entry.value("d_model", int64_t(0));
                 row.nLayer = modelLayers(models[i]);
                 row.peakRssBytes = entry.value("peak_rss_bytes", int64_t(0));
-                row.status = "skipped (finished before)";
+                row.status = kFinishedBeforeStatus;
                 readRowFigures(row);
                 log(fmt::format("{}: finished before, skipped", arch));
                 result.rows.push_back(row);

@@ -96,9 +96,12 @@ struct PresetCatalog;
 /// Throws ConfigError (unknown preset, architecture or key) or FormatError (unreadable data).
 std::string composeCompareConfig(CompareConfig& c, const PresetCatalog& catalog, const CompareChoice& choice);
 
+/// The status of a row whose run an earlier invocation finished (the report shows it as "finished").
+inline constexpr const char* kFinishedBeforeStatus = "skipped (finished before)";
+
 struct CompareRow {
     std::string arch;
-    std::string status;         // "finished", "skipped (finished before)", "failed: ...", "cancelled"
+    std::string status;         // "finished", kFinishedBeforeStatus, "failed: ...", "cancelled"
     std::filesystem::path runDir;
     int64_t totalParams = 0;
     int64_t activeParams = 0;   // parameters a token passes through (total less the idle experts)
@@ -111,6 +114,8 @@ struct CompareRow {
     double bestBitsPerByte = -1.0;
     double elapsedSec = 0.0;
     int64_t peakRssBytes = 0;
+    /// bestBitsPerByte in nats (the unit of the report and plots); -1 when never evaluated.
+    double bestNatsPerByte() const;
 };
 
 struct CompareProgress {
